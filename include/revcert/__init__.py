@@ -1,0 +1,1 @@
+"""Certified revenue pipelines: extract, stage, apply the methodology, certify, publish."""

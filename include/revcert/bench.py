@@ -1,0 +1,117 @@
+"""`revcert bench`: time and peak memory of each stage, on a generated org of a chosen size.
+
+Every measured step runs in a process of its own, so its peak resident memory
+is its own and not the benchmark's: org generation, the Salesforce stand-in
+(serving over HTTPS as in production), and one extraction per API.
+"""
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from revcert.warehouse.embedded import EmbeddedPostgres
+
+
+@dataclass(frozen=True)
+class StepFigures:
+    step: str
+    seconds: float
+    peak_mib: float
+    records: int | None = None
+
+    @property
+    def records_per_second(self) -> float | None:
+        return self.records / self.seconds if self.records and self.seconds else None
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _worker(*args: str) -> dict[str, Any]:
+    """Run one measured step in a fresh interpreter; it prints its figures as one JSON line."""
+    completed = subprocess.run([sys.executable, "-m", "revcert.bench", *args], check=True, capture_output=True,
+                               text=True)
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def _generate(out: str, lines: str) -> dict[str, Any]:
+    from revcert.orgs.generator import OrgShape, generate_org
+
+    started = time.monotonic()
+    counts = generate_org(Path(out), OrgShape(lines=int(lines)))
+    return {"seconds": time.monotonic() - started, "peak_mib": _peak_mib(), "records": counts["SBQQ__Subscription__c"]}
+
+
+def _extract(url: str, standin_json: str, api: str) -> dict[str, Any]:
+    from revcert.extraction.salesforce_client import SalesforceClient, SalesforceCredentials
+    from revcert.extraction.salesforce_extract import extract_salesforce
+    from revcert.settings import Settings
+
+    standin = json.loads(standin_json)
+    settings = Settings(bulk_threshold=0 if api == "bulk2" else 10**12)
+    credentials = SalesforceCredentials(standin["url"], standin["client_id"], standin["client_secret"],
+                                        standin["ca_bundle"])
+    started = time.monotonic()
+    batch = extract_salesforce(url, SalesforceClient(credentials, settings), settings)
+    seconds = time.monotonic() - started
+    return {"seconds": seconds, "peak_mib": _peak_mib(), "records": sum(o.records_fetched for o in batch.objects)}
+
+
+def _fresh_database(server: EmbeddedPostgres, name: str) -> str:
+    from revcert.warehouse import migrate
+
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    migrate.upgrade(server.url(name))
+    return server.url(name)
+
+
+def run_extraction_benchmark(lines: int) -> str:
+    """Generate an org of `lines` subscription lines and extract it through the stand-in, REST then Bulk 2.0."""
+    figures: list[StepFigures] = []
+    with tempfile.TemporaryDirectory(prefix="revcert-bench-") as workdir:
+        org = Path(workdir) / "org"
+        generated = _worker("generate", str(org), str(lines))
+        figures.append(StepFigures("generate org", generated["seconds"], generated["peak_mib"], generated["records"]))
+        server = EmbeddedPostgres(Path(workdir) / "pgdata")
+        server.start()
+        standin = subprocess.Popen([sys.executable, "-m", "revcert.cli", "standin", "salesforce", "--snapshot",
+                                    str(org)], stdout=subprocess.PIPE, text=True)
+        try:
+            standin_json = standin.stdout.readline()
+            for api in ("rest", "bulk2"):
+                url = _fresh_database(server, f"bench_{api}")
+                result = _worker("extract", url, standin_json, api)
+                figures.append(StepFigures(f"extract via {api}", result["seconds"], result["peak_mib"],
+                                           result["records"]))
+        finally:
+            standin.terminate()
+            standin.wait()
+            server.stop()
+    return format_figures(lines, figures)
+
+
+def format_figures(lines: int, figures: list[StepFigures]) -> str:
+    rows = [f"benchmark: {lines} subscription lines"]
+    for step in figures:
+        rate = f"{step.records_per_second:,.0f} records/s" if step.records_per_second else ""
+        rows.append(f"  {step.step:<22} {step.seconds:8.1f} s  peak {step.peak_mib:8.0f} MiB  "
+                    f"{step.records or '':>9} records  {rate}")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    command, *arguments = sys.argv[1:]
+    print(json.dumps({"generate": _generate, "extract": _extract}[command](*arguments)))

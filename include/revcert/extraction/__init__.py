@@ -1,0 +1,1 @@
+"""Extraction: Salesforce (and later Shopify) into the raw layer, batch by batch."""

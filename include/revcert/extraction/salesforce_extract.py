@@ -1,0 +1,276 @@
+"""One extraction batch: Salesforce -> raw -> staging, with its audit.
+
+The order of a batch is what makes it safe:
+1. every object is read (incrementally on SystemModstamp with a lookback, via
+   queryAll so deletions arrive) and its records appended to `raw` as they
+   arrive, so nothing the source said is ever lost;
+2. the source's own COUNT() and control sums are taken for every object;
+3. one transaction merges the batch into `staging`, writes the audit and
+   advances the watermarks. A fault anywhere before the commit leaves staging
+   and the watermarks exactly as they were, and marks the batch failed.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any, Iterator
+
+import psycopg
+from psycopg import sql
+
+from revcert.extraction.salesforce_client import SalesforceClient, SalesforceExtractionError
+from revcert.extraction.salesforce_objects import (
+    REPLICATION_KEY,
+    SalesforceObject,
+    parse_salesforce_datetime,
+    record_problems,
+    salesforce_objects,
+)
+from revcert.money import dumps_exact
+from revcert.settings import Settings
+from revcert.sqlfiles import load_sql
+
+log = logging.getLogger(__name__)
+
+# Taken for the whole batch so a scheduled run, a manual run and a backfill never
+# extract into the same warehouse at once.
+EXTRACTION_LOCK = "revcert.salesforce_extraction"
+_MAX_PROBLEMS_SHOWN = 50
+
+
+class SourceDataError(SalesforceExtractionError):
+    """Records that break a rule; the message names every one (up to a limit) and the rule."""
+
+
+@dataclass
+class ObjectExtraction:
+    """What one object's extraction saw; becomes a row of staging.extraction_audit."""
+
+    obj: SalesforceObject
+    replication: str
+    api: str
+    soql: str
+    watermark_before: datetime | None
+    read_whole: bool
+    records_fetched: int = 0
+    deleted_fetched: int = 0
+    max_modstamp: datetime | None = None
+    source_count: int = 0
+    source_sums: dict[str, Decimal] = field(default_factory=dict)
+    extracted_at: datetime | None = None
+
+    @property
+    def watermark_after(self) -> datetime | None:
+        if self.replication == "full":
+            return None
+        candidates = [m for m in (self.watermark_before, self.max_modstamp) if m is not None]
+        return max(candidates) if candidates else None
+
+
+@dataclass
+class BatchResult:
+    batch_id: int
+    objects: list[ObjectExtraction]
+
+
+def _soql_datetime(moment: datetime) -> str:
+    # Only datetimes this code computed reach SOQL text; nothing user-supplied does.
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_soql(obj: SalesforceObject, since: datetime | None, *, order: bool) -> str:
+    query = f"SELECT {', '.join(obj.field_names)} FROM {obj.api_name}"
+    if since is not None:
+        query += f" WHERE {REPLICATION_KEY} >= {_soql_datetime(since)}"
+    if order and obj.replication == "incremental":
+        query += f" ORDER BY {REPLICATION_KEY}, Id"
+    return query
+
+
+def _read_watermarks(conn: psycopg.Connection) -> dict[str, datetime]:
+    return dict(conn.execute("select object_name, watermark from staging.extraction_watermark").fetchall())
+
+
+def _open_batch(url: str, mode: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("insert into raw.extraction_batch (source, mode, status) values ('salesforce', %s, "
+                            "'running') returning batch_id", [mode]).fetchone()[0]
+
+
+def _fail_batch(url: str, batch_id: int, error: BaseException) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute("update raw.extraction_batch set status = 'failed', finished_at = now(), error = %s "
+                     "where batch_id = %s", [f"{type(error).__name__}: {error}", batch_id])
+
+
+def check_fields(client: SalesforceClient, objects: list[SalesforceObject]) -> None:
+    """Every declared field exists in the org; otherwise one error naming each missing field."""
+    missing = []
+    for obj in objects:
+        available = client.describe_fields(obj.api_name)
+        missing += [f"{obj.api_name}.{name}" for name in obj.field_names if name not in available]
+    if missing:
+        raise SourceDataError(f"fields missing from the Salesforce org: {', '.join(missing)} "
+                              "(rule: every field of METHODOLOGY.md A1 must exist; check the field's API name, "
+                              "its field-level security for the integration user, or REVCERT_BUSINESS_UNIT_FIELD)")
+
+
+def _pages(client: SalesforceClient, obj: SalesforceObject, since: datetime | None,
+           settings: Settings) -> tuple[str, str, Iterator[list[dict[str, Any]]]]:
+    """Choose REST or Bulk 2.0 by how many records are due, and return the pages."""
+    count_query = f"SELECT COUNT() FROM {obj.api_name}"
+    if since is not None:
+        count_query += f" WHERE {REPLICATION_KEY} >= {_soql_datetime(since)}"
+    include_deleted = obj.has_is_deleted
+    due = client.count(count_query, include_deleted=include_deleted)
+    if due > settings.bulk_threshold:
+        soql = build_soql(obj, since, order=False)
+        return "bulk2", soql, client.bulk_pages(obj.api_name, soql, include_deleted=include_deleted)
+    soql = build_soql(obj, since, order=True)
+    return "rest", soql, client.query_pages(soql, include_deleted=include_deleted)
+
+
+def _append_to_raw(conn: psycopg.Connection, batch_id: int, extraction: ObjectExtraction,
+                   records: list[dict[str, Any]]) -> list[str]:
+    """COPY one page into raw; returns the problems found in it (the page is kept regardless)."""
+    problems: list[str] = []
+    with conn.cursor().copy("copy raw.salesforce_record (batch_id, object_name, record_id, system_modstamp, "
+                            "is_deleted, record) from stdin") as copy:
+        for record in records:
+            problems.extend(record_problems(extraction.obj, record))
+            modstamp_text = record.get(REPLICATION_KEY)
+            try:
+                modstamp = parse_salesforce_datetime(modstamp_text) if modstamp_text else None
+            except ValueError:
+                modstamp = None
+            deleted = record.get("IsDeleted") in (True, "true")
+            copy.write_row((batch_id, extraction.obj.api_name, record.get("Id") or "", modstamp, deleted,
+                            dumps_exact(record)))
+            extraction.records_fetched += 1
+            extraction.deleted_fetched += deleted
+            if modstamp and (extraction.max_modstamp is None or modstamp > extraction.max_modstamp):
+                extraction.max_modstamp = modstamp
+    return problems
+
+
+def _extract_object(url: str, client: SalesforceClient, batch_id: int, obj: SalesforceObject,
+                    watermark: datetime | None, settings: Settings) -> ObjectExtraction:
+    since = None
+    if obj.replication == "incremental" and watermark is not None:
+        since = watermark - timedelta(seconds=settings.lookback_seconds)
+    api, soql, pages = _pages(client, obj, since, settings)
+    extraction = ObjectExtraction(obj, obj.replication, api, soql,
+                                  watermark if obj.replication == "incremental" else None, read_whole=since is None)
+    problems: list[str] = []
+    with psycopg.connect(url) as conn:
+        for page in pages:
+            problems += _append_to_raw(conn, batch_id, extraction, page)
+            conn.commit()
+    if problems:
+        shown = "\n  ".join(problems[:_MAX_PROBLEMS_SHOWN])
+        more = f"\n  ... and {len(problems) - _MAX_PROBLEMS_SHOWN} more" if len(problems) > _MAX_PROBLEMS_SHOWN else ""
+        raise SourceDataError(f"{len(problems)} malformed value(s) in {obj.api_name} (rule: every field must parse "
+                              f"as its type; raw batch {batch_id} keeps the records as sent):\n  {shown}{more}")
+    extraction.extracted_at = datetime.now(timezone.utc)
+    live_filter = " WHERE IsDeleted = false" if obj.has_is_deleted else ""
+    extraction.source_count = client.count(f"SELECT COUNT() FROM {obj.api_name}{live_filter}")
+    if obj.control_sum_fields:
+        sums = client.aggregate(f"SELECT {', '.join(f'SUM({f})' for f in obj.control_sum_fields)} "
+                                f"FROM {obj.api_name}{live_filter}")
+        extraction.source_sums = {name: Decimal(sums.get(f"expr{i}") or 0)
+                                  for i, name in enumerate(obj.control_sum_fields)}
+    log.info("%s: %s records (%s deleted) via %s", obj.api_name, extraction.records_fetched,
+             extraction.deleted_fetched, api)
+    return extraction
+
+
+def _check_duplicate_ids(conn: psycopg.Connection, batch_id: int) -> None:
+    duplicates = conn.execute(load_sql("staging", "check_duplicate_ids"), {"batch_id": batch_id}).fetchall()
+    if duplicates:
+        listed = ", ".join(f"{obj} {record_id} ({versions} versions at {modstamp:%Y-%m-%dT%H:%M:%S.%f}Z)"
+                           for obj, record_id, modstamp, versions in duplicates[:_MAX_PROBLEMS_SHOWN])
+        raise SourceDataError(f"duplicate Id: {len(duplicates)} record(s) arrived with different contents under "
+                              f"the same Id and SystemModstamp (rule: an Id names one record): {listed}")
+
+
+def _staged_control_sums(conn: psycopg.Connection, obj: SalesforceObject) -> dict[str, Decimal]:
+    """The staged live records' sums, named by the API field they add up."""
+    if not obj.control_sum_fields:
+        return {}
+    cursor = conn.execute(load_sql("staging", f"control_sums_{obj.staging_table}"))
+    row = cursor.fetchone()
+    return {column.name: value for column, value in zip(cursor.description, row)}
+
+
+def _stage(url: str, batch_id: int, extractions: list[ObjectExtraction], settings: Settings) -> None:
+    """Merge the batch into staging, write the audit and move the watermarks: all or nothing."""
+    with psycopg.connect(url) as conn:
+        _check_duplicate_ids(conn, batch_id)
+        for extraction in extractions:
+            obj = extraction.obj
+            table = sql.Identifier("staging", obj.staging_table)
+            if extraction.read_whole:
+                # A whole read returns every record the org still has (deleted ones too, via
+                # queryAll), so it replaces the staged state; records purged from the org go.
+                conn.execute(sql.SQL("delete from {}").format(table))
+            conn.execute(load_sql("staging", obj.staging_table),
+                         {"batch_id": batch_id, "business_unit_field": settings.business_unit_field})
+            live = sql.SQL(" where not is_deleted") if obj.has_is_deleted else sql.SQL("")
+            staged_count = conn.execute(sql.SQL("select count(*) from {}{}").format(table, live)).fetchone()[0]
+            conn.execute(
+                "insert into staging.extraction_audit (batch_id, object_name, replication, api, soql, "
+                "records_fetched, deleted_fetched, watermark_before, watermark_after, source_count, staged_count, "
+                "extracted_at) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [batch_id, obj.api_name, extraction.replication, extraction.api, extraction.soql,
+                 extraction.records_fetched, extraction.deleted_fetched, extraction.watermark_before,
+                 extraction.watermark_after, extraction.source_count, staged_count, extraction.extracted_at])
+            staged_sums = _staged_control_sums(conn, obj)
+            for field_name, source_sum in extraction.source_sums.items():
+                conn.execute("insert into staging.extraction_control_sum (batch_id, object_name, field_name, "
+                             "source_sum, staged_sum) values (%s, %s, %s, %s, %s)",
+                             [batch_id, obj.api_name, field_name, source_sum, staged_sums[field_name]])
+            if extraction.watermark_after is not None:
+                conn.execute("insert into staging.extraction_watermark (object_name, watermark, batch_id) "
+                             "values (%s, %s, %s) on conflict (object_name) do update set watermark = "
+                             "excluded.watermark, batch_id = excluded.batch_id, updated_at = now()",
+                             [obj.api_name, extraction.watermark_after, batch_id])
+        conn.execute("update raw.extraction_batch set status = 'staged', finished_at = now() where batch_id = %s",
+                     [batch_id])
+
+
+def extract_salesforce(url: str, client: SalesforceClient, settings: Settings | None = None, *,
+                       full: bool = False) -> BatchResult:
+    """Run one extraction batch into the warehouse at `url`.
+
+    Args:
+        url: Warehouse PostgreSQL URL (migrated).
+        client: A logged-in Salesforce client.
+        settings: Lookback, Bulk threshold, business-unit field.
+        full: Ignore the watermarks and read every object whole.
+
+    Returns:
+        The batch id and what each object's extraction saw.
+
+    Raises:
+        SalesforceExtractionError: The source failed beyond the retries, or sent
+            records that break a rule. Staging and watermarks are then unchanged.
+    """
+    settings = settings or Settings()
+    objects = salesforce_objects(settings)
+    with psycopg.connect(url, autocommit=True) as lock_conn:
+        lock_conn.execute("select pg_advisory_lock(hashtext(%s))", [EXTRACTION_LOCK])
+        watermarks = {} if full else _read_watermarks(lock_conn)
+        batch_id = _open_batch(url, "full" if full or not watermarks else "incremental")
+        try:
+            check_fields(client, objects)
+            extractions = [_extract_object(url, client, batch_id, obj, watermarks.get(obj.api_name), settings)
+                           for obj in objects]
+            _stage(url, batch_id, extractions, settings)
+        except BaseException as error:
+            _fail_batch(url, batch_id, error)
+            raise
+        finally:
+            lock_conn.execute("select pg_advisory_unlock(hashtext(%s))", [EXTRACTION_LOCK])
+    return BatchResult(batch_id, extractions)

@@ -1,0 +1,133 @@
+"""What is read from Salesforce: objects, fields, keys and replication, declared once.
+
+Field kinds say how a value is checked on arrival; the typing itself happens in
+the staging SQL. A value that fails its check stops the batch with an error
+naming the object, the record and the field (METHODOLOGY.md: fail loudly).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable, Literal
+
+from revcert.settings import Settings
+
+FieldKind = Literal["id", "text", "number", "date", "datetime", "boolean"]
+Replication = Literal["incremental", "full"]
+
+REPLICATION_KEY = "SystemModstamp"
+
+
+@dataclass(frozen=True)
+class SalesforceField:
+    name: str
+    kind: FieldKind = "text"
+
+
+@dataclass(frozen=True)
+class SalesforceObject:
+    """One object: its fields, the staging table it lands in, how it is replicated.
+
+    `replication = "full"` objects (currency tables) have no IsDeleted and are
+    small: every batch reads them whole and replaces their staging table.
+    """
+
+    api_name: str
+    staging_table: str
+    fields: tuple[SalesforceField, ...]
+    replication: Replication = "incremental"
+    control_sum_fields: tuple[str, ...] = ()
+
+    @property
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+    @property
+    def has_is_deleted(self) -> bool:
+        return "IsDeleted" in self.field_names
+
+
+def _fields(*spec: str | tuple[str, FieldKind]) -> tuple[SalesforceField, ...]:
+    return tuple(SalesforceField(s) if isinstance(s, str) else SalesforceField(*s) for s in spec)
+
+
+def salesforce_objects(settings: Settings | None = None) -> list[SalesforceObject]:
+    """The objects of METHODOLOGY.md A1, in the order they are extracted."""
+    settings = settings or Settings()
+    common = (("IsDeleted", "boolean"), ("SystemModstamp", "datetime"))
+    return [
+        SalesforceObject("Account", "stg_account", _fields(
+            ("Id", "id"), "Name", ("ParentId", "id"), "CurrencyIsoCode", settings.business_unit_field, *common)),
+        SalesforceObject("Contract", "stg_contract", _fields(
+            ("Id", "id"), ("AccountId", "id"), ("StartDate", "date"), ("EndDate", "date"), "Status",
+            ("SBQQ__Opportunity__c", "id"), ("SBQQ__RenewalOpportunity__c", "id"), *common)),
+        SalesforceObject("Opportunity", "stg_opportunity", _fields(
+            ("Id", "id"), ("AccountId", "id"), ("SBQQ__RenewedContract__c", "id"),
+            ("SBQQ__AmendedContract__c", "id"), *common)),
+        SalesforceObject("Product2", "stg_product", _fields(
+            ("Id", "id"), "Name", "Family", ("SBQQ__SubscriptionTerm__c", "number"), "SBQQ__ChargeType__c", *common)),
+        SalesforceObject("SBQQ__Subscription__c", "stg_subscription_line", _fields(
+            ("Id", "id"), ("SBQQ__Account__c", "id"), ("SBQQ__Contract__c", "id"), ("SBQQ__Product__c", "id"),
+            ("SBQQ__Quantity__c", "number"), ("SBQQ__NetPrice__c", "number"),
+            ("SBQQ__ProrateMultiplier__c", "number"), ("SBQQ__StartDate__c", "date"), ("SBQQ__EndDate__c", "date"),
+            ("SBQQ__TerminatedDate__c", "date"), ("SBQQ__RevisedSubscription__c", "id"), "CurrencyIsoCode",
+            *common), control_sum_fields=("SBQQ__Quantity__c", "SBQQ__NetPrice__c")),
+        SalesforceObject("DatedConversionRate", "stg_dated_conversion_rate", _fields(
+            ("Id", "id"), "IsoCode", ("ConversionRate", "number"), ("StartDate", "date"),
+            ("NextStartDate", "date"), ("SystemModstamp", "datetime")), replication="full"),
+        SalesforceObject("CurrencyType", "stg_currency_type", _fields(
+            ("Id", "id"), "IsoCode", ("ConversionRate", "number"), ("IsCorporate", "boolean"),
+            ("SystemModstamp", "datetime")), replication="full"),
+    ]
+
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
+
+
+def parse_salesforce_datetime(text: str) -> datetime:
+    """Parse the two shapes Salesforce sends: `...000+0000` (REST) and `...000Z` (Bulk)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def field_problem(field: SalesforceField, value: Any) -> str | None:
+    """Why `value` is not a valid `field` value, or None when it is (null is always valid)."""
+    if value is None:
+        return None
+    try:
+        if field.kind == "number":
+            if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
+                return f"{value!r} is not a number"
+            if not Decimal(value).is_finite():  # int is exact too; only float is refused
+                return f"{value!r} is not a finite number"
+        elif field.kind == "date":
+            if not (isinstance(value, str) and _DATE.match(value)):
+                return f"{value!r} is not a date (YYYY-MM-DD)"
+            date.fromisoformat(value)
+        elif field.kind == "datetime":
+            parse_salesforce_datetime(value)
+        elif field.kind == "boolean":
+            if not (isinstance(value, bool) or value in ("true", "false")):
+                return f"{value!r} is not a boolean"
+        elif field.kind == "id":
+            if not (isinstance(value, str) and _ID.match(value)):
+                return f"{value!r} is not a Salesforce Id"
+        elif not isinstance(value, str):
+            return f"{value!r} is not text"
+    except (InvalidOperation, ValueError, TypeError):
+        return f"{value!r} is not a valid {field.kind}"
+    return None
+
+
+def record_problems(obj: SalesforceObject, record: dict[str, Any]) -> Iterable[str]:
+    """Every field of `record` that breaks its declared kind, described for a person."""
+    record_id = record.get("Id")
+    if not record_id:
+        yield f"{obj.api_name} record without an Id: {sorted(k for k in record if k != 'attributes')}"
+        return
+    for field in obj.fields:
+        problem = field_problem(field, record.get(field.name))
+        if problem:
+            yield f"{obj.api_name} {record_id}: {field.name} = {problem}"

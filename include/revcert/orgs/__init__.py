@@ -1,0 +1,1 @@
+"""Org snapshots: the directory format, and a generator of realistic CPQ orgs."""

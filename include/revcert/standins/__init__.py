@@ -1,0 +1,1 @@
+"""Local stand-ins that speak the sources' wire protocols, for tests and demos."""

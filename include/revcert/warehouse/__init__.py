@@ -1,0 +1,1 @@
+"""The warehouse: PostgreSQL (embedded by default), its URL, and its migrations."""

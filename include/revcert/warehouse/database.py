@@ -1,0 +1,61 @@
+"""Where the warehouse is, and connections to it.
+
+The URL comes from, in order: an explicit argument, `REVCERT_DATABASE_URL`, the
+Airflow connection `revcert_warehouse` (inside Airflow), else the embedded
+server under `REVCERT_HOME`, started on demand.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator
+
+import psycopg
+
+from revcert.settings import Settings
+from revcert.warehouse.embedded import EmbeddedPostgres
+
+WAREHOUSE_CONN_ID = "revcert_warehouse"
+WAREHOUSE_DATABASE = "revcert"
+
+
+def embedded_server(settings: Settings | None = None) -> EmbeddedPostgres:
+    settings = settings or Settings()
+    return EmbeddedPostgres(settings.home / "pgdata")
+
+
+def ensure_database(server_url: str, database: str) -> None:
+    """Create `database` on the server at `server_url` if it does not exist."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        exists = conn.execute("select 1 from pg_database where datname = %s", [database]).fetchone()
+        if not exists:
+            conn.execute(psycopg.sql.SQL("create database {}").format(psycopg.sql.Identifier(database)))
+
+
+def warehouse_url(explicit: str | None = None, settings: Settings | None = None) -> str:
+    """Resolve the warehouse URL (see the module docstring for the order)."""
+    if explicit:
+        return explicit
+    if os.environ.get("REVCERT_DATABASE_URL"):
+        return os.environ["REVCERT_DATABASE_URL"]
+    if os.environ.get(f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}"):
+        return os.environ[f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}"].replace("postgres://", "postgresql://", 1)
+    server = embedded_server(settings)
+    server.start()
+    ensure_database(server.url(), WAREHOUSE_DATABASE)
+    return server.url(WAREHOUSE_DATABASE)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same database as a SQLAlchemy URL using the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]}")
+
+
+@contextmanager
+def connect(url: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """A psycopg connection; the block commits on success and rolls back on error."""
+    with psycopg.connect(url, autocommit=autocommit) as conn:
+        yield conn

@@ -1,0 +1,55 @@
+"""Shared fixtures: a throwaway embedded PostgreSQL, migrated databases, generated orgs, stand-ins."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from revcert.orgs.generator import OrgShape, generate_org
+from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
+from revcert.warehouse import migrate
+from revcert.warehouse.embedded import EmbeddedPostgres
+
+_TEMPLATE = "revcert_template"
+_database_numbers = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    """A PostgreSQL server of the tests' own, started once and stopped at the end."""
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data")
+    server.start()
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(_TEMPLATE)))
+    migrate.upgrade(server.url(_TEMPLATE))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def warehouse_url(postgres_server: EmbeddedPostgres) -> str:
+    """A fresh, migrated warehouse database for one test."""
+    name = f"warehouse_{next(_database_numbers)}"
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                       sql.Identifier(_TEMPLATE)))
+    return postgres_server.url(name)
+
+
+@pytest.fixture(scope="session")
+def small_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated org of 150 customers (about 1,200 subscription lines)."""
+    directory = tmp_path_factory.mktemp("small-org")
+    generate_org(directory, OrgShape(accounts=150, seed=11))
+    return directory
+
+
+@pytest.fixture
+def standin(small_org: Path, tmp_path: Path) -> Iterator[SalesforceStandIn]:
+    """The small org served over HTTPS, with a small page size so paging happens."""
+    with SalesforceStandIn(SalesforceOrg.from_snapshot(small_org), page_size=200, state_dir=tmp_path) as server:
+        yield server
