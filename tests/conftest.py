@@ -53,3 +53,30 @@ def standin(small_org: Path, tmp_path: Path) -> Iterator[SalesforceStandIn]:
     """The small org served over HTTPS, with a small page size so paging happens."""
     with SalesforceStandIn(SalesforceOrg.from_snapshot(small_org), page_size=200, state_dir=tmp_path) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def default_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated org of the default size (about 2,000 customers over four years)."""
+    directory = tmp_path_factory.mktemp("default-org")
+    generate_org(directory, OrgShape())
+    return directory
+
+
+@pytest.fixture(scope="session")
+def staged_default_org(postgres_server: EmbeddedPostgres, default_org: Path, tmp_path_factory) -> str:
+    """A database holding the default org, extracted through the stand-in into staging (read-only for tests)."""
+    from revcert.extraction.salesforce_client import SalesforceClient, SalesforceCredentials
+    from revcert.extraction.salesforce_extract import extract_salesforce
+
+    name = "staged_default_org"
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                       sql.Identifier(_TEMPLATE)))
+    url = postgres_server.url(name)
+    org = SalesforceOrg.from_snapshot(default_org)
+    with SalesforceStandIn(org, state_dir=tmp_path_factory.mktemp("standin")) as standin:
+        credentials = SalesforceCredentials(standin.url, standin.client_id, standin.client_secret,
+                                            str(standin.ca_bundle))
+        extract_salesforce(url, SalesforceClient(credentials))
+    return url

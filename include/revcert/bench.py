@@ -1,8 +1,10 @@
 """`revcert bench`: time and peak memory of each stage, on a generated org of a chosen size.
 
 Every measured step runs in a process of its own, so its peak resident memory
-is its own and not the benchmark's: org generation, the Salesforce stand-in
-(serving over HTTPS as in production), and one extraction per API.
+is its own and not the benchmark's: org generation, one extraction per API
+through the Salesforce stand-in (serving over HTTPS from another process), the
+mart, the movement identity and the independent derivation. The mart's and the
+identity's figures are the client's; the work happens in PostgreSQL.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +43,9 @@ def _peak_mib() -> float:
 
 def _worker(*args: str) -> dict[str, Any]:
     """Run one measured step in a fresh interpreter; it prints its figures as one JSON line."""
-    completed = subprocess.run([sys.executable, "-m", "revcert.bench", *args], check=True, capture_output=True,
-                               text=True)
+    completed = subprocess.run([sys.executable, "-m", "revcert.bench", *args], capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise RuntimeError(f"benchmark step {args[0]} failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
@@ -68,6 +72,42 @@ def _extract(url: str, standin_json: str, api: str) -> dict[str, Any]:
     return {"seconds": seconds, "peak_mib": _peak_mib(), "records": sum(o.records_fetched for o in batch.objects)}
 
 
+def _mart(url: str, as_of: str) -> dict[str, Any]:
+    from revcert.methodology.mart import build_mart
+
+    started = time.monotonic()
+    with psycopg.connect(url) as conn:
+        build = build_mart(conn, date.fromisoformat(as_of), [])
+    return {"seconds": time.monotonic() - started, "peak_mib": _peak_mib(),
+            "records": build.row_counts["mart_customer_snapshot"]}
+
+
+def _identity(url: str) -> dict[str, Any]:
+    from revcert.methodology.identity import movement_identity_breaks
+
+    started = time.monotonic()
+    with psycopg.connect(url) as conn:
+        breaks = movement_identity_breaks(conn)
+    if breaks:
+        raise SystemExit(f"movement identity broken: {breaks[:5]}")
+    return {"seconds": time.monotonic() - started, "peak_mib": _peak_mib(), "records": None}
+
+
+def _derivation(url: str, as_of: str) -> dict[str, Any]:
+    from revcert.certification.bridge_comparison import compare_bridges, read_mart_bridge
+    from revcert.certification.independent_derivation import derive_bridge, read_staging
+    from revcert.settings import Settings
+
+    started = time.monotonic()
+    with psycopg.connect(url) as conn:
+        staged = read_staging(conn)
+        derived = derive_bridge(staged, date.fromisoformat(as_of), Settings().renewal_grace_days)
+        differences = compare_bridges(read_mart_bridge(conn), derived)
+    if differences:
+        raise SystemExit(f"the derivation disagrees with the mart: {differences[:5]}")
+    return {"seconds": time.monotonic() - started, "peak_mib": _peak_mib(), "records": len(staged.lines)}
+
+
 def _fresh_database(server: EmbeddedPostgres, name: str) -> str:
     from revcert.warehouse import migrate
 
@@ -78,8 +118,8 @@ def _fresh_database(server: EmbeddedPostgres, name: str) -> str:
     return server.url(name)
 
 
-def run_extraction_benchmark(lines: int) -> str:
-    """Generate an org of `lines` subscription lines and extract it through the stand-in, REST then Bulk 2.0."""
+def run_benchmark(lines: int, as_of: date) -> str:
+    """Generate an org of `lines` subscription lines, extract it (REST, then Bulk 2.0), build and certify the mart."""
     figures: list[StepFigures] = []
     with tempfile.TemporaryDirectory(prefix="revcert-bench-") as workdir:
         org = Path(workdir) / "org"
@@ -96,6 +136,10 @@ def run_extraction_benchmark(lines: int) -> str:
                 result = _worker("extract", url, standin_json, api)
                 figures.append(StepFigures(f"extract via {api}", result["seconds"], result["peak_mib"],
                                            result["records"]))
+            for step, arguments in (("mart", ("mart", url, as_of.isoformat())), ("movement identity", ("identity", url)),
+                                    ("independent derivation", ("derivation", url, as_of.isoformat()))):
+                result = _worker(*arguments)
+                figures.append(StepFigures(step, result["seconds"], result["peak_mib"], result["records"]))
         finally:
             standin.terminate()
             standin.wait()
@@ -106,12 +150,14 @@ def run_extraction_benchmark(lines: int) -> str:
 def format_figures(lines: int, figures: list[StepFigures]) -> str:
     rows = [f"benchmark: {lines} subscription lines"]
     for step in figures:
-        rate = f"{step.records_per_second:,.0f} records/s" if step.records_per_second else ""
-        rows.append(f"  {step.step:<22} {step.seconds:8.1f} s  peak {step.peak_mib:8.0f} MiB  "
-                    f"{step.records or '':>9} records  {rate}")
+        rate = f"{step.records_per_second:,.0f} rows/s" if step.records_per_second else ""
+        rows.append(f"  {step.step:<24} {step.seconds:8.1f} s  peak {step.peak_mib:8.0f} MiB  "
+                    f"{step.records or '':>9} rows  {rate}")
     return "\n".join(rows)
 
 
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
-    print(json.dumps({"generate": _generate, "extract": _extract}[command](*arguments)))
+    steps = {"generate": _generate, "extract": _extract, "mart": _mart, "identity": _identity,
+             "derivation": _derivation}
+    print(json.dumps(steps[command](*arguments)))

@@ -62,8 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_argument("action", choices=["start", "stop", "url", "migrate"])
     db.add_argument("--database-url")
 
-    bench = commands.add_parser("bench", help="measure extraction throughput and memory")
+    bench = commands.add_parser("bench", help="time and peak memory of every stage on a generated org")
     bench.add_argument("--lines", type=_positive, default=100_000)
+    bench.add_argument("--as-of", type=_date, default=date(2026, 11, 21))
     return parser
 
 
@@ -122,9 +123,9 @@ def command_db(args: argparse.Namespace) -> int:
 
 
 def command_bench(args: argparse.Namespace) -> int:
-    from revcert.bench import run_extraction_benchmark
+    from revcert.bench import run_benchmark
 
-    print(run_extraction_benchmark(args.lines))
+    print(run_benchmark(args.lines, args.as_of))
     return 0
 
 

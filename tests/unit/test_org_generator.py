@@ -95,7 +95,7 @@ def test_mid_month_upgrades_and_negative_quantity_amendments(org):
     for line in amendment_lines:
         term = products[line["SBQQ__Product__c"]]["SBQQ__SubscriptionTerm__c"] or Decimal(12)
         # Prorated to the rest of the contract: never more months than the longest contract.
-        assert Decimal(0) < line["SBQQ__ProrateMultiplier__c"] * term <= 36
+        assert Decimal(0) < (line["SBQQ__ProrateMultiplier__c"] or Decimal(1)) * term <= 36
 
 
 def test_terminations_one_time_and_usage_charges(org):

@@ -32,7 +32,7 @@ CURRENCIES = {"USD": Decimal("1"), "EUR": Decimal("0.82"), "GBP": Decimal("0.73"
               "CAD": Decimal("1.27")}
 BUSINESS_UNITS = [("NA", ("USD", "USD", "CAD"), 40), ("EMEA", ("EUR", "GBP"), 30), ("APAC", ("JPY", "USD"), 20),
                   ("LATAM", ("USD",), 8), (None, ("USD",), 2)]
-RATE_PERIODS = (date(2021, 1, 1), date(2028, 1, 1))
+RATE_PERIODS = (date(2021, 1, 1), date(2031, 1, 1))
 
 ID_PREFIX = {"Account": "001", "Contract": "800", "Opportunity": "006", "Product2": "01t",
              "SBQQ__Subscription__c": "a1B", "DatedConversionRate": "04w", "CurrencyType": "02T"}
@@ -291,22 +291,28 @@ class OrgGenerator:
         contract.lines.append(line)
         return line
 
-    def amend(self, contract: _Contract) -> None:
-        """A mid-contract upsell or reduction, priced for the rest of the term."""
+    def amendment_days(self, contract: _Contract) -> list[date]:
+        """Zero to two amendment days inside the contract, in order."""
         length = (contract.end - contract.start).days
         if length < 90:
-            return
-        day = contract.start + timedelta(days=self.random.randint(30, length - 30))
+            return []
+        count = self.random.choice([0, 0, 1, 1, 2])
+        return sorted(contract.start + timedelta(days=self.random.randint(30, length - 30)) for _ in range(count))
+
+    def amend(self, contract: _Contract, day: date) -> None:
+        """A mid-contract upsell or reduction on `day`, priced for the rest of the term."""
         contract.amendments.append((self.new_id("Opportunity"), day))
-        net_quantity: dict[str, Decimal] = {}
+        remaining = {line.record_id: line.quantity for line in contract.lines
+                     if line.product in RECURRING and line.quantity > 0 and line.start <= day}
         for line in contract.lines:
-            if line.product in RECURRING:
-                net_quantity[line.product.name] = net_quantity.get(line.product.name, Decimal(0)) + line.quantity
-        reducible = [line for line in contract.lines if line.quantity > 0 and net_quantity.get(line.product.name, 0) > 1]
+            if line.revised_id in remaining:
+                remaining[line.revised_id] += line.quantity
+        reducible = [line for line in contract.lines if remaining.get(line.record_id, 0) > 1]
         if reducible and self.random.random() < 0.35:
-            # A reduction never takes the product to zero, so the customer's MRR stays positive.
+            # A reduction revises one line at that line's price and takes at most half of it: its
+            # own dated rate may differ from the line's, and the customer's MRR must stay positive.
             line = self.random.choice(reducible)
-            reduction = Decimal(self.random.randint(1, int(net_quantity[line.product.name]) - 1))
+            reduction = Decimal(self.random.randint(1, int(remaining[line.record_id]) // 2))
             self.add_line(contract, line.product, -reduction, line.unit_annual_price, day, contract.end,
                           revised_id=line.record_id)
         else:
@@ -316,8 +322,8 @@ class OrgGenerator:
 
     def live_through(self, contract: _Contract, name: str, unit: str | None, parent_id: str | None) -> _Contract | None:
         """Amend, maybe terminate, write the contract, and return its renewal (or a winback)."""
-        for _ in range(self.random.choice([0, 0, 1, 1, 2])):
-            self.amend(contract)
+        for day in self.amendment_days(contract):
+            self.amend(contract, day)
         outcome = self.random.choices(
             ["same_day", "late_in_grace", "late_out_of_grace", "other_account", "churn", "terminate"],
             weights=[52, 14, 7, 5, 14, 8])[0]

@@ -1,0 +1,1 @@
+"""Certification (METHODOLOGY.md Part C): independent derivation, comparisons, the gate."""

@@ -1,0 +1,410 @@
+"""The independent derivation (METHODOLOGY.md Part C, check 4): Part A a second time.
+
+A separate implementation in Python that reads `staging` directly and shares
+no code with the SQL mart. Quotients are exact fractions and every rounding is
+half to even, to the cent, where the methodology says and nowhere else. If it
+agrees with the mart to the cent on every month and business unit, two
+independent readings of the rules gave the same numbers.
+"""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Iterable
+
+import psycopg
+
+ZERO = Decimal("0.00")
+UNASSIGNED = "UNASSIGNED"
+
+
+class DerivationError(RuntimeError):
+    """The derivation met records the rules cannot handle; names the rule and the records."""
+
+
+# -- what staging holds ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Line:
+    line_id: str
+    contract_id: str | None
+    product_id: str | None
+    currency: str | None
+    quantity: Decimal | None
+    net_price: Decimal | None
+    prorate_multiplier: Decimal | None
+    start: date | None
+    end: date | None
+    terminated: date | None
+
+
+@dataclass(frozen=True)
+class Contract:
+    contract_id: str
+    account_id: str | None
+    opportunity_id: str | None
+    renewal_opportunity_id: str | None
+    start: date | None
+    end: date | None
+
+
+@dataclass(frozen=True)
+class Product:
+    product_id: str
+    charge_type: str | None
+    term_months: Decimal | None
+
+
+@dataclass(frozen=True)
+class Rate:
+    iso_code: str
+    rate: Decimal
+    start: date
+    next_start: date | None
+
+
+@dataclass
+class StagedOrg:
+    lines: list[Line]
+    contracts: dict[str, Contract]
+    renewed_contract_of_opportunity: dict[str, str]
+    products: dict[str, Product]
+    rates: dict[str, list[Rate]]
+    accounts: dict[str, tuple[str | None, str | None]]  # id -> (name, business unit)
+    corporate_currencies: list[str]
+
+
+def read_staging(conn: psycopg.Connection) -> StagedOrg:
+    """Every live record the methodology uses, straight from the staging tables."""
+    lines = [Line(*row) for row in conn.execute(
+        "select subscription_line_id, contract_id, product_id, currency_iso_code, quantity, net_price, "
+        "prorate_multiplier, start_date, end_date, terminated_date from staging.stg_subscription_line "
+        "where not is_deleted")]
+    contracts = {row[0]: Contract(*row) for row in conn.execute(
+        "select contract_id, account_id, opportunity_id, renewal_opportunity_id, start_date, end_date "
+        "from staging.stg_contract where not is_deleted")}
+    renewed = dict(conn.execute("select opportunity_id, renewed_contract_id from staging.stg_opportunity "
+                                "where not is_deleted and renewed_contract_id is not null").fetchall())
+    products = {row[0]: Product(*row) for row in conn.execute(
+        "select product_id, charge_type, subscription_term_months from staging.stg_product where not is_deleted")}
+    rates: dict[str, list[Rate]] = defaultdict(list)
+    for row in conn.execute("select iso_code, conversion_rate, start_date, next_start_date "
+                            "from staging.stg_dated_conversion_rate order by iso_code, start_date"):
+        rates[row[0]].append(Rate(*row))
+    accounts = {row[0]: (row[1], row[2]) for row in conn.execute(
+        "select account_id, account_name, business_unit from staging.stg_account where not is_deleted")}
+    corporate = [row[0] for row in conn.execute("select iso_code from staging.stg_currency_type where is_corporate")]
+    return StagedOrg(lines, contracts, renewed, products, dict(rates), accounts, corporate)
+
+
+# -- the rules, as small pure functions ----------------------------------------------------
+
+def round_to_cents(value: Fraction) -> Decimal:
+    """Round an exact quantity half to even, to 0.01 (Fraction rounds half to even)."""
+    cents = round(value * 100)
+    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+
+def line_mrr(net_price: Decimal, quantity: Decimal, prorate_multiplier: Decimal, term_months: Decimal,
+             rate: Decimal) -> Decimal:
+    """round(NetPrice x Quantity / (P x T) / R, 2), from the exact quotient."""
+    quotient = Fraction(net_price) * Fraction(quantity) / (Fraction(prorate_multiplier) * Fraction(term_months))
+    return round_to_cents(quotient / Fraction(rate))
+
+
+def is_recurring(charge_type: str | None) -> bool:
+    return charge_type in (None, "Recurring")
+
+
+def service_period(line: Line, contract: Contract) -> tuple[date, date, bool]:
+    """(start, end, nothing_to_carry) of a line; a termination ends it the day before."""
+    start = line.start or contract.start
+    scheduled_end = line.end or contract.end
+    if start is None or scheduled_end is None:
+        raise DerivationError(f"missing_service_dates: line {line.line_id}")
+    end = min(scheduled_end, line.terminated - timedelta(days=1)) if line.terminated else scheduled_end
+    if end < start:
+        if scheduled_end >= start:
+            return start, end, True
+        raise DerivationError(f"line_end_before_start: line {line.line_id} ({start}..{end})")
+    return start, end, False
+
+
+def rate_at(rates: list[Rate], day: date) -> Decimal | None:
+    for rate in rates:
+        if rate.start <= day and (rate.next_start is None or day < rate.next_start):
+            return rate.rate
+    return None
+
+
+def renewal_links(contracts: dict[str, Contract], renewed_contract_of_opportunity: dict[str, str]
+                  ) -> set[tuple[str, str]]:
+    """(predecessor, successor) pairs by either of CPQ's renewal links, between live contracts."""
+    by_opportunity = {c.opportunity_id: c.contract_id for c in contracts.values() if c.opportunity_id}
+    links = set()
+    for successor in contracts.values():
+        predecessor = renewed_contract_of_opportunity.get(successor.opportunity_id)
+        if predecessor in contracts:
+            links.add((predecessor, successor.contract_id))
+    for predecessor in contracts.values():
+        successor_id = by_opportunity.get(predecessor.renewal_opportunity_id)
+        if successor_id:
+            links.add((predecessor.contract_id, successor_id))
+    return links
+
+
+def contract_customers(contracts: dict[str, Contract], links: set[tuple[str, str]],
+                       overrides: dict[str, str]) -> dict[str, str]:
+    """The customer of every contract: the account of its chain's root (or an override's account)."""
+    predecessors: dict[str, list[str]] = defaultdict(list)
+    for predecessor, successor in links:
+        predecessors[successor].append(predecessor)
+    roots: dict[str, frozenset[str]] = {}
+    problems = []
+
+    def customers_of(contract_id: str, walking: tuple[str, ...]) -> frozenset[str]:
+        if contract_id in overrides:
+            return frozenset([overrides[contract_id]])
+        if contract_id in walking:
+            raise _Cycle(walking[walking.index(contract_id):])
+        if contract_id not in roots:
+            parents = predecessors.get(contract_id)
+            if not parents:
+                roots[contract_id] = frozenset([contracts[contract_id].account_id])
+            else:
+                roots[contract_id] = frozenset().union(
+                    *(customers_of(p, walking + (contract_id,)) for p in sorted(parents)))
+        return roots[contract_id]
+
+    customers = {}
+    for contract_id in sorted(contracts):
+        try:
+            found = customers_of(contract_id, ())
+        except _Cycle as cycle:
+            problems.append(f"renewal_cycle: contracts {', '.join(sorted(cycle.contracts))} (seen from {contract_id})")
+            continue
+        if len(found) > 1:
+            problems.append(f"merged_customers: contract {contract_id} has predecessors of customers "
+                            f"{', '.join(sorted(found))}")
+            continue
+        customers[contract_id] = next(iter(found))
+    if problems:
+        raise DerivationError("; ".join(problems))
+    return customers
+
+
+class _Cycle(Exception):
+    def __init__(self, contracts: tuple[str, ...]) -> None:
+        self.contracts = contracts
+
+
+def grace_days(gap_days: int, limit: int) -> int:
+    """Days strictly between a contract's end and its renewal's start, if within the grace."""
+    return gap_days if 1 <= gap_days <= limit else 0
+
+
+def classify_movement(starting: Decimal, ending: Decimal, had_mrr_before: bool) -> tuple[str, Decimal]:
+    """METHODOLOGY.md A5."""
+    if starting == 0 and ending > 0:
+        return ("winback", ending) if had_mrr_before else ("new", ending)
+    if starting > 0 and ending == 0:
+        return "churn", -starting
+    if starting > 0 and ending > starting:
+        return "expansion", ending - starting
+    if starting > 0 and 0 < ending < starting:
+        return "contraction", ending - starting
+    return "none", ZERO
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return (month + timedelta(days=32)).replace(day=1)
+
+
+def month_end(month: date) -> date:
+    return next_month(month) - timedelta(days=1)
+
+
+def months_between(first: date, last: date) -> Iterable[date]:
+    month = month_start(first)
+    while month <= last:
+        yield month
+        month = next_month(month)
+
+
+# -- customer daily MRR as steps -----------------------------------------------------------
+
+@dataclass
+class ServiceInterval:
+    line_id: str
+    mrr: Decimal
+    start: date
+    end: date
+    mrr_end: date
+
+
+@dataclass
+class DailyMrr:
+    """D(c, d) of one customer: its value from each change day until the next."""
+
+    days: list[date] = field(default_factory=list)
+    values: list[Decimal] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, intervals: list[ServiceInterval]) -> "DailyMrr":
+        changes: dict[date, Decimal] = defaultdict(Decimal)
+        for interval in intervals:
+            changes[interval.start] += interval.mrr
+            changes[interval.mrr_end + timedelta(days=1)] -= interval.mrr
+        steps, running = cls(), Decimal(0)
+        for day in sorted(changes):
+            running += changes[day]
+            steps.days.append(day)
+            steps.values.append(running)
+        return steps
+
+    def on(self, day: date) -> Decimal:
+        index = bisect.bisect_right(self.days, day) - 1
+        return self.values[index] if index >= 0 else ZERO
+
+    def first_positive_day(self) -> date | None:
+        return next((d for d, v in zip(self.days, self.values) if v > 0), None)
+
+    def first_negative_day(self) -> date | None:
+        return next((d for d, v in zip(self.days, self.values) if v < 0), None)
+
+
+# -- the derivation ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BridgeFigures:
+    snapshot_date: date
+    starting_mrr: Decimal = ZERO
+    new: Decimal = ZERO
+    expansion: Decimal = ZERO
+    contraction: Decimal = ZERO
+    churn: Decimal = ZERO
+    winback: Decimal = ZERO
+    ending_mrr: Decimal = ZERO
+    recognized_revenue: Decimal = ZERO
+    active_customers: int = 0
+
+
+BRIDGE_FIELDS = ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "ending_mrr",
+                 "recognized_revenue", "active_customers")
+
+
+def reporting_currency(org: StagedOrg) -> str:
+    if org.corporate_currencies:
+        return min(org.corporate_currencies)
+    currencies = {line.currency for line in org.lines}
+    if len(currencies) == 1:
+        return currencies.pop()
+    raise DerivationError("unknown_reporting_currency: no corporate currency and several line currencies")
+
+
+def service_intervals(org: StagedOrg, renewal_grace_limit: int, overrides: dict[str, str]
+                      ) -> dict[str, list[ServiceInterval]]:
+    """The recurring lines that carry MRR, grouped by customer, with renewal grace applied."""
+    currency = reporting_currency(org)
+    by_contract: dict[str, list[ServiceInterval]] = defaultdict(list)
+    for line in org.lines:
+        product = org.products.get(line.product_id)
+        if product is None:
+            raise DerivationError(f"line_without_product: line {line.line_id}")
+        if not is_recurring(product.charge_type):
+            continue
+        contract = org.contracts.get(line.contract_id)
+        if contract is None:
+            raise DerivationError(f"line_without_contract: line {line.line_id}")
+        start, end, nothing_to_carry = service_period(line, contract)
+        if nothing_to_carry:
+            continue
+        rate = Decimal(1) if line.currency == currency else rate_at(org.rates.get(line.currency, []), start)
+        if rate is None or rate <= 0:
+            raise DerivationError(f"missing_conversion_rate: line {line.line_id} ({line.currency} at {start})")
+        if line.net_price is None or line.quantity is None:
+            raise DerivationError(f"missing_price_or_quantity: line {line.line_id}")
+        prorate = line.prorate_multiplier if line.prorate_multiplier is not None else Decimal(1)
+        term = product.term_months if product.term_months is not None else Decimal(12)
+        if prorate <= 0 or term <= 0:
+            raise DerivationError(f"bad_prorate_multiplier or bad_subscription_term: line {line.line_id}")
+        mrr = line_mrr(line.net_price, line.quantity, prorate, term, rate)
+        by_contract[contract.contract_id].append(ServiceInterval(line.line_id, mrr, start, end, end))
+
+    links = renewal_links(org.contracts, org.renewed_contract_of_opportunity)
+    customers = contract_customers(org.contracts, links, overrides)
+    windows = {c: (min(i.start for i in lines), max(i.end for i in lines)) for c, lines in by_contract.items()}
+    successors: dict[str, list[str]] = defaultdict(list)
+    for predecessor, successor in links:
+        if successor in windows:
+            successors[predecessor].append(successor)
+    for contract_id, lines in by_contract.items():
+        if not successors.get(contract_id):
+            continue
+        earliest = min(successors[contract_id], key=lambda c: (windows[c][0], c))
+        contract_end = windows[contract_id][1]
+        extra = grace_days((windows[earliest][0] - contract_end).days - 1, renewal_grace_limit)
+        for interval in lines:
+            if interval.end == contract_end:
+                interval.mrr_end = interval.end + timedelta(days=extra)
+
+    by_customer: dict[str, list[ServiceInterval]] = defaultdict(list)
+    for contract_id, lines in by_contract.items():
+        by_customer[customers[contract_id]].extend(lines)
+    return by_customer
+
+
+def recognized_revenue_by_month(intervals: list[ServiceInterval], as_of: date) -> dict[date, Decimal]:
+    """Customer revenue per month: round(sum of MRR x real active days / days in month), to the as-of date."""
+    mrr_days: dict[date, Decimal] = defaultdict(Decimal)
+    for interval in intervals:
+        last = min(interval.end, as_of)
+        if last < interval.start:
+            continue
+        for month in months_between(interval.start, last):
+            days = (min(last, month_end(month)) - max(interval.start, month)).days + 1
+            mrr_days[month] += interval.mrr * days
+    return {month: round_to_cents(Fraction(total) / month_end(month).day) for month, total in mrr_days.items()}
+
+
+def derive_bridge(org: StagedOrg, as_of: date, renewal_grace_limit: int,
+                  overrides: dict[str, str] | None = None) -> dict[tuple[date, str], BridgeFigures]:
+    """Per month and business unit: the bridge, revenue and active customers, as of `as_of`."""
+    totals: dict[tuple[date, str], dict[str, object]] = {}
+    for customer_id, intervals in service_intervals(org, renewal_grace_limit, overrides or {}).items():
+        daily = DailyMrr.of(intervals)
+        negative = daily.first_negative_day()
+        if negative:
+            raise DerivationError(f"negative_customer_mrr: customer {customer_id} on {negative}")
+        first_day = daily.first_positive_day()
+        if first_day is None or first_day > as_of:
+            continue
+        if customer_id not in org.accounts:
+            raise DerivationError(f"contract_without_account: customer account {customer_id}")
+        unit = (org.accounts[customer_id][1] or "").strip() or UNASSIGNED
+        revenue = recognized_revenue_by_month(intervals, as_of)
+        starting = ZERO
+        for month in months_between(first_day, as_of):
+            snapshot_day = min(month_end(month), as_of)
+            ending = daily.on(snapshot_day)
+            movement, amount = classify_movement(starting, ending, had_mrr_before=first_day < month)
+            row = totals.setdefault((month, unit), defaultdict(Decimal, snapshot_date=snapshot_day))
+            row["starting_mrr"] += starting
+            row["ending_mrr"] += ending
+            if movement != "none":
+                row[movement] += amount
+            row["recognized_revenue"] += revenue.get(month, ZERO)
+            row["active_customers"] += 1 if ending > 0 else 0
+            starting = ending
+    return {key: BridgeFigures(snapshot_date=row.pop("snapshot_date"),
+                               **{name: (int(value) if name == "active_customers" else value + ZERO)
+                                  for name, value in row.items()})
+            for key, row in totals.items()}

@@ -1,0 +1,110 @@
+"""Build the mart from staging: the SQL models in order, then the methodology's checks.
+
+Models are `sql/mart/<model>.sql`, each a query whose columns match its table
+(created by migration, with the model's grain as primary key). A build happens
+in one transaction: the caller's transaction holds either the whole new mart or,
+after a failure, the previous one.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import psycopg
+from psycopg import sql
+
+from revcert.methodology.errors import MethodologyError, Offence, RuleFailure
+from revcert.methodology.overrides import ClassificationOverride
+from revcert.settings import Settings
+from revcert.sqlfiles import load_sql
+
+MODELS = (
+    "mart_reporting_currency",
+    "mart_renewal_link",
+    "mart_contract_customer",
+    "mart_customer",
+    "mart_subscription_line",
+    "mart_renewal_grace",
+    "mart_service_interval",
+    "mart_customer_mrr_segment",
+    "mart_customer_cohort",
+    "mart_customer_snapshot",
+    "mart_customer_movement",
+    "mart_customer_revenue",
+    "mart_mrr_bridge",
+)
+
+# Each check is sql/mart/checks/<rule>.sql returning (record_id, detail) for every offending record.
+CHECKS = {
+    "unknown_reporting_currency": "A2 the reporting currency cannot be determined",
+    "line_without_product": "A2 a line's product is missing, so nothing says whether it recurs",
+    "line_without_contract": "A2 a recurring line's contract is missing",
+    "missing_service_dates": "A2 a recurring line has no start or end date, on itself or its contract",
+    "line_end_before_start": "A2 a line's service ends before it starts (no termination caused it)",
+    "missing_price_or_quantity": "A2 a recurring line has no net price or no quantity",
+    "bad_prorate_multiplier": "A2 a prorate multiplier is zero or negative",
+    "bad_subscription_term": "A2 a product's subscription term is zero or negative",
+    "missing_conversion_rate": "A2 no dated conversion rate for the line's currency at its service start",
+    "renewal_cycle": "A3 contracts renew each other in a cycle",
+    "unresolved_chain": "A3 the renewal chain passes through a cycle further up",
+    "merged_customers": "A3 a contract's predecessors belong to different customers",
+    "contract_without_account": "A3 the customer account of a contract is missing or deleted",
+    "negative_customer_mrr": "A4 a customer's daily MRR is negative",
+}
+
+
+@dataclass(frozen=True)
+class MartBuild:
+    """What a build used and produced."""
+
+    as_of_date: date
+    renewal_grace_days: int
+    reporting_currency: str
+    overrides_used: tuple[ClassificationOverride, ...]
+    row_counts: dict[str, int]
+
+
+def _load_overrides(conn: psycopg.Connection, overrides: list[ClassificationOverride]) -> None:
+    conn.execute("delete from staging.classification_override")
+    with conn.cursor().copy("copy staging.classification_override (contract_id, customer_account_id, reason, "
+                            "approver) from stdin") as copy:
+        for row in overrides:
+            copy.write_row((row.contract_id, row.customer_account_id, row.reason, row.approver))
+
+
+def check_methodology(conn: psycopg.Connection) -> list[RuleFailure]:
+    """Every rule of CHECKS that some record breaks, with all of its records."""
+    failures = []
+    for rule, description in CHECKS.items():
+        rows = conn.execute(load_sql("mart/checks", rule)).fetchall()
+        if rows:
+            failures.append(RuleFailure(rule, description, tuple(Offence(*row) for row in rows)))
+    return failures
+
+
+def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[ClassificationOverride],
+               settings: Settings | None = None) -> MartBuild:
+    """Rebuild every mart model as of `as_of_date` inside the caller's transaction.
+
+    Raises:
+        MethodologyError: some records break a rule; it lists every rule and record.
+            The caller rolls back, so the previous mart stays.
+    """
+    settings = settings or Settings()
+    params = {"as_of_date": as_of_date, "renewal_grace_days": settings.renewal_grace_days}
+    _load_overrides(conn, overrides)
+    conn.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(
+        sql.Identifier("mart", table) for table in (*MODELS, "mart_build"))))
+    row_counts = {}
+    for model in MODELS:
+        statement = sql.SQL("insert into {} ").format(sql.Identifier("mart", model)) + sql.SQL(load_sql("mart", model))
+        row_counts[model] = conn.execute(statement, params).rowcount
+    failures = check_methodology(conn)
+    if failures:
+        raise MethodologyError(failures)
+    conn.execute("insert into mart.mart_build (as_of_date, renewal_grace_days) values (%s, %s)",
+                 [as_of_date, settings.renewal_grace_days])
+    reporting_currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()[0]
+    used = {row[0] for row in conn.execute("select contract_id from mart.mart_contract_customer where is_overridden")}
+    return MartBuild(as_of_date, settings.renewal_grace_days, reporting_currency,
+                     tuple(o for o in overrides if o.contract_id in used), row_counts)

@@ -1,0 +1,76 @@
+-- mart_customer_movement: the MRR movement of each customer and month
+-- (METHODOLOGY.md A5), built apart from the snapshots' starting MRR so that the
+-- movement identity can catch a mistake in either.
+--   s = 0, e > 0, never any MRR before the month   new          e
+--   s = 0, e > 0, otherwise                        winback      e
+--   s > 0, e = 0                                   churn       -s
+--   s > 0, e > s                                   expansion    e - s
+--   s > 0, 0 < e < s                               contraction  e - s
+--   otherwise                                      none         0
+-- Grain: one row per customer and month.
+with snapshots as (
+    select
+        customer_id,
+        month,
+        business_unit,
+        ending_mrr
+    from mart.mart_customer_snapshot
+),
+
+cohorts as (
+    select
+        customer_id,
+        first_service_date
+    from mart.mart_customer_cohort
+),
+
+previous_month as (
+    select
+        snapshots.customer_id,
+        snapshots.month,
+        snapshots.business_unit,
+        coalesce(lag(snapshots.ending_mrr) over (partition by snapshots.customer_id order by snapshots.month), 0)
+            as previous_ending_mrr,
+        snapshots.ending_mrr,
+        cohorts.first_service_date
+    from snapshots
+    inner join cohorts
+        on cohorts.customer_id = snapshots.customer_id
+),
+
+classified as (
+    select
+        customer_id,
+        month,
+        business_unit,
+        previous_ending_mrr,
+        ending_mrr,
+        case
+            when previous_ending_mrr = 0 and ending_mrr > 0 and first_service_date >= month then 'new'
+            when previous_ending_mrr = 0 and ending_mrr > 0 then 'winback'
+            when previous_ending_mrr > 0 and ending_mrr = 0 then 'churn'
+            when previous_ending_mrr > 0 and ending_mrr > previous_ending_mrr then 'expansion'
+            when previous_ending_mrr > 0 and ending_mrr > 0 and ending_mrr < previous_ending_mrr then 'contraction'
+            else 'none'
+        end as movement_type
+    from previous_month
+),
+
+final as (
+    select
+        customer_id,
+        month,
+        business_unit,
+        movement_type,
+        case movement_type
+            when 'new' then ending_mrr
+            when 'winback' then ending_mrr
+            when 'churn' then -previous_ending_mrr
+            when 'expansion' then ending_mrr - previous_ending_mrr
+            when 'contraction' then ending_mrr - previous_ending_mrr
+            else 0
+        end as movement_amount
+    from classified
+)
+
+select * from final

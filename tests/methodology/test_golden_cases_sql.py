@@ -1,0 +1,42 @@
+"""The golden cases in the SQL mart, exactly, with the movement identity in every month and unit."""
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from revcert.methodology.errors import MethodologyError
+from revcert.methodology.identity import movement_identity_breaks
+from revcert.methodology.mart import build_mart
+from tests.methodology.golden_cases import CASES, as_of_date, expected_value
+
+pytestmark = pytest.mark.integration
+
+BRIDGE_FIELDS = ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "ending_mrr",
+                 "recognized_revenue", "active_customers")
+
+
+def mart_bridge(conn: psycopg.Connection) -> dict[tuple[str, str], dict]:
+    rows = conn.execute(f"select month, business_unit, {', '.join(BRIDGE_FIELDS)} from mart.mart_mrr_bridge")
+    return {(month.strftime("%Y-%m"), unit): dict(zip(BRIDGE_FIELDS, values)) for month, unit, *values in rows}
+
+
+@pytest.mark.parametrize("make_case", CASES, ids=lambda make: make.__name__)
+def test_golden_case_in_the_sql_mart(make_case, warehouse_url):
+    case = make_case()
+    with psycopg.connect(warehouse_url) as conn:
+        case.org.write(conn)
+        if case.error_rule:
+            with pytest.raises(MethodologyError) as error:
+                build_mart(conn, as_of_date(case), [])
+            failure = next(f for f in error.value.failures if f.rule == case.error_rule)
+            assert sorted(failure.record_ids) == sorted(case.error_ids)
+            for text in case.error_text:
+                assert text in str(error.value)
+            return
+        build_mart(conn, as_of_date(case), [])
+        bridge = mart_bridge(conn)
+        assert movement_identity_breaks(conn) == []
+    for key, fields in case.expected.items():
+        for name, value in fields.items():
+            assert bridge[key][name] == expected_value(value), (key, name)
+    assert not [key for key in bridge if key[1] in case.absent_units]
