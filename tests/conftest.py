@@ -1,7 +1,12 @@
-"""Shared fixtures: a throwaway embedded PostgreSQL, migrated databases, generated orgs, stand-ins."""
+"""Shared fixtures: a throwaway embedded PostgreSQL, migrated databases, generated orgs, stand-ins,
+and an Airflow home of the tests' own with a migrated metadata database."""
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -16,6 +21,24 @@ from revcert.warehouse.embedded import EmbeddedPostgres
 
 _TEMPLATE = "revcert_template"
 _database_numbers = itertools.count(1)
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point Airflow at a home of the tests' own before anything imports it."""
+    home = Path(tempfile.mkdtemp(prefix="revcert-airflow-"))
+    os.environ["AIRFLOW_HOME"] = str(home)
+    os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(PROJECT_ROOT / "dags")
+    os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(PROJECT_ROOT / "plugins")
+    os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+    os.environ["AIRFLOW__API__BASE_URL"] = "http://airflow.test:8080"
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Airflow's metadata database (SQLite in the tests' Airflow home), migrated once."""
+    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True)
+    return Path(os.environ["AIRFLOW_HOME"])
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +90,7 @@ def default_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def staged_default_org(postgres_server: EmbeddedPostgres, default_org: Path, tmp_path_factory) -> str:
     """A database holding the default org, extracted through the stand-in into staging (read-only for tests)."""
     from revcert.extraction.salesforce_client import SalesforceClient, SalesforceCredentials
-    from revcert.extraction.salesforce_extract import extract_salesforce
+    from revcert.staging.salesforce_staging import extract_salesforce
 
     name = "staged_default_org"
     with psycopg.connect(postgres_server.url(), autocommit=True) as conn:

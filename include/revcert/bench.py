@@ -59,7 +59,7 @@ def _generate(out: str, lines: str) -> dict[str, Any]:
 
 def _extract(url: str, standin_json: str, api: str) -> dict[str, Any]:
     from revcert.extraction.salesforce_client import SalesforceClient, SalesforceCredentials
-    from revcert.extraction.salesforce_extract import extract_salesforce
+    from revcert.staging.salesforce_staging import extract_salesforce
     from revcert.settings import Settings
 
     standin = json.loads(standin_json)
@@ -67,9 +67,12 @@ def _extract(url: str, standin_json: str, api: str) -> dict[str, Any]:
     credentials = SalesforceCredentials(standin["url"], standin["client_id"], standin["client_secret"],
                                         standin["ca_bundle"])
     started = time.monotonic()
-    batch = extract_salesforce(url, SalesforceClient(credentials, settings), settings)
+    batch_id = extract_salesforce(url, SalesforceClient(credentials, settings), settings)
     seconds = time.monotonic() - started
-    return {"seconds": seconds, "peak_mib": _peak_mib(), "records": sum(o.records_fetched for o in batch.objects)}
+    with psycopg.connect(url) as conn:
+        records = conn.execute("select sum(records_fetched) from raw.extraction_batch_object where batch_id = %s",
+                               [batch_id]).fetchone()[0]
+    return {"seconds": seconds, "peak_mib": _peak_mib(), "records": int(records)}
 
 
 def _mart(url: str, as_of: str) -> dict[str, Any]:

@@ -69,12 +69,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from revcert.pipeline import extract_and_stage
+    from revcert.orchestration.local_run import run_certified_mrr
 
-    result = extract_and_stage(snapshot=args.snapshot, salesforce_conn=args.salesforce_conn,
-                               database_url=args.database_url, full=args.full)
-    print(result.report)
-    return 0 if result.complete else 1
+    result = run_certified_mrr(snapshot=args.snapshot, salesforce_conn=args.salesforce_conn,
+                               database_url=args.database_url, as_of=args.as_of, full=args.full)
+    failed = {task: state for task, state in result.task_states.items() if state not in ("success",)}
+    print(f"certified_mrr: {result.state} (certification {result.certification_id})"
+          + (f"; {', '.join(f'{t} {s}' for t, s in sorted(failed.items()))}" if failed else ""))
+    print(result.extraction_audit)
+    if result.certified:
+        print(result.report)
+    else:
+        for message in result.slack_messages:
+            print(f"\nSlack message:\n{message}")
+        print("\nNothing was published by this run; the figures published before are unchanged.")
+    print(f"\nAirflow's log of the run: {result.log_file}\n"
+          "Next: `make ui` to see the run in Airflow; the certified figures are in viz.mrr_bridge "
+          "(`revcert db url`), the checks in certification.check_result.")
+    return 0 if result.certified else 1
 
 
 def command_generate(args: argparse.Namespace) -> int:

@@ -32,6 +32,10 @@ class Settings:
         page_size: Records per Bulk 2.0 results page asked for.
         request_timeout_seconds: Per HTTP request.
         retry_attempts: Attempts per request before a transient fault is final.
+        extract_task_retries: Retries of the DAG's extract task (on top of the per-request retries).
+        extract_retry_delay_seconds: First delay between extract task tries (it then doubles).
+        lease_wait_seconds: How long a run waits for another run to release the warehouse.
+        lease_stale_seconds: A lease not renewed for this long is taken over (its run crashed).
     """
 
     home: Path = field(default_factory=lambda: Path(_env("REVCERT_HOME", str(PROJECT_ROOT / ".revcert"))))
@@ -45,3 +49,8 @@ class Settings:
     page_size: int = field(default_factory=lambda: int(_env("REVCERT_BULK_PAGE_SIZE", "50000")))
     request_timeout_seconds: float = field(default_factory=lambda: float(_env("REVCERT_REQUEST_TIMEOUT", "60")))
     retry_attempts: int = field(default_factory=lambda: int(_env("REVCERT_RETRY_ATTEMPTS", "5")))
+    extract_task_retries: int = field(default_factory=lambda: int(_env("REVCERT_EXTRACT_RETRIES", "3")))
+    extract_retry_delay_seconds: float = field(
+        default_factory=lambda: float(_env("REVCERT_EXTRACT_RETRY_DELAY_SECONDS", "30")))
+    lease_wait_seconds: float = field(default_factory=lambda: float(_env("REVCERT_LEASE_WAIT_SECONDS", "7200")))
+    lease_stale_seconds: float = field(default_factory=lambda: float(_env("REVCERT_LEASE_STALE_SECONDS", "10800")))

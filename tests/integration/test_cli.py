@@ -4,50 +4,59 @@ from __future__ import annotations
 import pytest
 
 from revcert.cli import main
+from revcert.standins.salesforce import server
 from revcert.standins.salesforce.server import Fault
 
 pytestmark = pytest.mark.integration
 
 
-def test_run_prints_the_extraction_audit_and_exits_zero(warehouse_url, small_org, capsys):
-    assert main(["run", "--snapshot", str(small_org), "--database-url", warehouse_url]) == 0
+def run(small_org, warehouse_url, *extra: str) -> int:
+    return main(["run", "--snapshot", str(small_org), "--database-url", warehouse_url, "--as-of", "2026-11-21",
+                 *extra])
+
+
+def start_with(monkeypatch, change) -> None:
+    original_start = server.SalesforceStandIn.start
+
+    def start(self):
+        change(self)
+        return original_start(self)
+
+    monkeypatch.setattr(server.SalesforceStandIn, "start", start)
+
+
+def test_run_prints_the_audit_and_the_certified_bridge_and_exits_zero(warehouse_url, small_org, capsys):
+    assert run(small_org, warehouse_url) == 0
     out = capsys.readouterr().out
-    assert "Extraction audit, batch 1" in out
+    assert "\ncertified_mrr: success (certification 1)\nExtraction audit, batch 1\n" in "\n" + out
     for name in ("Account", "Contract", "Opportunity", "Product2", "SBQQ__Subscription__c", "DatedConversionRate",
                  "CurrencyType"):
         assert f"\n{name} " in out
-    assert "MISMATCH" not in out
-    assert "complete: every source count and control sum equals staging" in out
+    assert "MISMATCH" not in out and "complete: every source count and control sum equals staging" in out
+    assert "\nAll business units\nmonth " in out and "\n2026-11 " in out and "\n2025-12 " in out
+    assert "Certified by certification 1" in out
 
 
-def test_run_exits_non_zero_when_the_source_count_disagrees(warehouse_url, small_org, capsys, monkeypatch):
-    from revcert.standins.salesforce import server
-
-    original_start = server.SalesforceStandIn.start
-
-    def start_with_a_lying_count(self):
-        self.count_offsets["Contract"] = 1
-        return original_start(self)
-
-    monkeypatch.setattr(server.SalesforceStandIn, "start", start_with_a_lying_count)
-    assert main(["run", "--snapshot", str(small_org), "--database-url", warehouse_url]) == 1
+def test_run_exits_non_zero_and_shows_the_page_when_the_source_count_disagrees(warehouse_url, small_org, capsys,
+                                                                                monkeypatch):
+    start_with(monkeypatch, lambda standin: standin.count_offsets.update(Contract=1))
+    assert run(small_org, warehouse_url) == 1
     out = capsys.readouterr().out
-    assert "MISMATCH" in out and "INCOMPLETE" in out
+    assert "certified_mrr: failed (certification 1); notify failed, publish skipped" in out
+    assert "Revenue not certified: publishing halted" in out and "Contract live record count" in out
+    assert "Nothing was published by this run" in out and "MISMATCH" in out
 
 
-def test_run_reports_an_extraction_failure_cleanly(warehouse_url, small_org, capsys, monkeypatch):
-    from revcert.standins.salesforce import server
-
-    original_start = server.SalesforceStandIn.start
-
-    def start_broken(self):
-        self.inject(Fault("status", status=500, times=None))
-        return original_start(self)
-
-    monkeypatch.setattr(server.SalesforceStandIn, "start", start_broken)
+def test_run_reports_an_extraction_failure(warehouse_url, small_org, capsys, monkeypatch):
+    start_with(monkeypatch, lambda standin: standin.inject(Fault("status", status=500, times=None,
+                                                                path_contains="/query")))
     monkeypatch.setenv("REVCERT_RETRY_ATTEMPTS", "2")
-    assert main(["run", "--snapshot", str(small_org), "--database-url", warehouse_url]) == 2
-    assert "extraction failed: Salesforce request failed after 2 attempts: HTTP 500" in capsys.readouterr().err
+    monkeypatch.setenv("REVCERT_EXTRACT_RETRIES", "0")
+    assert run(small_org, warehouse_url) == 1
+    out = capsys.readouterr().out
+    assert "extract failed" in out and "publish skipped" in out
+    assert "Salesforce request failed after 2 attempts: HTTP 500" in out
+    assert "completeness*: not run: the extraction did not finish" in out
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from revcert.extraction.salesforce_client import SalesforceClient, SalesforceCredentials, SalesforceExtractionError
-from revcert.extraction.salesforce_extract import SourceDataError, extract_salesforce
+from revcert.extraction.salesforce_extract import SourceDataError
+from revcert.staging.salesforce_staging import check_duplicate_ids, extract_salesforce
 from revcert.extraction.audit import read_batch_audit
 from revcert.orgs.snapshot import read_records
 from revcert.settings import Settings
@@ -32,6 +33,11 @@ def extract(url: str, standin: SalesforceStandIn, settings: Settings = FAST, **k
     return extract_salesforce(url, client_for(standin, settings), settings, **kwargs)
 
 
+def audit_of(url: str, batch_id: int):
+    with psycopg.connect(url) as conn:
+        return read_batch_audit(conn, batch_id)
+
+
 def staging_rows(url: str) -> dict[str, list[tuple]]:
     """Every staging table's rows, without the batch that brought them, in key order."""
     rows = {}
@@ -50,7 +56,7 @@ def watermarks(url: str) -> dict[str, object]:
 
 def test_full_extraction_stages_every_live_record_with_a_complete_audit(warehouse_url, standin, small_org):
     batch = extract(warehouse_url, standin)
-    audit = read_batch_audit(warehouse_url, batch.batch_id)
+    audit = audit_of(warehouse_url, batch)
     assert audit.complete
     assert {row.object_name for row in audit.rows} == {"Account", "Contract", "Opportunity", "Product2",
                                                       "SBQQ__Subscription__c", "DatedConversionRate", "CurrencyType"}
@@ -101,7 +107,7 @@ def test_bulk_2_extraction_stages_exactly_what_rest_does(warehouse_url, standin,
     bulk_url = warehouse_url.rsplit("/", 1)[0] + "/" + _clone_name(postgres_server, warehouse_url)
     extract(warehouse_url, standin)
     batch = extract(bulk_url, standin, replace(FAST, bulk_threshold=100, page_size=250))
-    audit = read_batch_audit(bulk_url, batch.batch_id)
+    audit = audit_of(bulk_url, batch)
     apis = {row.object_name: row.api for row in audit.rows}
     assert apis["SBQQ__Subscription__c"] == "bulk2" and apis["CurrencyType"] == "rest"
     assert audit.complete
@@ -137,7 +143,7 @@ def test_incremental_extraction_fetches_only_the_edits_and_matches_a_full_read(
     before = watermarks(warehouse_url)
     touched = edit_one_percent(standin.org)
     batch = extract(warehouse_url, standin)
-    audit = {row.object_name: row for row in read_batch_audit(warehouse_url, batch.batch_id).rows}
+    audit = {row.object_name: row for row in audit_of(warehouse_url, batch).rows}
     for name, ids in touched.items():
         lookback_start = before[name].timestamp() - FAST.lookback_seconds
         in_lookback = {r["Id"] for r in read_records(small_org, name)
@@ -171,7 +177,7 @@ def test_faults_that_clear_leave_staging_as_a_clean_run_does(warehouse_url, stan
     standin.inject(Fault("slow", nth=14, delay_seconds=1.5))
     batch = extract(warehouse_url, standin, replace(FAST, request_timeout_seconds=1))
     assert all(fault.fired == 1 for fault in standin.faults)
-    assert read_batch_audit(warehouse_url, batch.batch_id).complete
+    assert audit_of(warehouse_url, batch).complete
     assert staging_rows(warehouse_url) == staging_rows(clean_url)
 
 
@@ -221,8 +227,6 @@ def test_malformed_numbers_are_refused_naming_every_record_and_raw_keeps_them(wa
 
 
 def test_duplicate_ids_in_one_batch_are_refused(warehouse_url):
-    from revcert.extraction.salesforce_extract import _check_duplicate_ids
-
     with psycopg.connect(warehouse_url) as conn:
         batch_id = conn.execute("insert into raw.extraction_batch (source, mode, status) values ('salesforce', "
                                 "'full', 'running') returning batch_id").fetchone()[0]
@@ -231,7 +235,7 @@ def test_duplicate_ids_in_one_batch_are_refused(warehouse_url):
                          "is_deleted, record) values (%s, 'Account', '001Rc0000000001IAA', '2026-01-01', false, "
                          "jsonb_build_object('Id', '001Rc0000000001IAA', 'Name', %s::text))", [batch_id, name])
         with pytest.raises(SourceDataError, match=r"duplicate Id: 1 record\(s\).*Account 001Rc0000000001IAA"):
-            _check_duplicate_ids(conn, batch_id)
+            check_duplicate_ids(conn, batch_id)
 
 
 def test_two_extractions_at_once_take_turns(warehouse_url, standin):
@@ -239,7 +243,7 @@ def test_two_extractions_at_once_take_turns(warehouse_url, standin):
 
     with ThreadPoolExecutor(2) as pool:
         batches = list(pool.map(lambda _: extract(warehouse_url, standin), range(2)))
-    assert all(read_batch_audit(warehouse_url, b.batch_id).complete for b in batches)
+    assert all(audit_of(warehouse_url, b).complete for b in batches)
     # Had they overlapped, neither would have seen the other's watermarks: two full reads.
     with psycopg.connect(warehouse_url) as conn:
         statuses = conn.execute("select mode from raw.extraction_batch order by batch_id").fetchall()

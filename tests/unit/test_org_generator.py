@@ -94,8 +94,9 @@ def test_mid_month_upgrades_and_negative_quantity_amendments(org):
     products = {p["Id"]: p for p in org["Product2"]}
     for line in amendment_lines:
         term = products[line["SBQQ__Product__c"]]["SBQQ__SubscriptionTerm__c"] or Decimal(12)
-        # Prorated to the rest of the contract: never more months than the longest contract.
-        assert Decimal(0) < (line["SBQQ__ProrateMultiplier__c"] or Decimal(1)) * term <= 36
+        # Prorated by day to the rest of the contract: never much more than the longest contract's
+        # 36 months (a 1-month term measured in February days stretches it to at most 36 x 31/28).
+        assert Decimal(0) < (line["SBQQ__ProrateMultiplier__c"] or Decimal(1)) * term <= Decimal(36 * 31) / 28
 
 
 def test_terminations_one_time_and_usage_charges(org):

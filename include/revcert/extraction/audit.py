@@ -51,12 +51,11 @@ class BatchAudit:
         return all(r.counts_match for r in self.rows) and all(c.matches for c in self.control_sums)
 
 
-def read_batch_audit(url: str, batch_id: int) -> BatchAudit:
-    with psycopg.connect(url) as conn:
-        rows = [AuditRow(*r) for r in conn.execute(load_sql("staging", "batch_audit"), {"batch_id": batch_id})]
-        sums = [ControlSum(*r) for r in conn.execute(
-            "select object_name, field_name, source_sum, staged_sum from staging.extraction_control_sum "
-            "where batch_id = %s order by object_name, field_name", [batch_id])]
+def read_batch_audit(conn: psycopg.Connection, batch_id: int) -> BatchAudit:
+    rows = [AuditRow(*r) for r in conn.execute(load_sql("staging", "batch_audit"), {"batch_id": batch_id})]
+    sums = [ControlSum(*r) for r in conn.execute(
+        "select object_name, field_name, source_sum, staged_sum from staging.extraction_control_sum "
+        "where batch_id = %s order by object_name, field_name", [batch_id])]
     return BatchAudit(batch_id, rows, sums)
 
 

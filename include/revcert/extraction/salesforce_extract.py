@@ -1,13 +1,11 @@
-"""One extraction batch: Salesforce -> raw -> staging, with its audit.
+"""One extraction batch: Salesforce -> raw, with what the source said about itself.
 
-The order of a batch is what makes it safe:
-1. every object is read (incrementally on SystemModstamp with a lookback, via
-   queryAll so deletions arrive) and its records appended to `raw` as they
-   arrive, so nothing the source said is ever lost;
-2. the source's own COUNT() and control sums are taken for every object;
-3. one transaction merges the batch into `staging`, writes the audit and
-   advances the watermarks. A fault anywhere before the commit leaves staging
-   and the watermarks exactly as they were, and marks the batch failed.
+Every object is read incrementally on SystemModstamp (with a lookback, via
+queryAll so deletions arrive) and its records are appended to `raw` page by
+page as they arrive, so nothing the source said is ever lost. Then the
+source's own COUNT() and control sums are taken, and what the read saw is
+recorded in raw.extraction_batch_object. Merging into staging is the next
+stage (revcert.staging.salesforce_staging), which alone moves the watermarks.
 """
 from __future__ import annotations
 
@@ -18,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Iterator
 
 import psycopg
-from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from revcert.extraction.salesforce_client import SalesforceClient, SalesforceExtractionError
 from revcert.extraction.salesforce_objects import (
@@ -30,13 +28,9 @@ from revcert.extraction.salesforce_objects import (
 )
 from revcert.money import dumps_exact
 from revcert.settings import Settings
-from revcert.sqlfiles import load_sql
 
 log = logging.getLogger(__name__)
 
-# Taken for the whole batch so a scheduled run, a manual run and a backfill never
-# extract into the same warehouse at once.
-EXTRACTION_LOCK = "revcert.salesforce_extraction"
 _MAX_PROBLEMS_SHOWN = 50
 
 
@@ -69,12 +63,6 @@ class ObjectExtraction:
         return max(candidates) if candidates else None
 
 
-@dataclass
-class BatchResult:
-    batch_id: int
-    objects: list[ObjectExtraction]
-
-
 def _soql_datetime(moment: datetime) -> str:
     # Only datetimes this code computed reach SOQL text; nothing user-supplied does.
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -97,12 +85,6 @@ def _open_batch(url: str, mode: str) -> int:
     with psycopg.connect(url) as conn:
         return conn.execute("insert into raw.extraction_batch (source, mode, status) values ('salesforce', %s, "
                             "'running') returning batch_id", [mode]).fetchone()[0]
-
-
-def _fail_batch(url: str, batch_id: int, error: BaseException) -> None:
-    with psycopg.connect(url) as conn:
-        conn.execute("update raw.extraction_batch set status = 'failed', finished_at = now(), error = %s "
-                     "where batch_id = %s", [f"{type(error).__name__}: {error}", batch_id])
 
 
 def check_fields(client: SalesforceClient, objects: list[SalesforceObject]) -> None:
@@ -186,63 +168,40 @@ def _extract_object(url: str, client: SalesforceClient, batch_id: int, obj: Sale
     return extraction
 
 
-def _check_duplicate_ids(conn: psycopg.Connection, batch_id: int) -> None:
-    duplicates = conn.execute(load_sql("staging", "check_duplicate_ids"), {"batch_id": batch_id}).fetchall()
-    if duplicates:
-        listed = ", ".join(f"{obj} {record_id} ({versions} versions at {modstamp:%Y-%m-%dT%H:%M:%S.%f}Z)"
-                           for obj, record_id, modstamp, versions in duplicates[:_MAX_PROBLEMS_SHOWN])
-        raise SourceDataError(f"duplicate Id: {len(duplicates)} record(s) arrived with different contents under "
-                              f"the same Id and SystemModstamp (rule: an Id names one record): {listed}")
-
-
-def _staged_control_sums(conn: psycopg.Connection, obj: SalesforceObject) -> dict[str, Decimal]:
-    """The staged live records' sums, named by the API field they add up."""
-    if not obj.control_sum_fields:
-        return {}
-    cursor = conn.execute(load_sql("staging", f"control_sums_{obj.staging_table}"))
-    row = cursor.fetchone()
-    return {column.name: value for column, value in zip(cursor.description, row)}
-
-
-def _stage(url: str, batch_id: int, extractions: list[ObjectExtraction], settings: Settings) -> None:
-    """Merge the batch into staging, write the audit and move the watermarks: all or nothing."""
+def _record_object(url: str, batch_id: int, extraction: ObjectExtraction) -> None:
     with psycopg.connect(url) as conn:
-        _check_duplicate_ids(conn, batch_id)
-        for extraction in extractions:
-            obj = extraction.obj
-            table = sql.Identifier("staging", obj.staging_table)
-            if extraction.read_whole:
-                # A whole read returns every record the org still has (deleted ones too, via
-                # queryAll), so it replaces the staged state; records purged from the org go.
-                conn.execute(sql.SQL("delete from {}").format(table))
-            conn.execute(load_sql("staging", obj.staging_table),
-                         {"batch_id": batch_id, "business_unit_field": settings.business_unit_field})
-            live = sql.SQL(" where not is_deleted") if obj.has_is_deleted else sql.SQL("")
-            staged_count = conn.execute(sql.SQL("select count(*) from {}{}").format(table, live)).fetchone()[0]
-            conn.execute(
-                "insert into staging.extraction_audit (batch_id, object_name, replication, api, soql, "
-                "records_fetched, deleted_fetched, watermark_before, watermark_after, source_count, staged_count, "
-                "extracted_at) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                [batch_id, obj.api_name, extraction.replication, extraction.api, extraction.soql,
-                 extraction.records_fetched, extraction.deleted_fetched, extraction.watermark_before,
-                 extraction.watermark_after, extraction.source_count, staged_count, extraction.extracted_at])
-            staged_sums = _staged_control_sums(conn, obj)
-            for field_name, source_sum in extraction.source_sums.items():
-                conn.execute("insert into staging.extraction_control_sum (batch_id, object_name, field_name, "
-                             "source_sum, staged_sum) values (%s, %s, %s, %s, %s)",
-                             [batch_id, obj.api_name, field_name, source_sum, staged_sums[field_name]])
-            if extraction.watermark_after is not None:
-                conn.execute("insert into staging.extraction_watermark (object_name, watermark, batch_id) "
-                             "values (%s, %s, %s) on conflict (object_name) do update set watermark = "
-                             "excluded.watermark, batch_id = excluded.batch_id, updated_at = now()",
-                             [obj.api_name, extraction.watermark_after, batch_id])
-        conn.execute("update raw.extraction_batch set status = 'staged', finished_at = now() where batch_id = %s",
-                     [batch_id])
+        conn.execute(
+            "insert into raw.extraction_batch_object (batch_id, object_name, replication, api, soql, read_whole, "
+            "records_fetched, deleted_fetched, watermark_before, max_modstamp, source_count, source_sums, "
+            "extracted_at) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [batch_id, extraction.obj.api_name, extraction.replication, extraction.api, extraction.soql,
+             extraction.read_whole, extraction.records_fetched, extraction.deleted_fetched,
+             extraction.watermark_before, extraction.max_modstamp, extraction.source_count,
+             Jsonb({name: str(total) for name, total in extraction.source_sums.items()}), extraction.extracted_at])
 
 
-def extract_salesforce(url: str, client: SalesforceClient, settings: Settings | None = None, *,
-                       full: bool = False) -> BatchResult:
-    """Run one extraction batch into the warehouse at `url`.
+def read_batch_objects(conn: psycopg.Connection, batch_id: int, settings: Settings) -> list[ObjectExtraction]:
+    """What the extraction of `batch_id` saw, object by object, in extraction order."""
+    objects = {obj.api_name: obj for obj in salesforce_objects(settings)}
+    rows = conn.execute(
+        "select object_name, replication, api, soql, watermark_before, read_whole, records_fetched, "
+        "deleted_fetched, max_modstamp, source_count, source_sums, extracted_at from raw.extraction_batch_object "
+        "where batch_id = %s order by extracted_at", [batch_id]).fetchall()
+    return [ObjectExtraction(objects[name], replication, api, soql, watermark_before, read_whole, fetched, deleted,
+                             max_modstamp, source_count, {k: Decimal(v) for k, v in sums.items()}, extracted_at)
+            for (name, replication, api, soql, watermark_before, read_whole, fetched, deleted, max_modstamp,
+                 source_count, sums, extracted_at) in rows]
+
+
+def fail_batch(url: str, batch_id: int, error: BaseException) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute("update raw.extraction_batch set status = 'failed', finished_at = now(), error = %s "
+                     "where batch_id = %s", [f"{type(error).__name__}: {error}", batch_id])
+
+
+def extract_batch(url: str, client: SalesforceClient, settings: Settings | None = None, *,
+                  full: bool = False) -> int:
+    """Read every object into raw as one batch; returns the batch id (status `extracted`).
 
     Args:
         url: Warehouse PostgreSQL URL (migrated).
@@ -250,27 +209,24 @@ def extract_salesforce(url: str, client: SalesforceClient, settings: Settings | 
         settings: Lookback, Bulk threshold, business-unit field.
         full: Ignore the watermarks and read every object whole.
 
-    Returns:
-        The batch id and what each object's extraction saw.
-
     Raises:
-        SalesforceExtractionError: The source failed beyond the retries, or sent
-            records that break a rule. Staging and watermarks are then unchanged.
+        SalesforceExtractionError: the source failed beyond the retries, or sent
+            records that break a rule. The batch is marked failed; raw keeps
+            what arrived; staging and the watermarks are untouched.
     """
     settings = settings or Settings()
     objects = salesforce_objects(settings)
-    with psycopg.connect(url, autocommit=True) as lock_conn:
-        lock_conn.execute("select pg_advisory_lock(hashtext(%s))", [EXTRACTION_LOCK])
-        watermarks = {} if full else _read_watermarks(lock_conn)
-        batch_id = _open_batch(url, "full" if full or not watermarks else "incremental")
-        try:
-            check_fields(client, objects)
-            extractions = [_extract_object(url, client, batch_id, obj, watermarks.get(obj.api_name), settings)
-                           for obj in objects]
-            _stage(url, batch_id, extractions, settings)
-        except BaseException as error:
-            _fail_batch(url, batch_id, error)
-            raise
-        finally:
-            lock_conn.execute("select pg_advisory_unlock(hashtext(%s))", [EXTRACTION_LOCK])
-    return BatchResult(batch_id, extractions)
+    with psycopg.connect(url) as conn:
+        watermarks = {} if full else _read_watermarks(conn)
+    batch_id = _open_batch(url, "full" if full or not watermarks else "incremental")
+    try:
+        check_fields(client, objects)
+        for obj in objects:
+            _record_object(url, batch_id, _extract_object(url, client, batch_id, obj, watermarks.get(obj.api_name),
+                                                          settings))
+        with psycopg.connect(url) as conn:
+            conn.execute("update raw.extraction_batch set status = 'extracted' where batch_id = %s", [batch_id])
+    except BaseException as error:
+        fail_batch(url, batch_id, error)
+        raise
+    return batch_id

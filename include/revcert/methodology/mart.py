@@ -83,7 +83,7 @@ def check_methodology(conn: psycopg.Connection) -> list[RuleFailure]:
 
 
 def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[ClassificationOverride],
-               settings: Settings | None = None) -> MartBuild:
+               settings: Settings | None = None, certification_id: int | None = None) -> MartBuild:
     """Rebuild every mart model as of `as_of_date` inside the caller's transaction.
 
     Raises:
@@ -102,8 +102,8 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     failures = check_methodology(conn)
     if failures:
         raise MethodologyError(failures)
-    conn.execute("insert into mart.mart_build (as_of_date, renewal_grace_days) values (%s, %s)",
-                 [as_of_date, settings.renewal_grace_days])
+    conn.execute("insert into mart.mart_build (as_of_date, renewal_grace_days, certification_id) "
+                 "values (%s, %s, %s)", [as_of_date, settings.renewal_grace_days, certification_id])
     reporting_currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()[0]
     used = {row[0] for row in conn.execute("select contract_id from mart.mart_contract_customer where is_overridden")}
     return MartBuild(as_of_date, settings.renewal_grace_days, reporting_currency,

@@ -79,7 +79,7 @@ class OrgShape:
     lines: int | None = None
     seed: int = 20260101
     first_start: date = date(2022, 1, 1)
-    last_new_business: date = date(2025, 12, 31)
+    last_new_business: date = date(2026, 10, 31)
     horizon: date = date(2026, 12, 31)
     extracted_at: datetime = datetime(2026, 11, 1, 0, 0, tzinfo=timezone.utc)
 

@@ -21,7 +21,7 @@ def upgrade() -> None:
             batch_id bigserial primary key,
             source text not null,
             mode text not null check (mode in ('incremental', 'full')),
-            status text not null check (status in ('running', 'staged', 'failed')),
+            status text not null check (status in ('running', 'extracted', 'staged', 'failed')),
             started_at timestamptz not null default now(),
             finished_at timestamptz,
             error text
@@ -39,6 +39,24 @@ def upgrade() -> None:
         )
     """)
     op.execute("create index salesforce_record_batch_object on raw.salesforce_record (batch_id, object_name)")
+    op.execute("""
+        create table raw.extraction_batch_object (
+            batch_id bigint not null references raw.extraction_batch,
+            object_name text not null,
+            replication text not null check (replication in ('incremental', 'full')),
+            api text not null check (api in ('rest', 'bulk2')),
+            soql text not null,
+            read_whole boolean not null,
+            records_fetched bigint not null,
+            deleted_fetched bigint not null,
+            watermark_before timestamptz,
+            max_modstamp timestamptz,
+            source_count bigint not null,
+            source_sums jsonb not null,
+            extracted_at timestamptz not null,
+            primary key (batch_id, object_name)
+        )
+    """)
 
     op.execute("""
         create table staging.extraction_audit (
@@ -174,6 +192,6 @@ def downgrade() -> None:
         "staging.stg_currency_type", "staging.stg_dated_conversion_rate", "staging.stg_product",
         "staging.stg_subscription_line", "staging.stg_opportunity", "staging.stg_contract", "staging.stg_account",
         "staging.extraction_watermark", "staging.extraction_control_sum", "staging.extraction_audit",
-        "raw.salesforce_record", "raw.extraction_batch",
+        "raw.extraction_batch_object", "raw.salesforce_record", "raw.extraction_batch",
     ):
         op.execute(f"drop table if exists {table}")

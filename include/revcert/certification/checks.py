@@ -1,0 +1,89 @@
+"""The four checks of METHODOLOGY.md Part C, each exact to the cent, each naming what failed."""
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+
+from revcert.certification.bridge_comparison import compare_bridges, read_mart_bridge
+from revcert.certification.independent_derivation import DerivationError, derive_bridge, read_staging
+from revcert.certification.record import CheckResult
+from revcert.extraction.audit import read_batch_audit
+from revcert.methodology.errors import Offence, RuleFailure
+from revcert.methodology.identity import movement_identity_breaks
+from revcert.methodology.mart import check_methodology
+from revcert.methodology.overrides import ClassificationOverride
+from revcert.sqlfiles import load_sql
+
+_RECORD_IDS_SHOWN = 20
+
+
+def check_completeness(conn: psycopg.Connection, batch_id: int) -> CheckResult:
+    """1. For every object, live records staged = the source's count; control sums equal."""
+    audit = read_batch_audit(conn, batch_id)
+    discrepancies = [
+        {"object": row.object_name, "figure": "live record count", "expected": row.source_count,
+         "actual": row.staged_count, "difference": row.staged_count - row.source_count}
+        for row in audit.rows if not row.counts_match]
+    discrepancies += [
+        {"object": total.object_name, "figure": f"SUM({total.field_name})", "expected": total.source_sum,
+         "actual": total.staged_sum, "difference": total.staged_sum - total.source_sum}
+        for total in audit.control_sums if not total.matches]
+    if not audit.rows:
+        discrepancies.append({"object": "*", "figure": "audit", "expected": "a staged batch", "actual": "none"})
+    passed = not discrepancies
+    summary = (f"batch {batch_id}: {len(audit.rows)} objects, counts and control sums equal the source" if passed
+               else f"batch {batch_id}: {len(discrepancies)} count or control sum differs from the source")
+    return CheckResult("completeness", passed, summary, discrepancies)
+
+
+def integrity_result(failures: list[RuleFailure]) -> CheckResult:
+    discrepancies = [{"rule": f.rule, "record_id": o.record_id, "actual": o.detail, "record_ids": [o.record_id]}
+                     for f in failures for o in f.offences[:_RECORD_IDS_SHOWN]]
+    if not failures:
+        return CheckResult("integrity", True, "every recurring line classified, every currency rated, no negative "
+                                              "customer MRR, one row per customer and month, no unresolved chain")
+    return CheckResult("integrity", False, "; ".join(f"{f.rule}: {len(f.offences)} record(s)" for f in failures),
+                       discrepancies)
+
+
+def check_integrity(conn: psycopg.Connection) -> CheckResult:
+    """2. The methodology's rules hold, and every recurring line with MRR reached a customer."""
+    failures = check_methodology(conn)
+    unclassified = conn.execute(load_sql("certification", "unclassified_lines")).fetchall()
+    if unclassified:
+        failures.append(RuleFailure("unclassified_line", "C2 a recurring line with MRR has no customer",
+                                    tuple(Offence(*row) for row in unclassified)))
+    return integrity_result(failures)
+
+
+def check_movement_identity(conn: psycopg.Connection) -> CheckResult:
+    """3. Movements = ending - starting MRR, per month and business unit and in total."""
+    breaks = movement_identity_breaks(conn)
+    discrepancies = [{"month": b.month, "business_unit": b.business_unit or "TOTAL",
+                      "expected": b.ending_minus_starting, "actual": b.movements, "difference": b.difference,
+                      "record_ids": list(b.customer_ids[:_RECORD_IDS_SHOWN])} for b in breaks]
+    if not breaks:
+        return CheckResult("movement_identity", True, "movements equal ending minus starting MRR in every month "
+                                                      "and business unit, and in total")
+    return CheckResult("movement_identity", False, f"{len(breaks)} month(s) x business unit do not balance",
+                       discrepancies)
+
+
+def check_independent_derivation(conn: psycopg.Connection, as_of: date, renewal_grace_days: int,
+                                 overrides: list[ClassificationOverride]) -> CheckResult:
+    """4. A second implementation, reading staging directly, gives the mart's figures to the cent."""
+    try:
+        derived = derive_bridge(read_staging(conn), as_of, renewal_grace_days,
+                                {o.contract_id: o.customer_account_id for o in overrides})
+    except DerivationError as error:
+        return CheckResult("independent_derivation", False, f"the derivation refused the data: {error}")
+    differences = compare_bridges(read_mart_bridge(conn), derived)
+    discrepancies = [{"month": d.month, "business_unit": d.business_unit, "figure": d.figure,
+                      "expected": d.derived, "actual": d.mart, "difference": d.difference}
+                     for d in differences]
+    if not differences:
+        return CheckResult("independent_derivation", True,
+                           f"{len(derived)} month(s) x business unit equal to the cent")
+    return CheckResult("independent_derivation", False,
+                       f"{len(differences)} figure(s) differ from the independent derivation", discrepancies)

@@ -1,0 +1,1 @@
+"""Notifications: Slack pages when certification halts publishing, and task failure notices."""

@@ -1,0 +1,1 @@
+"""Orchestration: what the DAGs in dags/ run, one importable task at a time."""

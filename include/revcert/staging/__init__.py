@@ -1,0 +1,1 @@
+"""Staging: typed current state of every source record, merged batch by batch."""
