@@ -16,6 +16,7 @@ from psycopg import sql
 
 from revcert.orgs.generator import OrgShape, generate_org
 from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
+from revcert.standins.slack import SlackWebhookReceiver
 from revcert.warehouse import migrate
 from revcert.warehouse.embedded import EmbeddedPostgres
 
@@ -103,3 +104,29 @@ def staged_default_org(postgres_server: EmbeddedPostgres, default_org: Path, tmp
                                             str(standin.ca_bundle))
         extract_salesforce(url, SalesforceClient(credentials))
     return url
+
+
+@pytest.fixture(scope="session")
+def certified_warehouse_url(postgres_server, airflow_db, small_org, tmp_path_factory) -> str:
+    """A warehouse after one clean certified run of the small org (read-only for tests; copy it to change it)."""
+    from tests.airflow_harness import certified_warehouse
+
+    return certified_warehouse(postgres_server, _TEMPLATE, "certified_baseline", small_org,
+                               tmp_path_factory.mktemp("standin"))
+
+
+@pytest.fixture
+def warehouse_after_certified_run(postgres_server, certified_warehouse_url) -> str:
+    """A copy of the certified warehouse, for one test to change."""
+    name = f"certified_copy_{next(_database_numbers)}"
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                       sql.Identifier("certified_baseline")))
+    return postgres_server.url(name)
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackWebhookReceiver]:
+    """A local Slack incoming-webhook receiver that keeps every message."""
+    with SlackWebhookReceiver() as receiver:
+        yield receiver

@@ -1,21 +1,16 @@
 """Airflow connections, read when a task runs (never at parse time)."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from revcert.extraction.salesforce_client import SalesforceCredentials
 from revcert.orchestration import dag_settings
+from revcert.warehouse.database import url_from_connection
 
 
 def warehouse_url() -> str:
     """The warehouse as a PostgreSQL URL, from the Airflow connection `revcert_warehouse`."""
     from airflow.sdk import BaseHook
 
-    conn = BaseHook.get_connection(dag_settings.WAREHOUSE_CONN_ID)
-    credentials = quote(conn.login or "", safe="")
-    if conn.password:
-        credentials += ":" + quote(conn.password, safe="")
-    return f"postgresql://{credentials}@{conn.host}:{conn.port or 5432}/{conn.schema or ''}"
+    return url_from_connection(BaseHook.get_connection(dag_settings.WAREHOUSE_CONN_ID))
 
 
 def salesforce_credentials() -> SalesforceCredentials:

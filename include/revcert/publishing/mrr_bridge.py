@@ -1,4 +1,4 @@
-"""Publish a certified MRR bridge into viz.mrr_bridge, atomically.
+"""Publish a certified MRR bridge (and its cohort retention) into viz, atomically.
 
 Per month, the row shown is the one of the latest certified run whose snapshot
 date is not earlier than the one already shown, so a backfill never replaces a
@@ -57,7 +57,11 @@ def publish_mrr_bridge(conn: psycopg.Connection, certification_id: int, certifie
                                  f"{certified_hash[:12]}: nothing published")
     months = [row[0] for row in conn.execute(load_sql("viz", "replaced_months"),
                                              {"certification_id": certification_id})]
+    conn.execute("lock table viz.cohort_retention in exclusive mode")
+    params = {"certification_id": certification_id, "months": months}
     conn.execute("delete from viz.mrr_bridge where month = any(%s)", [months])
-    written = conn.execute(load_sql("viz", "publish_mrr_bridge"),
-                           {"certification_id": certification_id, "months": months}).rowcount
+    written = conn.execute(load_sql("viz", "publish_mrr_bridge"), params).rowcount
+    # Cohort figures come from the same certified customer snapshots, under the same certification.
+    conn.execute("delete from viz.cohort_retention where month = any(%s)", [months])
+    conn.execute(load_sql("viz", "publish_cohort_retention"), params)
     return PublishResult(len(months), written)

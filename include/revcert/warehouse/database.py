@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
+from urllib.parse import quote
 
 import psycopg
 
@@ -44,6 +45,14 @@ def warehouse_url(explicit: str | None = None, settings: Settings | None = None)
     server.start()
     ensure_database(server.url(), WAREHOUSE_DATABASE)
     return server.url(WAREHOUSE_DATABASE)
+
+
+def url_from_connection(conn: Any) -> str:
+    """A PostgreSQL URL from an Airflow connection's host, port, login, password and schema."""
+    credentials = quote(conn.login or "", safe="")
+    if conn.password:
+        credentials += ":" + quote(conn.password, safe="")
+    return f"postgresql://{credentials}@{conn.host}:{conn.port or 5432}/{conn.schema or ''}"
 
 
 def sqlalchemy_url(url: str) -> str:

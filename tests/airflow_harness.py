@@ -1,0 +1,126 @@
+"""Running this project's Airflow pieces for real in tests: dag.test runs and an api-server."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from datetime import date, datetime, time as clock, timezone
+from pathlib import Path
+
+import pytest
+import requests
+
+from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
+from revcert.standins.slack import SlackWebhookReceiver
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+AS_OF = date(2026, 11, 21)
+ADMIN_PASSWORD = "certified-revenue-test"
+
+
+def load_certified_mrr_dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("certified_mrr")
+
+
+def run_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, org: SalesforceOrg, slack: SlackWebhookReceiver,
+            as_of: date = AS_OF, tmp_path: Path | None = None, **standin_options) -> tuple[str, dict[str, str]]:
+    """One dag.test run as of `as_of` against the stand-in serving `org`; returns (run state, task states)."""
+    with SalesforceStandIn(org, state_dir=tmp_path) as standin:
+        for name, value in standin_options.items():
+            setattr(standin, name, value)
+        monkeypatch.setenv("AIRFLOW_CONN_REVCERT_WAREHOUSE", url)
+        monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT", json.dumps({
+            "conn_type": "http", "host": standin.url, "login": standin.client_id, "password": standin.client_secret,
+            "extra": {"ca_bundle": str(standin.ca_bundle)}}))
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_ONCALL", json.dumps({"conn_type": "slackwebhook",
+                                                                    "password": slack.url}))
+        run = dag.test(logical_date=datetime.combine(as_of, clock(6), tzinfo=timezone.utc))
+    return str(run.state), {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout}s")
+        time.sleep(0.5)
+
+
+class ApiServer:
+    """`airflow api-server` on loopback with this project's plugin, an admin user and the warehouse connection."""
+
+    def __init__(self, warehouse_url: str, log_file: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        home = Path(os.environ["AIRFLOW_HOME"])
+        passwords = home / "test_passwords.json"
+        passwords.write_text(json.dumps({"admin": ADMIN_PASSWORD}))
+        self.env = {**os.environ,
+                    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+                    "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+                    "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+                    "AIRFLOW__API__BASE_URL": self.base_url,
+                    "AIRFLOW_CONN_REVCERT_WAREHOUSE": warehouse_url}
+        self.log_file = log_file
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "ApiServer":
+        log = self.log_file.open("w")
+        self.process = subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1",
+                                         "--port", str(self.port), "--workers", "1"],
+                                        env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_for(f"{self.base_url}/api/v2/monitor/health")
+        except TimeoutError:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def token(self, username: str = "admin", password: str = ADMIN_PASSWORD) -> str:
+        response = requests.post(f"{self.base_url}/auth/token", json={"username": username, "password": password},
+                                 timeout=10)
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+
+def certified_warehouse(postgres_server, template: str, name: str, org_dir: Path, state_dir: Path) -> str:
+    """A warehouse database after one clean certified_mrr run as of AS_OF."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)))
+    url = postgres_server.url(name)
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        with SlackWebhookReceiver() as receiver:
+            state, tasks = run_dag(load_certified_mrr_dag(), monkeypatch, url, SalesforceOrg.from_snapshot(org_dir),
+                                   receiver, tmp_path=state_dir)
+    finally:
+        monkeypatch.undo()
+    assert state == "success", tasks
+    return url
