@@ -3,17 +3,18 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pyproject.toml | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pyproject.toml package-lock.json | sha256sum | cut -c1-12)
 DEMO_ORG := .revcert/demo-org
 
 .PHONY: run test ui install
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml
+$(STAMP): requirements.txt constraints.txt pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	npm ci --no-audit --no-fund --silent
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 run: $(STAMP)
@@ -24,4 +25,4 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 ui: $(STAMP)
-	@echo "The ui command arrives with the Airflow UI issue (airflow standalone with the certified-revenue page)." && exit 2
+	$(BIN)/revcert ui

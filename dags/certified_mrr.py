@@ -44,6 +44,8 @@ from revcert.orchestration.certified_mrr import (
                                    "business timezone."),
         "full_extraction": Param(False, type="boolean", title="Full re-extraction",
                                  description="Ignore the watermarks and read every Salesforce object whole."),
+        "certify_only": Param(False, type="boolean", title="Certify only",
+                              description="Run every check and record the certification, but publish nothing."),
     },
 )
 def certified_mrr():

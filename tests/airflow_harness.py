@@ -28,7 +28,8 @@ def load_certified_mrr_dag():
 
 
 def run_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, org: SalesforceOrg, slack: SlackWebhookReceiver,
-            as_of: date = AS_OF, tmp_path: Path | None = None, **standin_options) -> tuple[str, dict[str, str]]:
+            as_of: date = AS_OF, tmp_path: Path | None = None, run_conf: dict | None = None,
+            **standin_options) -> tuple[str, dict[str, str]]:
     """One dag.test run as of `as_of` against the stand-in serving `org`; returns (run state, task states)."""
     with SalesforceStandIn(org, state_dir=tmp_path) as standin:
         for name, value in standin_options.items():
@@ -39,7 +40,9 @@ def run_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, org: SalesforceOrg, 
             "extra": {"ca_bundle": str(standin.ca_bundle)}}))
         monkeypatch.setenv("AIRFLOW_CONN_SLACK_ONCALL", json.dumps({"conn_type": "slackwebhook",
                                                                     "password": slack.url}))
-        run = dag.test(logical_date=datetime.combine(as_of, clock(6), tzinfo=timezone.utc))
+        # Every param given every time: a DAG object kept between runs must not carry one run's conf to the next.
+        conf = {"as_of": None, "full_extraction": False, "certify_only": False, **(run_conf or {})}
+        run = dag.test(logical_date=datetime.combine(as_of, clock(6), tzinfo=timezone.utc), run_conf=conf)
     return str(run.state), {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
@@ -55,7 +58,7 @@ def wait_for(url: str, timeout: float = 120) -> None:
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         if time.monotonic() > deadline:
             raise TimeoutError(f"{url} did not answer within {timeout}s")

@@ -5,6 +5,7 @@
     revcert standin salesforce --snapshot DIR [--port P] [--page-size N]
     revcert db start|stop|url|migrate [--database-url URL]
     revcert bench [--lines N]
+    revcert ui [--port P]
 """
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="the warehouse database")
     db.add_argument("action", choices=["start", "stop", "url", "migrate"])
     db.add_argument("--database-url")
+
+    ui = commands.add_parser("ui", help="the Airflow UI (airflow standalone) with the DAGs, connections and page")
+    ui.add_argument("--port", type=_positive, default=8080)
 
     bench = commands.add_parser("bench", help="time and peak memory of every stage on a generated org")
     bench.add_argument("--lines", type=_positive, default=100_000)
@@ -141,12 +145,39 @@ def command_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_ui(args: argparse.Namespace) -> int:
+    from revcert.orchestration.local_airflow import local_airflow
+    from revcert.orgs.generator import OrgShape, generate_org
+    from revcert.settings import Settings
+
+    settings = Settings()
+    org_dir = settings.home / "demo-org"
+    if not (org_dir / "SBQQ__Subscription__c.jsonl").exists():
+        generate_org(org_dir, OrgShape())
+    airflow = local_airflow(settings, org_dir, args.port)
+    try:
+        airflow.prepare()
+        print("Certifying once as of today, so the page has data (about a minute)...", flush=True)
+        airflow.airflow("dags", "test", "certified_mrr", date.today().isoformat())
+        airflow.start(airflow.home / "standalone.log")
+        print(f"\nAirflow UI: {airflow.base_url}\n  user: admin\n  password: in {airflow.home}/"
+              f"simple_auth_manager_passwords.json.generated\n  certified revenue: {airflow.base_url}/plugin/"
+              f"certified-revenue\n  Slack messages: {airflow.slack_record}\n  log: {airflow.home}/standalone.log"
+              "\nCtrl-C stops everything.", flush=True)
+        airflow.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        airflow.stop()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     handlers = {"run": command_run, "generate-org": command_generate, "standin": command_standin,
-                "db": command_db, "bench": command_bench}
+                "db": command_db, "bench": command_bench, "ui": command_ui}
     from revcert.extraction.salesforce_client import SalesforceExtractionError
 
     try:

@@ -181,3 +181,33 @@ def test_rerunning_the_same_as_of_gives_the_same_rows_and_an_earlier_one_keeps_c
     with psycopg.connect(warehouse_after_certified_run) as conn:
         assert conn.execute("select count(*) = count(distinct (month, business_unit)) from viz.mrr_bridge"
                             ).fetchone()[0]
+
+
+def test_a_bad_as_of_date_is_refused_before_any_task_runs(dag, monkeypatch, warehouse_url, org, slack, tmp_path):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    with pytest.raises(ParamValidationError, match="'2026-02-30' is not a 'date'"):
+        run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path, run_conf={"as_of": "2026-02-30"})
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select count(*) from certification.certification_run").fetchone()[0] == 0
+        assert conn.execute("select count(*) from raw.extraction_batch").fetchone()[0] == 0
+
+
+def test_certify_only_records_a_certification_and_publishes_nothing(dag, monkeypatch, warehouse_after_certified_run,
+                                                                    org, slack, tmp_path):
+    before = viz_before(warehouse_after_certified_run)
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path,
+                           as_of=date(2026, 11, 22), run_conf={"certify_only": True})
+    assert state == "success" and tasks["publish"] == "skipped" and tasks["certify"] == "success"
+    assert certification(warehouse_after_certified_run)[1] == "certified"
+    assert viz_before(warehouse_after_certified_run) == before
+    assert any("certify-only run: nothing was published" in text for text in slack.texts)
+
+
+def test_the_as_of_param_overrides_the_logical_date(dag, monkeypatch, warehouse_url, org, slack, tmp_path):
+    state, _ = run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path,
+                       run_conf={"as_of": "2026-09-30"})
+    assert state == "success"
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select as_of_date from certification.certification_run").fetchone()[0] == date(2026, 9, 30)
+        assert conn.execute("select max(snapshot_date) from viz.mrr_bridge").fetchone()[0] == date(2026, 9, 30)

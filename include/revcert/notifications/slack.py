@@ -62,9 +62,12 @@ def certification_page(certification: Certification, run_url: str) -> str:
     return "\n".join(lines)
 
 
-def certified_notice(certification: Certification, run_url: str, months_shown: int) -> str:
-    return (f":white_check_mark: Revenue certified and published: as of {certification.as_of_date}, certification "
-            f"{certification.certification_id}; {months_shown} month(s) of viz.mrr_bridge now show it. {run_url}")
+def certified_notice(certification: Certification, run_url: str, months: int | None) -> str:
+    """The notice of a certified run; `months` shown in viz, or None for a certify-only run."""
+    published = (f"{months} month(s) of viz.mrr_bridge now show it" if months is not None
+                 else "certify-only run: nothing was published")
+    return (f":white_check_mark: Revenue certified: as of {certification.as_of_date}, certification "
+            f"{certification.certification_id}; {published}. {run_url}")
 
 
 def send_slack(conn_id: str, text: str) -> None:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 from airflow.sdk import Asset, get_current_context, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from revcert.certification.checks import check_movement_identity, integrity_result
 from revcert.certification.gate import CertificationGateOperator
@@ -132,7 +133,10 @@ def certify() -> CertificationGateOperator:
 @task(retries=1, retry_delay=timedelta(seconds=30), outlets=[MRR_BRIDGE_ASSET])
 def publish(certification_id: int) -> int:
     """Publish the certified bridge into viz in one transaction; emits the viz asset after the commit."""
-    url = _working(get_current_context())
+    context = get_current_context()
+    if (context.get("params") or {}).get("certify_only"):
+        raise AirflowSkipException("certify-only run: the certified figures are recorded, not published")
+    url = _working(context)
     with psycopg.connect(url) as conn:
         certification = read_certification(conn, certification_id)
         if certification.status != "certified":
@@ -155,7 +159,10 @@ def notify(certification_id: int | None) -> None:
         months = conn.execute("select count(distinct month) from viz.mrr_bridge where certification_id = %s",
                               [certification_id]).fetchone()[0]
     link = dag_settings.run_url(certification.dag_id, certification.run_id)
+    if certification.status == "certified" and (context.get("params") or {}).get("certify_only"):
+        send_slack(dag_settings.SLACK_CONN_ID, certified_notice(certification, link, months=None))
+        return
     if certification.status != "certified" or certification.published_at is None:
         raise RuntimeError(f"certification {certification_id} is {certification.status}, "
                            f"{'published' if certification.published_at else 'not published'}: see the page and {link}")
-    send_slack(dag_settings.SLACK_CONN_ID, certified_notice(certification, link, months))
+    send_slack(dag_settings.SLACK_CONN_ID, certified_notice(certification, link, months=months))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import psycopg
@@ -29,12 +29,15 @@ def _table(title: str, rows: list[tuple]) -> list[str]:
 
 def certified_bridge_report(conn: psycopg.Connection, months: int = 12) -> str:
     """The last `months` published months per business unit and in total, with their certifications."""
-    rows = conn.execute(load_sql("viz", "recent_mrr_bridge"), {"months": months}).fetchall()
-    if not rows:
+    latest = conn.execute("select max(month) from viz.mrr_bridge").fetchone()[0]
+    if latest is None:
         return "No certified figures are published yet."
+    first = (latest.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    rows = conn.execute(load_sql("viz", "api_bridge"), {"from_month": first, "to_month": None,
+                                                        "business_unit": None}).fetchall()
     by_unit: dict[str, list[tuple]] = defaultdict(list)
     totals: dict[date, list] = {}
-    for month, unit, *values, customers, _ in rows:
+    for month, unit, *values, customers, _, _, _ in sorted(rows, key=lambda row: (row[1], row[0])):
         by_unit[unit].append((month, values, customers))
         total = totals.setdefault(month, [[Decimal(0)] * len(COLUMNS), 0])
         total[0] = [a + b for a, b in zip(total[0], values)]
@@ -43,7 +46,7 @@ def certified_bridge_report(conn: psycopg.Connection, months: int = 12) -> str:
     for unit, unit_rows in by_unit.items():
         lines += _table(f"Business unit {unit}", unit_rows) + [""]
     lines += _table("All business units", [(m, v, c) for m, (v, c) in sorted(totals.items())])
-    certifications = sorted({row[-1] for row in rows})
+    certifications = sorted({row[-2] for row in rows})
     lines += ["", f"Certified by certification {', '.join(map(str, certifications))} "
                   "(certification.certification_run and certification.check_result)."]
     return "\n".join(lines)

@@ -69,6 +69,8 @@ def upgrade() -> None:
         end
         $$
     """)
+    # The page and API connect as the warehouse login and `set role` to the reader for every query.
+    op.execute(f"grant {VIZ_READER} to current_user")
     op.execute(f"grant usage on schema viz to {VIZ_READER}")
     op.execute(f"grant select on all tables in schema viz to {VIZ_READER}")
     op.execute(f"alter default privileges in schema viz grant select on tables to {VIZ_READER}")

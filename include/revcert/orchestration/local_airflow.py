@@ -1,0 +1,147 @@
+"""A complete local Airflow for this project: `airflow standalone` with its metadata in the
+embedded PostgreSQL, this project's DAGs and plugin, and connections to the warehouse,
+the Salesforce stand-in serving a generated org, and a local Slack receiver.
+
+`revcert ui` (the README's `make ui`) uses it; so do the tests that need a real
+scheduler (backfills) and a real login.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import requests
+from psycopg import sql
+
+from revcert.settings import PROJECT_ROOT, Settings
+from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
+from revcert.standins.slack import SlackWebhookReceiver
+from revcert.warehouse.embedded import EmbeddedPostgres
+
+METADATA_DATABASE = "airflow_metadata"
+PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
+
+
+def ensure_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+
+@dataclass
+class LocalAirflow:
+    """Everything `airflow standalone` needs, started and stopped together.
+
+    Attributes:
+        home: AIRFLOW_HOME for this Airflow (logs, config, the generated admin password).
+        postgres: The embedded server holding Airflow's metadata and the warehouse.
+        warehouse_database: The warehouse's database on that server.
+        org: The org the Salesforce stand-in serves.
+        port: The Airflow UI and API port.
+    """
+
+    home: Path
+    postgres: EmbeddedPostgres
+    warehouse_database: str
+    org: SalesforceOrg
+    port: int = 8080
+    slack_record: Path | None = None
+    stack: ExitStack = field(default_factory=ExitStack)
+    process: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def warehouse_url(self) -> str:
+        return self.postgres.url(self.warehouse_database)
+
+    def prepare(self) -> dict[str, str]:
+        """Start the stand-ins, create the databases and return Airflow's environment."""
+        self.home.mkdir(parents=True, exist_ok=True)
+        server = self.postgres.url()
+        ensure_database(server, METADATA_DATABASE)
+        ensure_database(server, self.warehouse_database)
+        standin = self.stack.enter_context(SalesforceStandIn(self.org, state_dir=self.home / "standin"))
+        slack = self.stack.enter_context(SlackWebhookReceiver(record_file=self.slack_record))
+        metadata = self.postgres.url(METADATA_DATABASE).replace("postgresql://", "postgresql+psycopg2://", 1)
+        self.env = {
+            **os.environ,
+            # standalone starts its components as `airflow ...`: find this environment's first.
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata,
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__BASE_URL": self.base_url,
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
+            "AIRFLOW_CONN_REVCERT_WAREHOUSE": self.warehouse_url,
+            "AIRFLOW_CONN_SALESFORCE_DEFAULT": json.dumps({
+                "conn_type": "http", "host": standin.url, "login": standin.client_id,
+                "password": standin.client_secret, "extra": {"ca_bundle": str(standin.ca_bundle)}}),
+            "AIRFLOW_CONN_SLACK_ONCALL": json.dumps({"conn_type": "slackwebhook", "password": slack.url}),
+        }
+        self.slack = slack
+        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=self.env, check=True,
+                       capture_output=True)
+        return self.env
+
+    def start(self, log_file: Path, timeout: float = 180) -> "LocalAirflow":
+        """Start `airflow standalone` and wait until its API answers."""
+        log = log_file.open("a")
+        self.process = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=self.env,
+                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if requests.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).status_code == 200:
+                    return self
+            except requests.RequestException:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"airflow standalone did not come up; see {log_file}")
+            time.sleep(1)
+
+    def admin_password(self) -> str:
+        return json.loads((self.home / PASSWORDS_FILE).read_text())["admin"]
+
+    def airflow(self, *args: str) -> subprocess.CompletedProcess:
+        """Run an `airflow` command against this Airflow."""
+        return subprocess.run([sys.executable, "-m", "airflow", *args], env=self.env, check=True,
+                              capture_output=True, text=True)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            # standalone runs the scheduler, API server and friends as its children: end its whole group.
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+        self.stack.close()
+
+
+def local_airflow(settings: Settings, org_dir: Path, port: int) -> LocalAirflow:
+    """The `make ui` Airflow: home under REVCERT_HOME, the embedded PostgreSQL, the demo org."""
+    postgres = EmbeddedPostgres(settings.home / "pgdata")
+    postgres.start()
+    return LocalAirflow(settings.home / "airflow-ui", postgres, "revcert", SalesforceOrg.from_snapshot(org_dir),
+                        port=port, slack_record=settings.home / "slack-messages.jsonl")
