@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal as signal_module
 import subprocess
 import sys
 import time
@@ -129,13 +130,18 @@ class LocalAirflow:
                               capture_output=True, text=True)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            # standalone runs the scheduler, API server and friends as its children: end its whole group.
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, 9)
+        if self.process:
+            # standalone runs the scheduler, API server and friends in its process group: ask the
+            # whole group to stop, give it time, then end whatever is left of it.
+            for signal, grace in ((signal_module.SIGTERM, 30), (signal_module.SIGKILL, 10)):
+                try:
+                    os.killpg(self.process.pid, signal)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.process.wait(timeout=grace)
+                except subprocess.TimeoutExpired:
+                    pass
         self.stack.close()
 
 
