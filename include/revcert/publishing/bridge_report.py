@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import psycopg
@@ -32,7 +32,8 @@ def certified_bridge_report(conn: psycopg.Connection, months: int = 12) -> str:
     latest = conn.execute("select max(month) from viz.mrr_bridge").fetchone()[0]
     if latest is None:
         return "No certified figures are published yet."
-    first = (latest.replace(day=1) - timedelta(days=31 * (months - 1))).replace(day=1)
+    index = latest.year * 12 + latest.month - 1 - (months - 1)
+    first = date(index // 12, index % 12 + 1, 1)
     rows = conn.execute(load_sql("viz", "api_bridge"), {"from_month": first, "to_month": None,
                                                         "business_unit": None}).fetchall()
     by_unit: dict[str, list[tuple]] = defaultdict(list)
