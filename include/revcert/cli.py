@@ -155,6 +155,8 @@ def command_ui(args: argparse.Namespace) -> int:
     if not (org_dir / "SBQQ__Subscription__c.jsonl").exists():
         generate_org(org_dir, OrgShape())
     airflow = local_airflow(settings, org_dir, args.port)
+    started_postgres = not airflow.postgres.is_running()
+    airflow.postgres.start()
     try:
         airflow.prepare()
         print("Certifying once as of today, so the page has data (about a minute)...", flush=True)
@@ -169,6 +171,8 @@ def command_ui(args: argparse.Namespace) -> int:
         pass
     finally:
         airflow.stop()
+        if started_postgres:
+            airflow.postgres.stop()
     return 0
 
 

@@ -148,6 +148,5 @@ class LocalAirflow:
 def local_airflow(settings: Settings, org_dir: Path, port: int) -> LocalAirflow:
     """The `make ui` Airflow: home under REVCERT_HOME, the embedded PostgreSQL, the demo org."""
     postgres = EmbeddedPostgres(settings.home / "pgdata")
-    postgres.start()
     return LocalAirflow(settings.home / "airflow-ui", postgres, "revcert", SalesforceOrg.from_snapshot(org_dir),
                         port=port, slack_record=settings.home / "slack-messages.jsonl")
