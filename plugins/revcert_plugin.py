@@ -8,9 +8,9 @@ from airflow.api_fastapi.core_api.security import requires_access_view
 from airflow.plugins_manager import AirflowPlugin
 
 from revcert.ui.app import create_app
-from revcert.ui.viz_connection import viz_url
+from revcert.warehouse.database import airflow_warehouse_url
 
-certified_revenue = create_app(viz_url, auth=requires_access_view(AccessView.WEBSITE))
+certified_revenue = create_app(airflow_warehouse_url, auth=requires_access_view(AccessView.WEBSITE))
 
 
 class CertifiedRevenuePlugin(AirflowPlugin):

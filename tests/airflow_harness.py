@@ -35,11 +35,8 @@ def run_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, org: SalesforceOrg, 
         for name, value in standin_options.items():
             setattr(standin, name, value)
         monkeypatch.setenv("AIRFLOW_CONN_REVCERT_WAREHOUSE", url)
-        monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT", json.dumps({
-            "conn_type": "http", "host": standin.url, "login": standin.client_id, "password": standin.client_secret,
-            "extra": {"ca_bundle": str(standin.ca_bundle)}}))
-        monkeypatch.setenv("AIRFLOW_CONN_SLACK_ONCALL", json.dumps({"conn_type": "slackwebhook",
-                                                                    "password": slack.url}))
+        monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT", standin.airflow_connection())
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_ONCALL", slack.airflow_connection())
         # Every param given every time: a DAG object kept between runs must not carry one run's conf to the next.
         conf = {"as_of": None, "full_extraction": False, "certify_only": False, **(run_conf or {})}
         run = dag.test(logical_date=datetime.combine(as_of, clock(6), tzinfo=timezone.utc), run_conf=conf)

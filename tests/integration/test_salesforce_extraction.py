@@ -4,7 +4,6 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 from decimal import Decimal
-from pathlib import Path
 
 import psycopg
 import pytest

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -122,7 +122,6 @@ def test_late_renewals_inside_and_outside_the_grace_and_on_other_accounts(org):
 
 def test_both_renewal_links_occur_alone_and_together(org):
     contracts = live(org["Contract"])
-    by_opportunity = {c["SBQQ__Opportunity__c"]: c for c in contracts}
     renewed_by_opportunity = {o["Id"] for o in live(org["Opportunity"]) if o["SBQQ__RenewedContract__c"]}
     renewal_opportunities = {c["SBQQ__RenewalOpportunity__c"] for c in contracts if c["SBQQ__RenewalOpportunity__c"]}
     assert renewed_by_opportunity - renewal_opportunities

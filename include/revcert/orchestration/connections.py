@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from revcert.extraction.salesforce_client import SalesforceCredentials
 from revcert.orchestration import dag_settings
-from revcert.warehouse.database import url_from_connection
+from revcert.warehouse.database import WAREHOUSE_CONN_ID, url_from_connection
 
 
 def warehouse_url() -> str:
     """The warehouse as a PostgreSQL URL, from the Airflow connection `revcert_warehouse`."""
     from airflow.sdk import BaseHook
 
-    return url_from_connection(BaseHook.get_connection(dag_settings.WAREHOUSE_CONN_ID))
+    return url_from_connection(BaseHook.get_connection(WAREHOUSE_CONN_ID))
 
 
 def salesforce_credentials() -> SalesforceCredentials:

@@ -13,7 +13,6 @@ from revcert.settings import Settings
 
 OWNER = "revenue-data"
 TAGS = ["revcert", "certified"]
-WAREHOUSE_CONN_ID = os.environ.get("REVCERT_WAREHOUSE_CONN_ID", "revcert_warehouse")
 SALESFORCE_CONN_ID = os.environ.get("REVCERT_SALESFORCE_CONN_ID", "salesforce_default")
 SLACK_CONN_ID = os.environ.get("REVCERT_SLACK_CONN_ID", "slack_oncall")
 BUSINESS_TIMEZONE = Settings().business_timezone

@@ -17,23 +17,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import requests
-from psycopg import sql
 
 from revcert.settings import PROJECT_ROOT, Settings
 from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
 from revcert.standins.slack import SlackWebhookReceiver
+from revcert.warehouse.database import ensure_database
 from revcert.warehouse.embedded import EmbeddedPostgres
 
 METADATA_DATABASE = "airflow_metadata"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json.generated"
-
-
-def ensure_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        if not conn.execute("select 1 from pg_database where datname = %s", [name]).fetchone():
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
 
 
 @dataclass
@@ -57,6 +50,7 @@ class LocalAirflow:
     stack: ExitStack = field(default_factory=ExitStack)
     process: subprocess.Popen | None = None
     env: dict[str, str] = field(default_factory=dict)
+    slack: SlackWebhookReceiver | None = None
 
     @property
     def base_url(self) -> str:
@@ -94,10 +88,8 @@ class LocalAirflow:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "10",
             "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "300",
             "AIRFLOW_CONN_REVCERT_WAREHOUSE": self.warehouse_url,
-            "AIRFLOW_CONN_SALESFORCE_DEFAULT": json.dumps({
-                "conn_type": "http", "host": standin.url, "login": standin.client_id,
-                "password": standin.client_secret, "extra": {"ca_bundle": str(standin.ca_bundle)}}),
-            "AIRFLOW_CONN_SLACK_ONCALL": json.dumps({"conn_type": "slackwebhook", "password": slack.url}),
+            "AIRFLOW_CONN_SALESFORCE_DEFAULT": standin.airflow_connection(),
+            "AIRFLOW_CONN_SLACK_ONCALL": slack.airflow_connection(),
         }
         self.slack = slack
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=self.env, check=True,

@@ -9,7 +9,6 @@ webhook receiver that keeps the messages). Airflow's own log goes to a file.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -116,16 +115,13 @@ def run_certified_mrr(*, snapshot: Path | None = None, salesforce_conn: str | No
         connections = {"AIRFLOW_CONN_REVCERT_WAREHOUSE": url}
         if snapshot is not None:
             standin = stack.enter_context(SalesforceStandIn(SalesforceOrg.from_snapshot(snapshot)))
-            connections["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = json.dumps({
-                "conn_type": "http", "host": standin.url, "login": standin.client_id,
-                "password": standin.client_secret, "extra": {"ca_bundle": str(standin.ca_bundle)}})
+            connections["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = standin.airflow_connection()
         elif salesforce_conn:
             connections["REVCERT_SALESFORCE_CONN_ID"] = salesforce_conn
         receiver = None
         if "AIRFLOW_CONN_SLACK_ONCALL" not in os.environ:
             receiver = stack.enter_context(SlackWebhookReceiver())
-            connections["AIRFLOW_CONN_SLACK_ONCALL"] = json.dumps({"conn_type": "slackwebhook",
-                                                                  "password": receiver.url})
+            connections["AIRFLOW_CONN_SLACK_ONCALL"] = receiver.airflow_connection()
         stack.enter_context(_environment(connections))
         with _output_to(log_file):
             dag = DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag(DAG_ID)

@@ -7,7 +7,7 @@ Decimal and written back with their exact digits.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 from revcert.money import dumps_exact, loads_exact
 
@@ -59,10 +59,6 @@ class SnapshotWriter:
             handle = self._files[object_name] = object_file(self.directory, object_name).open("w", encoding="utf-8")
         handle.write(dumps_exact(record) + "\n")
         self.counts[object_name] = self.counts.get(object_name, 0) + 1
-
-    def write_all(self, object_name: str, records: Iterable[Record]) -> None:
-        for record in records:
-            self.write(object_name, record)
 
     def close(self) -> None:
         for handle in self._files.values():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Iterable
 
 import psycopg
 
@@ -26,22 +27,23 @@ class PublishResult:
     rows_written: int
 
 
-def figures_hash(conn: psycopg.Connection) -> str:
-    """SHA-256 of the mart's bridge, row by row in key order, amounts as their exact text."""
+def _rows_hash(rows: Iterable[tuple]) -> str:
+    """SHA-256 of rows in the order given, every value as its exact text."""
     digest = hashlib.sha256()
-    for row in conn.execute(load_sql("certification", "mart_bridge_figures")):
+    for row in rows:
         digest.update("|".join("" if value is None else str(value) for value in row).encode())
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+def figures_hash(conn: psycopg.Connection) -> str:
+    """SHA-256 of the mart's bridge, row by row in key order, amounts as their exact text."""
+    return _rows_hash(conn.execute(load_sql("certification", "mart_bridge_figures")))
 
 
 def viz_hash(conn: psycopg.Connection) -> str:
     """SHA-256 of everything published in viz.mrr_bridge (to prove it did not change)."""
-    digest = hashlib.sha256()
-    for row in conn.execute("select * from viz.mrr_bridge order by month, business_unit"):
-        digest.update("|".join("" if value is None else str(value) for value in row).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
+    return _rows_hash(conn.execute("select * from viz.mrr_bridge order by month, business_unit"))
 
 
 def publish_mrr_bridge(conn: psycopg.Connection, certification_id: int, certified_hash: str) -> PublishResult:

@@ -29,6 +29,10 @@ class SlackWebhookReceiver:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}{WEBHOOK_PATH}"
 
+    def airflow_connection(self) -> str:
+        """The receiver as an Airflow Slack incoming-webhook connection (JSON form)."""
+        return json.dumps({"conn_type": "slackwebhook", "password": self.url})
+
     @property
     def texts(self) -> list[str]:
         with self._lock:

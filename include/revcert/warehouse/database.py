@@ -1,14 +1,13 @@
 """Where the warehouse is, and connections to it.
 
 The URL comes from, in order: an explicit argument, `REVCERT_DATABASE_URL`, the
-Airflow connection `revcert_warehouse` (inside Airflow), else the embedded
+Airflow connection `revcert_warehouse` (when one is defined), else the embedded
 server under `REVCERT_HOME`, started on demand.
 """
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -16,7 +15,7 @@ import psycopg
 from revcert.settings import Settings
 from revcert.warehouse.embedded import EmbeddedPostgres
 
-WAREHOUSE_CONN_ID = "revcert_warehouse"
+WAREHOUSE_CONN_ID = os.environ.get("REVCERT_WAREHOUSE_CONN_ID", "revcert_warehouse")
 WAREHOUSE_DATABASE = "revcert"
 
 
@@ -40,11 +39,18 @@ def warehouse_url(explicit: str | None = None, settings: Settings | None = None)
     if os.environ.get("REVCERT_DATABASE_URL"):
         return os.environ["REVCERT_DATABASE_URL"]
     if os.environ.get(f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}"):
-        return os.environ[f"AIRFLOW_CONN_{WAREHOUSE_CONN_ID.upper()}"].replace("postgres://", "postgresql://", 1)
+        return airflow_warehouse_url()
     server = embedded_server(settings)
     server.start()
     ensure_database(server.url(), WAREHOUSE_DATABASE)
     return server.url(WAREHOUSE_DATABASE)
+
+
+def airflow_warehouse_url() -> str:
+    """The warehouse URL from the Airflow connection (environment, metadata database or secrets backend)."""
+    from airflow.models.connection import Connection
+
+    return url_from_connection(Connection.get_connection_from_secrets(WAREHOUSE_CONN_ID))
 
 
 def url_from_connection(conn: Any) -> str:
@@ -61,10 +67,3 @@ def sqlalchemy_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
     raise ValueError(f"not a PostgreSQL URL: {url.split('@')[-1]}")
-
-
-@contextmanager
-def connect(url: str, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
-    """A psycopg connection; the block commits on success and rolls back on error."""
-    with psycopg.connect(url, autocommit=autocommit) as conn:
-        yield conn

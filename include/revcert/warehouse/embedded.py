@@ -14,6 +14,7 @@ import subprocess
 import time
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 with warnings.catch_warnings():
@@ -31,6 +32,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@lru_cache(maxsize=1)
 def _service_user() -> str | None:
     """The system user the server runs as, or None to run as the current user."""
     if os.geteuid() != 0:

@@ -26,7 +26,7 @@ import ssl
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -248,6 +248,11 @@ class SalesforceStandIn:
         with self._lock:
             self.faults.clear()
 
+    def airflow_connection(self) -> str:
+        """The stand-in as an Airflow connection (JSON form), trusting its own CA."""
+        return json.dumps({"conn_type": "http", "host": self.url, "login": self.client_id,
+                           "password": self.client_secret, "extra": {"ca_bundle": str(self.ca_bundle)}})
+
     def expire_sessions(self) -> None:
         with self._lock:
             self._tokens.clear()
@@ -421,9 +426,6 @@ def _handler_for(standin: SalesforceStandIn) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             self._handle("POST")
-
-        def do_PATCH(self) -> None:
-            self._handle("PATCH")
 
         def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None,
                   cut: bool = False) -> None:
