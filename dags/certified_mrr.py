@@ -1,59 +1,82 @@
 """
 ### certified_mrr: certified MRR from Salesforce CPQ, twice a day
 
-`migrate` applies the warehouse migrations, opens this run's certification
-record and takes the warehouse lease (a backfill or manual run beside it
-waits). `extract` reads Salesforce into `raw`, `stage` merges it into
-`staging` with its audit, `transform` builds the methodology in `mart`,
-`identity_check` checks the movement identity, and `certify` (the
-certification gate) runs checks 1-4 of the methodology's Part C.
+`migrate` brings the warehouse's schema up to date; `open_run` takes the
+warehouse lease (a backfill or manual run beside this one waits) and opens the
+run's certification record. `extract` reads Salesforce into `raw`, `stage`
+merges it into `staging` with its audit, `transform` builds the methodology in
+`mart`, `identity_check` checks the movement identity, and `certify` (the
+certification gate) runs checks 1-4 of the methodology's Part C over every
+figure that would be published: the MRR bridge per business unit and in
+total, and cohort retention.
 
-Only certified figures reach `publish`, which writes `viz.mrr_bridge` in one
-transaction. On any failure the gate pages Slack, `publish` is skipped,
-`notify` fails the run, and what was published before stays as it was.
+Only certified figures reach `publish`, which writes them into `viz` in one
+transaction. On any failure the gate pages Slack once and ends red, `publish`
+skips itself, `close_run` fails the run, and what was published before stays
+as it was.
 
-The as-of date is the run's logical date in the business timezone.
+The as-of date is the `as_of` param, else the run's logical date in the
+business timezone; a date later than today is refused.
 """
 import pendulum
-from airflow.sdk import CronTriggerTimetable, Param, dag
+from airflow.sdk import CronTriggerTimetable, Param, chain, dag
 
 from revcert.orchestration import dag_settings
+from revcert.orchestration.as_of import NOT_FUTURE, register_not_future_format
 from revcert.orchestration.certified_mrr import (
     certify,
+    close_run,
     extract,
     identity_check,
-    notify,
+    migrate,
     open_run,
     publish,
     stage,
     transform,
 )
+from revcert.settings import Settings
+
+BUSINESS_TIMEZONE = Settings().business_timezone
+register_not_future_format(BUSINESS_TIMEZONE)
 
 
 @dag(
-    schedule=CronTriggerTimetable("0 6,18 * * *", timezone=dag_settings.BUSINESS_TIMEZONE),
-    start_date=pendulum.datetime(2026, 1, 1, tz=dag_settings.BUSINESS_TIMEZONE),
+    schedule=CronTriggerTimetable("0 6,18 * * *", timezone=BUSINESS_TIMEZONE),
+    # The earliest as-of date a backfill may ask for (restating past years runs); with catchup
+    # off, the scheduler itself only ever runs from now on.
+    start_date=pendulum.datetime(2000, 1, 1, tz=BUSINESS_TIMEZONE),
     catchup=False,
     max_active_runs=1,
     default_args=dag_settings.default_args(),
     tags=dag_settings.TAGS,
     doc_md=__doc__,
     params={
-        "as_of": Param(None, type=["null", "string"], format="date", title="As-of date",
-                       description="Certify as of this date (YYYY-MM-DD). Empty: the run's logical date in the "
-                                   "business timezone."),
+        "as_of": Param(None, type=["null", "string"], format="date", allOf=[{"format": NOT_FUTURE}],
+                       title="As-of date",
+                       description="Certify as of this date (YYYY-MM-DD), today or earlier. Empty: the run's "
+                                   "logical date in the business timezone."),
         "full_extraction": Param(False, type="boolean", title="Full re-extraction",
                                  description="Ignore the watermarks and read every Salesforce object whole."),
         "certify_only": Param(False, type="boolean", title="Certify only",
                               description="Run every check and record the certification, but publish nothing."),
+        "restate": Param(False, type="boolean", title="Restate (operators)",
+                         description="Replace every published month this run certifies, whatever its snapshot "
+                                     "date, and withdraw published months after this run's as-of month. For "
+                                     "undoing figures published by mistake; recorded in the certification."),
     },
 )
 def certified_mrr():
-    certification_id = open_run()
-    batch_id = stage(certification_id, extract.override(**dag_settings.extraction_retries())(certification_id))
-    identity = identity_check(certification_id, transform(certification_id, batch_id))
-    gate = certify()
-    identity >> gate >> publish(certification_id) >> notify(certification_id)
+    chain(
+        migrate(),
+        open_run(),
+        extract(),
+        stage(),
+        transform(),
+        identity_check(),
+        certify(),
+        publish(),
+        close_run(),
+    )
 
 
 certified_mrr()

@@ -2,15 +2,22 @@
 
 A "Certified revenue" entry in the navigation opens the page (in Airflow's own
 frame); the page and API v1 live under /revcert and require an Airflow login.
+They read through the Airflow connection `revcert_viz`, a login that can read
+the published figures (`viz`) and nothing else.
 """
 from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 from airflow.api_fastapi.core_api.security import requires_access_view
 from airflow.plugins_manager import AirflowPlugin
 
+from revcert.orchestration.as_of import register_not_future_format
+from revcert.settings import Settings
 from revcert.ui.app import create_app
-from revcert.warehouse.database import airflow_warehouse_url
+from revcert.warehouse.connection import dsn_from_airflow
 
-certified_revenue = create_app(airflow_warehouse_url, auth=requires_access_view(AccessView.WEBSITE))
+# The trigger form's `as_of` is validated here, in the api-server, against today.
+register_not_future_format(Settings().business_timezone)
+certified_revenue = create_app(lambda: dsn_from_airflow(Settings().viz_conn_id),
+                               auth=requires_access_view(AccessView.WEBSITE))
 
 
 class CertifiedRevenuePlugin(AirflowPlugin):

@@ -7,12 +7,13 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import date, datetime, time as clock, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import pytest
 import requests
 
+from revcert.local.run import airflow_connection
 from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
 from revcert.standins.slack import SlackWebhookReceiver
 
@@ -28,18 +29,24 @@ def load_certified_mrr_dag():
 
 
 def run_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, org: SalesforceOrg, slack: SlackWebhookReceiver,
-            as_of: date = AS_OF, tmp_path: Path | None = None, run_conf: dict | None = None,
-            **standin_options) -> tuple[str, dict[str, str]]:
-    """One dag.test run as of `as_of` against the stand-in serving `org`; returns (run state, task states)."""
+            as_of: date | None = AS_OF, tmp_path: Path | None = None, run_conf: dict | None = None,
+            logical_date: datetime | None = None, **standin_options) -> tuple[str, dict[str, str]]:
+    """One dag.test run against the stand-in serving `org`; returns (run state, task states).
+
+    As `revcert run` does, the as-of date goes in as a param and the logical date is the moment the
+    run starts (every run a new one); pass `as_of=None` and a `logical_date` to certify as of that.
+    """
     with SalesforceStandIn(org, state_dir=tmp_path) as standin:
         for name, value in standin_options.items():
             setattr(standin, name, value)
-        monkeypatch.setenv("AIRFLOW_CONN_REVCERT_WAREHOUSE", url)
+        monkeypatch.setenv("AIRFLOW_CONN_REVCERT_WAREHOUSE", airflow_connection(url))
         monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT", standin.airflow_connection())
         monkeypatch.setenv("AIRFLOW_CONN_SLACK_ONCALL", slack.airflow_connection())
         # Every param given every time: a DAG object kept between runs must not carry one run's conf to the next.
-        conf = {"as_of": None, "full_extraction": False, "certify_only": False, **(run_conf or {})}
-        run = dag.test(logical_date=datetime.combine(as_of, clock(6), tzinfo=timezone.utc), run_conf=conf)
+        conf = {"as_of": as_of.isoformat() if as_of else None, "full_extraction": False, "certify_only": False,
+                "restate": False, **(run_conf or {})}
+        started = logical_date or datetime.now(timezone.utc)
+        run = dag.test(logical_date=started, run_after=started, run_conf=conf)
     return str(run.state), {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
@@ -62,6 +69,14 @@ def wait_for(url: str, timeout: float = 120) -> None:
         time.sleep(0.5)
 
 
+def viz_login(warehouse_url: str) -> str:
+    """The viz-only login of a warehouse, as the page and API use it (created on first use)."""
+    from revcert.warehouse.roles import ensure_viz_login, login_dsn
+
+    ensure_viz_login(warehouse_url, "revcert_viz")
+    return login_dsn(warehouse_url, "revcert_viz")
+
+
 class ApiServer:
     """`airflow api-server` on loopback with this project's plugin, an admin user and the warehouse connection."""
 
@@ -76,11 +91,12 @@ class ApiServer:
                     "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
                     "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
                     "AIRFLOW__API__BASE_URL": self.base_url,
-                    "AIRFLOW_CONN_REVCERT_WAREHOUSE": warehouse_url}
+                    "AIRFLOW_CONN_REVCERT_WAREHOUSE": airflow_connection(warehouse_url),
+                    "AIRFLOW_CONN_REVCERT_VIZ": airflow_connection(viz_login(warehouse_url))}
         self.log_file = log_file
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> "ApiServer":
+    def __enter__(self) -> ApiServer:
         log = self.log_file.open("w")
         self.process = subprocess.Popen([sys.executable, "-m", "airflow", "api-server", "--host", "127.0.0.1",
                                          "--port", str(self.port), "--workers", "1"],

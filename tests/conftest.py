@@ -7,14 +7,14 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from revcert.orgs.generator import OrgShape, generate_org
+from revcert.snapshots.salesforce_generator import OrgShape, generate_org
 from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
 from revcert.standins.slack import SlackWebhookReceiver
 from revcert.warehouse import migrate
@@ -54,14 +54,28 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Embedd
     server.stop()
 
 
+def new_database(server: EmbeddedPostgres, prefix: str = "warehouse") -> str:
+    """A fresh, migrated warehouse database on the tests' server."""
+    name = f"{prefix}_{next(_database_numbers)}"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                       sql.Identifier(_TEMPLATE)))
+    return server.url(name)
+
+
+def copy_database(server: EmbeddedPostgres, url: str) -> str:
+    """A copy of the database at `url` (nobody may be connected to it), for one test to change."""
+    name = f"copy_{next(_database_numbers)}"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
+                                                                       sql.Identifier(url.rsplit("/", 1)[1])))
+    return server.url(name)
+
+
 @pytest.fixture
 def warehouse_url(postgres_server: EmbeddedPostgres) -> str:
     """A fresh, migrated warehouse database for one test."""
-    name = f"warehouse_{next(_database_numbers)}"
-    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
-                                                                       sql.Identifier(_TEMPLATE)))
-    return postgres_server.url(name)
+    return new_database(postgres_server)
 
 
 @pytest.fixture(scope="session")
@@ -91,7 +105,7 @@ def default_org(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def staged_default_org(postgres_server: EmbeddedPostgres, default_org: Path, tmp_path_factory) -> str:
     """A database holding the default org, extracted through the stand-in into staging (read-only for tests)."""
     from revcert.extraction.salesforce_client import SalesforceClient, SalesforceCredentials
-    from revcert.staging.salesforce_staging import extract_salesforce
+    from revcert.local.extract import extract_salesforce
 
     name = "staged_default_org"
     with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
@@ -118,11 +132,7 @@ def certified_warehouse_url(postgres_server, airflow_db, small_org, tmp_path_fac
 @pytest.fixture
 def warehouse_after_certified_run(postgres_server, certified_warehouse_url) -> str:
     """A copy of the certified warehouse, for one test to change."""
-    name = f"certified_copy_{next(_database_numbers)}"
-    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name),
-                                                                       sql.Identifier("certified_baseline")))
-    return postgres_server.url(name)
+    return copy_database(postgres_server, certified_warehouse_url)
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import psycopg
 
+from revcert.certification.independent_derivation import Contract, Line, Product, Rate, StagedOrg
+
 MODSTAMP = datetime(2026, 1, 1, tzinfo=timezone.utc)
 CHARGE_TYPES = {"recurring": "Recurring", "one_time": "One-Time", "usage": "Usage", "no_charge_type": None}
 
@@ -79,6 +81,23 @@ class OrgBuilder:
 
     def rate(self, iso_code: str, rate: str, start: str, next_start: str) -> None:
         self.rates.append((self._id("04w"), iso_code, Decimal(rate), d(start), d(next_start)))
+
+    def staged_org(self) -> StagedOrg:
+        """The case as the independent derivation reads it from staging, built in memory (no database)."""
+        rates: dict[str, list[Rate]] = {}
+        for _, iso_code, rate, start, next_start in sorted(self.rates, key=lambda r: (r[1], r[3])):
+            rates.setdefault(iso_code, []).append(Rate(iso_code, rate, start, next_start))
+        return StagedOrg(
+            lines=[Line(line_id, contract_id, product_id, currency, quantity, price, prorate, start, end, terminated)
+                   for (line_id, _, contract_id, product_id, _, currency, quantity, price, prorate, start, end,
+                        terminated, _) in self.lines],
+            contracts={c[0]: Contract(c[0], c[1], c[2], c[3], c[5], c[6]) for c in self.contracts},
+            renewed_contract_of_opportunity={o[0]: o[2] for o in self.opportunities if o[2]},
+            products={p[0]: Product(p[0], p[3], p[4]) for p in self.products},
+            rates=rates,
+            accounts={a[0]: (a[2], a[3]) for a in self.accounts},
+            corporate_currencies=[self.corporate_currency] if self.corporate_currency else [],
+        )
 
     def write(self, conn: psycopg.Connection) -> None:
         """Insert the case into the staging tables (batch 0)."""

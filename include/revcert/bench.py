@@ -19,9 +19,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
+from revcert.warehouse.connection import connect
 from revcert.warehouse.embedded import EmbeddedPostgres
 
 
@@ -50,7 +50,7 @@ def _worker(*args: str) -> dict[str, Any]:
 
 
 def _generate(out: str, lines: str) -> dict[str, Any]:
-    from revcert.orgs.generator import OrgShape, generate_org
+    from revcert.snapshots.salesforce_generator import OrgShape, generate_org
 
     started = time.monotonic()
     counts = generate_org(Path(out), OrgShape(lines=int(lines)))
@@ -59,7 +59,7 @@ def _generate(out: str, lines: str) -> dict[str, Any]:
 
 def _extract(url: str, standin_json: str, api: str) -> dict[str, Any]:
     from revcert.extraction.salesforce_client import SalesforceClient, SalesforceCredentials
-    from revcert.staging.salesforce_staging import extract_salesforce
+    from revcert.local.extract import extract_salesforce
     from revcert.settings import Settings
 
     standin = json.loads(standin_json)
@@ -69,7 +69,7 @@ def _extract(url: str, standin_json: str, api: str) -> dict[str, Any]:
     started = time.monotonic()
     batch_id = extract_salesforce(url, SalesforceClient(credentials, settings), settings)
     seconds = time.monotonic() - started
-    with psycopg.connect(url) as conn:
+    with connect(url) as conn:
         records = conn.execute("select sum(records_fetched) from raw.extraction_batch_object where batch_id = %s",
                                [batch_id]).fetchone()[0]
     return {"seconds": seconds, "peak_mib": _peak_mib(), "records": int(records)}
@@ -79,7 +79,7 @@ def _mart(url: str, as_of: str) -> dict[str, Any]:
     from revcert.methodology.mart import build_mart
 
     started = time.monotonic()
-    with psycopg.connect(url) as conn:
+    with connect(url) as conn:
         build = build_mart(conn, date.fromisoformat(as_of), [])
     return {"seconds": time.monotonic() - started, "peak_mib": _peak_mib(),
             "records": build.row_counts["mart_customer_snapshot"]}
@@ -89,7 +89,7 @@ def _identity(url: str) -> dict[str, Any]:
     from revcert.methodology.identity import movement_identity_breaks
 
     started = time.monotonic()
-    with psycopg.connect(url) as conn:
+    with connect(url) as conn:
         breaks = movement_identity_breaks(conn)
     if breaks:
         raise SystemExit(f"movement identity broken: {breaks[:5]}")
@@ -97,15 +97,15 @@ def _identity(url: str) -> dict[str, Any]:
 
 
 def _derivation(url: str, as_of: str) -> dict[str, Any]:
-    from revcert.certification.bridge_comparison import compare_bridges, read_mart_bridge
-    from revcert.certification.independent_derivation import derive_bridge, read_staging
+    from revcert.certification.figure_comparison import compare_figures, read_mart_figures
+    from revcert.certification.independent_derivation import derive_figures, read_staging
     from revcert.settings import Settings
 
     started = time.monotonic()
-    with psycopg.connect(url) as conn:
+    with connect(url) as conn:
         staged = read_staging(conn)
-        derived = derive_bridge(staged, date.fromisoformat(as_of), Settings().renewal_grace_days)
-        differences = compare_bridges(read_mart_bridge(conn), derived)
+        derived = derive_figures(staged, date.fromisoformat(as_of), Settings().renewal_grace_days)
+        differences = compare_figures(read_mart_figures(conn), derived)
     if differences:
         raise SystemExit(f"the derivation disagrees with the mart: {differences[:5]}")
     return {"seconds": time.monotonic() - started, "peak_mib": _peak_mib(), "records": len(staged.lines)}
@@ -114,7 +114,7 @@ def _derivation(url: str, as_of: str) -> dict[str, Any]:
 def _fresh_database(server: EmbeddedPostgres, name: str) -> str:
     from revcert.warehouse import migrate
 
-    with psycopg.connect(server.url(), autocommit=True) as conn:
+    with connect(server.url(), autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     migrate.upgrade(server.url(name))
@@ -139,8 +139,9 @@ def run_benchmark(lines: int, as_of: date) -> str:
                 result = _worker("extract", url, standin_json, api)
                 figures.append(StepFigures(f"extract via {api}", result["seconds"], result["peak_mib"],
                                            result["records"]))
-            for step, arguments in (("mart", ("mart", url, as_of.isoformat())), ("movement identity", ("identity", url)),
-                                    ("independent derivation", ("derivation", url, as_of.isoformat()))):
+            steps = (("mart", ("mart", url, as_of.isoformat())), ("movement identity", ("identity", url)),
+                     ("independent derivation", ("derivation", url, as_of.isoformat())))
+            for step, arguments in steps:
                 result = _worker(*arguments)
                 figures.append(StepFigures(step, result["seconds"], result["peak_mib"], result["records"]))
         finally:

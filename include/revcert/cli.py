@@ -4,18 +4,32 @@
     revcert generate-org --out DIR [--accounts N] [--lines N] [--seed S] [--if-missing]
     revcert standin salesforce --snapshot DIR [--port P] [--page-size N]
     revcert db start|stop|url|migrate [--database-url URL]
+    revcert db viz-login NAME [--database-url URL]   (password from REVCERT_VIZ_PASSWORD)
+    revcert lease show|release [--force] [--reason TEXT] [--database-url URL]
     revcert bench [--lines N]
     revcert ui [--port P]
+
+Exit codes everywhere: 0 done as asked, 1 the data or the source refused it
+(named), 2 bad arguments. A run that did nothing never exits 0.
 """
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import logging
+import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+
+from revcert.settings import Settings
+
+
+class Refused(Exception):
+    """The data, the source or the warehouse refused what was asked; exit 1 with the message."""
 
 
 def _date(text: str) -> date:
@@ -26,10 +40,43 @@ def _date(text: str) -> date:
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number: {text!r}")
     return value
+
+
+def _port(text: str, allow_any: bool = False) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not (0 if allow_any else 1) <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port (1-65535): {text!r}")
+    return value
+
+
+def _any_port(text: str) -> int:
+    return _port(text, allow_any=True)
+
+
+def _directory(text: str) -> Path:
+    path = Path(text)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such directory: {text!r}")
+    return path
+
+
+def _database_url(text: str) -> str:
+    from revcert.warehouse.connection import check_dsn
+
+    try:
+        return check_dsn(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,12 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", help="extract, stage and (later) certify and publish")
+    run = commands.add_parser("run", help="run the certified_mrr DAG end to end and print the certified bridge")
     source = run.add_mutually_exclusive_group(required=True)
-    source.add_argument("--snapshot", type=Path, help="org snapshot directory, served through the stand-in")
+    source.add_argument("--snapshot", type=_directory, help="org snapshot directory, served through the stand-in")
     source.add_argument("--salesforce-conn", help="Airflow connection id of a Salesforce org")
     run.add_argument("--as-of", type=_date, help="as-of date (default: today in the business timezone)")
-    run.add_argument("--database-url", help="warehouse PostgreSQL URL (default: the embedded server)")
+    run.add_argument("--database-url", type=_database_url, help="warehouse (default: the embedded server)")
     run.add_argument("--full", action="store_true", help="ignore the watermarks and read everything")
 
     generate = commands.add_parser("generate-org", help="write a synthetic CPQ org snapshot")
@@ -55,16 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
     standin = commands.add_parser("standin", help="serve a snapshot through a source's wire protocol")
     standin_kinds = standin.add_subparsers(dest="standin", required=True)
     salesforce = standin_kinds.add_parser("salesforce")
-    salesforce.add_argument("--snapshot", type=Path, required=True)
-    salesforce.add_argument("--port", type=int, default=0)
+    salesforce.add_argument("--snapshot", type=_directory, required=True)
+    salesforce.add_argument("--port", type=_any_port, default=0)
     salesforce.add_argument("--page-size", type=_positive, default=2000)
 
     db = commands.add_parser("db", help="the warehouse database")
-    db.add_argument("action", choices=["start", "stop", "url", "migrate"])
-    db.add_argument("--database-url")
+    db.add_argument("action", choices=["start", "stop", "url", "migrate", "viz-login"])
+    db.add_argument("name", nargs="?", help="viz-login: the login role to create (password: REVCERT_VIZ_PASSWORD)")
+    db.add_argument("--database-url", type=_database_url)
+
+    lease = commands.add_parser("lease", help="the warehouse lease: who holds it, and releasing it by hand")
+    lease.add_argument("action", choices=["show", "release"])
+    lease.add_argument("--force", action="store_true", help="release: required, it ends another run's hold")
+    lease.add_argument("--reason", default="released by hand", help="release: why, kept in the history")
+    lease.add_argument("--database-url", type=_database_url)
 
     ui = commands.add_parser("ui", help="the Airflow UI (airflow standalone) with the DAGs, connections and page")
-    ui.add_argument("--port", type=_positive, default=8080)
+    ui.add_argument("--port", type=_port, default=8080)
 
     bench = commands.add_parser("bench", help="time and peak memory of every stage on a generated org")
     bench.add_argument("--lines", type=_positive, default=100_000)
@@ -72,14 +126,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def command_run(args: argparse.Namespace) -> int:
-    from revcert.orchestration.local_run import run_certified_mrr
+def _as_of(requested: date | None, settings: Settings) -> date:
+    from revcert.orchestration.as_of import FutureAsOfDate, business_today, refuse_future
 
-    result = run_certified_mrr(snapshot=args.snapshot, salesforce_conn=args.salesforce_conn,
-                               database_url=args.database_url, as_of=args.as_of, full=args.full)
-    failed = {task: state for task, state in result.task_states.items() if state not in ("success",)}
-    print(f"certified_mrr: {result.state} (certification {result.certification_id})"
-          + (f"; {', '.join(f'{t} {s}' for t, s in sorted(failed.items()))}" if failed else ""))
+    try:
+        return refuse_future(requested or business_today(settings.business_timezone), settings.business_timezone)
+    except FutureAsOfDate as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from revcert.local.run import RunStopped, run_certified_mrr
+    from revcert.snapshots.salesforce_snapshot import SnapshotError
+
+    settings = Settings()
+    as_of = _as_of(args.as_of, settings)
+    try:
+        result = run_certified_mrr(snapshot=args.snapshot, salesforce_conn=args.salesforce_conn,
+                                   database_url=args.database_url, as_of=as_of, full=args.full, settings=settings)
+    except RunStopped as stopped:
+        print(f"certified_mrr: stopped. {stopped}", file=sys.stderr)
+        return 1
+    except SnapshotError as error:
+        raise Refused(f"the snapshot cannot be served: {error}") from error
+    not_green = {task: state for task, state in result.task_states.items() if state != "success"}
+    print(f"certified_mrr: {result.state} (certification {result.certification_id}, "
+          f"{result.certification_status or 'no record'})"
+          + (f"; {', '.join(f'{t} {s}' for t, s in sorted(not_green.items()))}" if not_green else ""))
     print(result.extraction_audit)
     if result.certified:
         print(result.report)
@@ -88,13 +161,13 @@ def command_run(args: argparse.Namespace) -> int:
             print(f"\nSlack message:\n{message}")
         print("\nNothing was published by this run; the figures published before are unchanged.")
     print(f"\nAirflow's log of the run: {result.log_file}\n"
-          "Next: `make ui` to see the run in Airflow; the certified figures are in viz.mrr_bridge "
-          "(`revcert db url`), the checks in certification.check_result.")
+          "Next: `make ui` to see the run in Airflow; the certified figures are in viz (`revcert db url`), "
+          "the checks in certification.check_result.")
     return 0 if result.certified else 1
 
 
 def command_generate(args: argparse.Namespace) -> int:
-    from revcert.orgs.generator import OrgShape, generate_org
+    from revcert.snapshots.salesforce_generator import OrgShape, generate_org
 
     if args.if_missing and (args.out / "SBQQ__Subscription__c.jsonl").exists():
         print(f"org already at {args.out}")
@@ -123,18 +196,49 @@ def command_standin(args: argparse.Namespace) -> int:
 
 def command_db(args: argparse.Namespace) -> int:
     from revcert.warehouse import migrate
-    from revcert.warehouse.database import embedded_server, warehouse_url
+    from revcert.warehouse.connection import describe, embedded_server, warehouse_dsn
+    from revcert.warehouse.roles import ensure_viz_login
 
     if args.action == "stop":
         embedded_server().stop()
         print("embedded PostgreSQL stopped")
         return 0
-    url = warehouse_url(args.database_url)
+    dsn = warehouse_dsn(args.database_url)
     if args.action == "migrate":
-        migrate.upgrade(url)
-        print(f"warehouse at revision {migrate.current_revision(url)}")
+        migrate.upgrade(dsn)
+        print(f"warehouse {describe(dsn)} at revision {migrate.current_revision(dsn)}")
+    elif args.action == "viz-login":
+        if not args.name:
+            raise argparse.ArgumentTypeError("viz-login needs the login role's name")
+        ensure_viz_login(dsn, args.name, os.environ.get("REVCERT_VIZ_PASSWORD"))
+        print(f"login {args.name} can read viz and nothing else")
     else:
-        print(url)
+        print(dsn)
+    return 0
+
+
+def command_lease(args: argparse.Namespace) -> int:
+    from revcert.certification.record import abandon_certification
+    from revcert.warehouse.connection import connect, warehouse_dsn
+    from revcert.warehouse.lease import force_release, read_lease
+
+    dsn = warehouse_dsn(args.database_url)
+    if args.action == "show":
+        print(read_lease(dsn).describe())
+        return 0
+    if not args.force:
+        raise argparse.ArgumentTypeError("release ends another run's hold on the warehouse: add --force")
+    operator = os.environ.get("USER") or getpass.getuser()
+    state = force_release(dsn, operator, args.reason)
+    if state.holder is None:
+        print("nobody held the warehouse; nothing to release")
+        return 0
+    if state.holder.certification_id is not None:
+        with connect(dsn) as conn:
+            abandon_certification(conn, state.holder.certification_id,
+                                  f"the warehouse lease was released by {operator}: {args.reason}")
+    print(f"released the warehouse from {state.holder.name} (held since {state.acquired_at:%Y-%m-%d %H:%M:%S %Z}); "
+          "recorded in certification.warehouse_lease_event")
     return 0
 
 
@@ -146,9 +250,8 @@ def command_bench(args: argparse.Namespace) -> int:
 
 
 def command_ui(args: argparse.Namespace) -> int:
-    from revcert.orchestration.local_airflow import local_airflow
-    from revcert.orgs.generator import OrgShape, generate_org
-    from revcert.settings import Settings
+    from revcert.local.standalone import local_airflow
+    from revcert.snapshots.salesforce_generator import OrgShape, generate_org
 
     settings = Settings()
     org_dir = settings.home / "demo-org"
@@ -160,7 +263,7 @@ def command_ui(args: argparse.Namespace) -> int:
     try:
         airflow.prepare()
         print("Certifying once as of today, so the page has data (about a minute)...", flush=True)
-        airflow.airflow("dags", "test", "certified_mrr", date.today().isoformat())
+        print(airflow.demo_run(), flush=True)
         airflow.start(airflow.home / "standalone.log")
         print(f"\nAirflow UI: {airflow.base_url}\n  user: admin\n  password: in {airflow.home}/"
               f"simple_auth_manager_passwords.json.generated\n  certified revenue: {airflow.base_url}/plugin/"
@@ -176,19 +279,33 @@ def command_ui(args: argparse.Namespace) -> int:
     return 0
 
 
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "run": command_run, "generate-org": command_generate, "standin": command_standin, "db": command_db,
+    "lease": command_lease, "bench": command_bench, "ui": command_ui,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    handlers = {"run": command_run, "generate-org": command_generate, "standin": command_standin,
-                "db": command_db, "bench": command_bench, "ui": command_ui}
-    from revcert.extraction.salesforce_client import SalesforceExtractionError
+    from pydantic import ValidationError
+
+    from revcert.extraction.errors import ExtractionError
+    from revcert.snapshots.salesforce_snapshot import SnapshotError
+    from revcert.warehouse.connection import WarehouseUnreachable
 
     try:
-        return handlers[args.command](args)
-    except SalesforceExtractionError as error:
-        print(f"extraction failed: {error}", file=sys.stderr)
-        return 2
+        return COMMANDS[args.command](args)
+    except argparse.ArgumentTypeError as error:
+        parser.error(str(error))
+    except ValidationError as error:
+        parser.error(f"bad REVCERT_* setting: {error}")
+    except (Refused, ExtractionError, SnapshotError, WarehouseUnreachable) as error:
+        print(f"revcert {args.command}: {error}", file=sys.stderr)
+        return 1
+    return 2
 
 
 if __name__ == "__main__":

@@ -11,9 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 
+def _not_a_number(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (a number must be finite)")
+
+
 def loads_exact(text: str | bytes) -> Any:
-    """Parse JSON with every number as a Decimal (integers included)."""
-    return json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    """Parse JSON with every number as a Decimal (integers included); NaN and Infinity are refused."""
+    return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_not_a_number)
 
 
 def dumps_exact(value: Any) -> str:

@@ -1,56 +1,85 @@
-"""Configuration read from the environment, with the methodology's defaults.
+"""Every `REVCERT_*` setting, read once from the environment by pydantic-settings.
 
-Secrets never live here: Salesforce, Slack and warehouse credentials come from
-Airflow connections (or, outside Airflow, from the URL given on the command line).
+Secrets never live here: Salesforce, Shopify, Slack and warehouse credentials
+come from Airflow connections (or, outside Airflow, from the URL given on the
+command line). What is here is behaviour: the methodology's parameters, how
+patiently a run talks to its sources, and where local state goes.
 """
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything a run may be configured with.
+class Settings(BaseSettings):
+    """Configuration of a run; each field is the environment variable `REVCERT_<NAME>`.
 
     Attributes:
-        home: Folder for local state (embedded PostgreSQL data, demo orgs).
-        sql_dir: Folder holding the SQL models, one folder per layer.
-        business_timezone: IANA name of the business timezone.
+        home: Folder for local state (embedded PostgreSQL data, demo sources, local Airflow homes).
+        database_url: The warehouse outside Airflow (any libpq URL); empty: the Airflow connection or embedded.
+        business_timezone: IANA name of the business timezone (METHODOLOGY.md conventions).
         business_unit_field: Account field that holds the business unit.
         renewal_grace_days: G of METHODOLOGY.md A3.
+        overrides_file: Classification overrides; empty: the file shipped with the package.
+        shop_settings_file: Per-shop refund attribution; empty: the file shipped with the package.
         salesforce_api_version: REST API version to speak.
         lookback_seconds: How far before the watermark an incremental read starts.
-        bulk_threshold: Above this many records an object is read with Bulk API 2.0.
-        page_size: Records per Bulk 2.0 results page asked for.
-        request_timeout_seconds: Per HTTP request.
-        retry_attempts: Attempts per request before a transient fault is final.
-        extract_task_retries: Retries of the DAG's extract task (on top of the per-request retries).
+        bulk_threshold: Above this many records due, an object is read with Bulk API 2.0.
+        bulk_page_size: Records per Bulk 2.0 results page.
+        request_timeout: Seconds per HTTP request to a source.
+        retry_attempts: Attempts per source request before a transient fault is final.
+        extract_retries: Retries of an extract task after a transient fault (exponential backoff).
         extract_retry_delay_seconds: First delay between extract task tries (it then doubles).
         lease_wait_seconds: How long a run waits for another run to release the warehouse.
-        lease_stale_seconds: A lease not renewed for this long is taken over (its run crashed).
+        lease_heartbeat_seconds: How often a working run confirms it still holds the warehouse.
+        lease_stale_seconds: A holder silent this long is gone unless Airflow says its run still runs.
+        lease_orphan_seconds: A holder silent this long is gone whatever Airflow says.
+        statement_timeout_seconds: Longest single mart or certification statement.
+        connect_timeout_seconds: How long to try to reach PostgreSQL before saying it cannot.
+        warehouse_conn_id: Airflow connection of the warehouse (the pipelines' login).
+        viz_conn_id: Airflow connection of the read-only login the page and API use.
+        salesforce_conn_id: Airflow connection of the Salesforce org.
+        shopify_conn_id: Airflow connection listing the Shopify shops and their tokens.
+        slack_conn_id: Airflow connection of the on-call Slack incoming webhook.
     """
 
-    home: Path = field(default_factory=lambda: Path(_env("REVCERT_HOME", str(PROJECT_ROOT / ".revcert"))))
-    sql_dir: Path = field(default_factory=lambda: Path(_env("REVCERT_SQL_DIR", str(PROJECT_ROOT / "sql"))))
-    business_timezone: str = field(default_factory=lambda: _env("REVCERT_BUSINESS_TIMEZONE", "UTC"))
-    business_unit_field: str = field(default_factory=lambda: _env("REVCERT_BUSINESS_UNIT_FIELD", "Business_Unit__c"))
-    renewal_grace_days: int = field(default_factory=lambda: int(_env("REVCERT_RENEWAL_GRACE_DAYS", "31")))
-    salesforce_api_version: str = field(default_factory=lambda: _env("REVCERT_SALESFORCE_API_VERSION", "62.0"))
-    lookback_seconds: int = field(default_factory=lambda: int(_env("REVCERT_LOOKBACK_SECONDS", "300")))
-    bulk_threshold: int = field(default_factory=lambda: int(_env("REVCERT_BULK_THRESHOLD", "50000")))
-    page_size: int = field(default_factory=lambda: int(_env("REVCERT_BULK_PAGE_SIZE", "50000")))
-    request_timeout_seconds: float = field(default_factory=lambda: float(_env("REVCERT_REQUEST_TIMEOUT", "60")))
-    retry_attempts: int = field(default_factory=lambda: int(_env("REVCERT_RETRY_ATTEMPTS", "5")))
-    extract_task_retries: int = field(default_factory=lambda: int(_env("REVCERT_EXTRACT_RETRIES", "3")))
-    extract_retry_delay_seconds: float = field(
-        default_factory=lambda: float(_env("REVCERT_EXTRACT_RETRY_DELAY_SECONDS", "30")))
-    lease_wait_seconds: float = field(default_factory=lambda: float(_env("REVCERT_LEASE_WAIT_SECONDS", "7200")))
-    lease_stale_seconds: float = field(default_factory=lambda: float(_env("REVCERT_LEASE_STALE_SECONDS", "10800")))
+    model_config = SettingsConfigDict(env_prefix="REVCERT_", frozen=True, extra="ignore")
+
+    home: Path = Path(".revcert")
+    database_url: str | None = None
+    business_timezone: str = "UTC"
+    business_unit_field: str = "Business_Unit__c"
+    renewal_grace_days: int = Field(31, ge=0)
+    overrides_file: Path | None = None
+    shop_settings_file: Path | None = None
+    salesforce_api_version: str = "62.0"
+    lookback_seconds: int = Field(300, ge=0)
+    bulk_threshold: int = Field(50_000, ge=0)
+    bulk_page_size: int = Field(50_000, gt=0)
+    request_timeout: float = Field(60, gt=0)
+    retry_attempts: int = Field(5, ge=1)
+    extract_retries: int = Field(3, ge=0)
+    extract_retry_delay_seconds: float = Field(30, ge=0)
+    lease_wait_seconds: float = Field(7200, ge=0)
+    lease_heartbeat_seconds: float = Field(10, gt=0)
+    lease_stale_seconds: float = Field(60, gt=0)
+    lease_orphan_seconds: float = Field(1800, gt=0)
+    statement_timeout_seconds: int = Field(900, gt=0)
+    connect_timeout_seconds: int = Field(10, gt=0)
+    warehouse_conn_id: str = "revcert_warehouse"
+    viz_conn_id: str = "revcert_viz"
+    salesforce_conn_id: str = "salesforce_default"
+    shopify_conn_id: str = "shopify_default"
+    slack_conn_id: str = "slack_oncall"
+
+    @field_validator("business_timezone")
+    @classmethod
+    def _known_timezone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not an IANA timezone name") from None
+        return name

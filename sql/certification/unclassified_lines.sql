@@ -10,8 +10,7 @@ with lines as (
 ),
 
 intervals as (
-    select
-        subscription_line_id
+    select subscription_line_id
     from mart.mart_service_interval
 ),
 
@@ -21,7 +20,7 @@ final as (
         format('contract %s has no customer', lines.contract_id) as detail
     from lines
     left join intervals
-        on intervals.subscription_line_id = lines.subscription_line_id
+        on lines.subscription_line_id = intervals.subscription_line_id
     where intervals.subscription_line_id is null
     order by lines.subscription_line_id
 )

@@ -2,8 +2,7 @@
 -- now (empty: UNASSIGNED), so history is restated when the field changes.
 -- Grain: one row per customer (the root account of its chains).
 with contract_customers as (
-    select distinct
-        customer_id
+    select distinct customer_id
     from mart.mart_contract_customer
     where customer_id is not null
 ),
@@ -25,7 +24,7 @@ final as (
         accounts.account_id is not null as is_account_live
     from contract_customers
     left join accounts
-        on accounts.account_id = contract_customers.customer_id
+        on contract_customers.customer_id = accounts.account_id
 )
 
 select * from final

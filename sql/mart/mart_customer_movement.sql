@@ -35,7 +35,7 @@ previous_month as (
         cohorts.first_service_date
     from snapshots
     inner join cohorts
-        on cohorts.customer_id = snapshots.customer_id
+        on snapshots.customer_id = cohorts.customer_id
 ),
 
 classified as (

@@ -28,12 +28,12 @@ line_days as (
         customer_months.month,
         intervals.line_mrr,
         least(intervals.service_end_date, customer_months.snapshot_date)
-            - greatest(intervals.service_start_date, customer_months.month) + 1 as active_days
+        - greatest(intervals.service_start_date, customer_months.month) + 1 as active_days
     from customer_months
     inner join intervals
-        on intervals.customer_id = customer_months.customer_id
-        and intervals.service_start_date <= customer_months.snapshot_date
-        and intervals.service_end_date >= customer_months.month
+        on customer_months.customer_id = intervals.customer_id
+            and customer_months.snapshot_date >= intervals.service_start_date
+            and customer_months.month <= intervals.service_end_date
 ),
 
 earned as (
@@ -56,8 +56,8 @@ final as (
         ) as recognized_revenue
     from customer_months
     left join earned
-        on earned.customer_id = customer_months.customer_id
-        and earned.month = customer_months.month
+        on customer_months.customer_id = earned.customer_id
+            and customer_months.month = earned.month
 )
 
 select * from final

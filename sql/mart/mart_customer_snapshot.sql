@@ -56,8 +56,8 @@ ending as (
         coalesce(segments.daily_mrr, 0) as ending_mrr
     from snapshot_days
     left join segments
-        on segments.customer_id = snapshot_days.customer_id
-        and snapshot_days.snapshot_date between segments.segment_start_date and segments.segment_end_date
+        on snapshot_days.customer_id = segments.customer_id
+            and snapshot_days.snapshot_date between segments.segment_start_date and segments.segment_end_date
 ),
 
 final as (
@@ -71,7 +71,7 @@ final as (
         ending.ending_mrr
     from ending
     inner join customers
-        on customers.customer_id = ending.customer_id
+        on ending.customer_id = customers.customer_id
 )
 
 select * from final

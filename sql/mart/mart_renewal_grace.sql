@@ -34,7 +34,7 @@ successors as (
         ) as successor_rank
     from mart.mart_renewal_link as links
     inner join contract_service as successor
-        on successor.contract_id = links.successor_contract_id
+        on links.successor_contract_id = successor.contract_id
 ),
 
 earliest_successor as (
@@ -61,7 +61,7 @@ final as (
         end as grace_days
     from contract_service
     left join earliest_successor
-        on earliest_successor.predecessor_contract_id = contract_service.contract_id
+        on contract_service.contract_id = earliest_successor.predecessor_contract_id
 )
 
 select * from final

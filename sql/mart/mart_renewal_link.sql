@@ -26,7 +26,7 @@ linked_by_opportunity as (
         successor.contract_id as successor_contract_id
     from contracts as successor
     inner join opportunities
-        on opportunities.opportunity_id = successor.opportunity_id
+        on successor.opportunity_id = opportunities.opportunity_id
     where opportunities.renewed_contract_id is not null
 ),
 
@@ -36,7 +36,7 @@ linked_by_contract as (
         successor.contract_id as successor_contract_id
     from contracts as predecessor
     inner join contracts as successor
-        on successor.opportunity_id = predecessor.renewal_opportunity_id
+        on predecessor.renewal_opportunity_id = successor.opportunity_id
 ),
 
 all_links as (
@@ -63,7 +63,7 @@ final as (
         bool_or(all_links.is_linked_by_contract) as is_linked_by_contract
     from all_links
     inner join contracts as predecessor
-        on predecessor.contract_id = all_links.predecessor_contract_id
+        on all_links.predecessor_contract_id = predecessor.contract_id
     group by all_links.predecessor_contract_id, all_links.successor_contract_id
 )
 

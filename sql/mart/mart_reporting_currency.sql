@@ -3,8 +3,7 @@
 -- currency its lines carry; otherwise unknown (a check fails the run).
 -- Grain: one row.
 with corporate_currency as (
-    select
-        min(iso_code) as iso_code
+    select min(iso_code) as iso_code
     from staging.stg_currency_type
     where is_corporate
 ),

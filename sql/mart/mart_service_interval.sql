@@ -45,9 +45,9 @@ final as (
         end as mrr_end_date
     from lines
     inner join contract_customers
-        on contract_customers.contract_id = lines.contract_id
+        on lines.contract_id = contract_customers.contract_id
     inner join grace
-        on grace.contract_id = lines.contract_id
+        on lines.contract_id = grace.contract_id
 )
 
 select * from final

@@ -53,8 +53,7 @@ dated_rates as (
 ),
 
 reporting_currency as (
-    select
-        iso_code
+    select iso_code
     from mart.mart_reporting_currency
 ),
 
@@ -70,17 +69,17 @@ periods as (
         coalesce(lines.end_date, contracts.end_date) as scheduled_end_date
     from lines
     left join contracts
-        on contracts.contract_id = lines.contract_id
+        on lines.contract_id = contracts.contract_id
     left join products
-        on products.product_id = lines.product_id
+        on lines.product_id = products.product_id
 ),
 
 terminated as (
     select
         periods.*,
         case
-            when terminated_date is not null then least(scheduled_end_date, terminated_date - 1)
-            else scheduled_end_date
+            when periods.terminated_date is not null then least(periods.scheduled_end_date, periods.terminated_date - 1)
+            else periods.scheduled_end_date
         end as service_end_date
     from periods
 ),
@@ -90,7 +89,7 @@ rated as (
         terminated.*,
         -- A termination before the start leaves a line with nothing to carry; any other end before start is an error.
         terminated.service_end_date < terminated.service_start_date
-            and terminated.scheduled_end_date >= terminated.service_start_date as is_zero_length,
+        and terminated.scheduled_end_date >= terminated.service_start_date as is_zero_length,
         case
             when terminated.currency_iso_code = reporting_currency.iso_code then 1::numeric
             else dated_rates.conversion_rate
@@ -98,9 +97,9 @@ rated as (
     from terminated
     cross join reporting_currency
     left join dated_rates
-        on dated_rates.iso_code = terminated.currency_iso_code
-        and dated_rates.start_date <= terminated.service_start_date
-        and terminated.service_start_date < dated_rates.next_start_date
+        on terminated.currency_iso_code = dated_rates.iso_code
+            and terminated.service_start_date >= dated_rates.start_date
+            and terminated.service_start_date < dated_rates.next_start_date
 ),
 
 final as (
@@ -132,10 +131,10 @@ final as (
                 and net_price is not null and quantity is not null
                 and effective_prorate_multiplier > 0 and subscription_term_months > 0 and conversion_rate > 0
                 then mart.round_half_even(
-                    (net_price * quantity)::numeric(1000, 40)
+                        (net_price * quantity)::numeric(1000, 40)
                         / (effective_prorate_multiplier * subscription_term_months * conversion_rate),
-                    2
-                )
+                        2
+                    )
         end as line_mrr
     from rated
 )

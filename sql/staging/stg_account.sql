@@ -10,19 +10,19 @@ with batch_records as (
         record
     from raw.salesforce_record
     where batch_id = %(batch_id)s
-      and object_name = 'Account'
-    order by record_id, system_modstamp desc
+        and object_name = 'Account'
+    order by record_id asc, system_modstamp desc
 ),
 
 typed as (
     select
         -- ids
         record_id as account_id,
-        record->>'ParentId' as parent_account_id,
+        record ->> 'ParentId' as parent_account_id,
         -- attributes
-        record->>'Name' as account_name,
-        record->>%(business_unit_field)s as business_unit,
-        record->>'CurrencyIsoCode' as currency_iso_code,
+        record ->> 'Name' as account_name,
+        record ->> %(business_unit_field)s as business_unit,
+        record ->> 'CurrencyIsoCode' as currency_iso_code,
         -- metadata
         is_deleted,
         system_modstamp,
@@ -30,8 +30,26 @@ typed as (
     from batch_records
 )
 
-insert into staging.stg_account as current_state
-select * from typed
+insert into staging.stg_account as current_state (
+    account_id,
+    parent_account_id,
+    account_name,
+    business_unit,
+    currency_iso_code,
+    is_deleted,
+    system_modstamp,
+    batch_id
+)
+select
+    account_id,
+    parent_account_id,
+    account_name,
+    business_unit,
+    currency_iso_code,
+    is_deleted,
+    system_modstamp,
+    batch_id
+from typed
 on conflict (account_id) do update set
     parent_account_id = excluded.parent_account_id,
     account_name = excluded.account_name,

@@ -10,22 +10,22 @@ with batch_records as (
         record
     from raw.salesforce_record
     where batch_id = %(batch_id)s
-      and object_name = 'Contract'
-    order by record_id, system_modstamp desc
+        and object_name = 'Contract'
+    order by record_id asc, system_modstamp desc
 ),
 
 typed as (
     select
         -- ids
         record_id as contract_id,
-        record->>'AccountId' as account_id,
-        record->>'SBQQ__Opportunity__c' as opportunity_id,
-        record->>'SBQQ__RenewalOpportunity__c' as renewal_opportunity_id,
+        record ->> 'AccountId' as account_id,
+        record ->> 'SBQQ__Opportunity__c' as opportunity_id,
+        record ->> 'SBQQ__RenewalOpportunity__c' as renewal_opportunity_id,
         -- attributes
-        record->>'Status' as status,
+        record ->> 'Status' as status,
         -- dates
-        (record->>'StartDate')::date as start_date,
-        (record->>'EndDate')::date as end_date,
+        (record ->> 'StartDate')::date as start_date,
+        (record ->> 'EndDate')::date as end_date,
         -- metadata
         is_deleted,
         system_modstamp,
@@ -33,8 +33,30 @@ typed as (
     from batch_records
 )
 
-insert into staging.stg_contract as current_state
-select * from typed
+insert into staging.stg_contract as current_state (
+    contract_id,
+    account_id,
+    opportunity_id,
+    renewal_opportunity_id,
+    status,
+    start_date,
+    end_date,
+    is_deleted,
+    system_modstamp,
+    batch_id
+)
+select
+    contract_id,
+    account_id,
+    opportunity_id,
+    renewal_opportunity_id,
+    status,
+    start_date,
+    end_date,
+    is_deleted,
+    system_modstamp,
+    batch_id
+from typed
 on conflict (contract_id) do update set
     account_id = excluded.account_id,
     opportunity_id = excluded.opportunity_id,

@@ -10,8 +10,8 @@ with batch_records as (
         record
     from raw.salesforce_record
     where batch_id = %(batch_id)s
-      and object_name = 'CurrencyType'
-    order by record_id, system_modstamp desc nulls last
+        and object_name = 'CurrencyType'
+    order by record_id asc, system_modstamp desc nulls last
 ),
 
 typed as (
@@ -19,19 +19,33 @@ typed as (
         -- ids
         record_id as currency_type_id,
         -- attributes
-        record->>'IsoCode' as iso_code,
+        record ->> 'IsoCode' as iso_code,
         -- amounts
-        (record->>'ConversionRate')::numeric as conversion_rate,
+        (record ->> 'ConversionRate')::numeric as conversion_rate,
         -- attributes
-        coalesce((record->>'IsCorporate')::boolean, false) as is_corporate,
+        coalesce((record ->> 'IsCorporate')::boolean, false) as is_corporate,
         -- metadata
         system_modstamp,
         batch_id
     from batch_records
 )
 
-insert into staging.stg_currency_type as current_state
-select * from typed
+insert into staging.stg_currency_type as current_state (
+    currency_type_id,
+    iso_code,
+    conversion_rate,
+    is_corporate,
+    system_modstamp,
+    batch_id
+)
+select
+    currency_type_id,
+    iso_code,
+    conversion_rate,
+    is_corporate,
+    system_modstamp,
+    batch_id
+from typed
 on conflict (currency_type_id) do update set
     iso_code = excluded.iso_code,
     conversion_rate = excluded.conversion_rate,

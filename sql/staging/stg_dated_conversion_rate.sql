@@ -10,8 +10,8 @@ with batch_records as (
         record
     from raw.salesforce_record
     where batch_id = %(batch_id)s
-      and object_name = 'DatedConversionRate'
-    order by record_id, system_modstamp desc nulls last
+        and object_name = 'DatedConversionRate'
+    order by record_id asc, system_modstamp desc nulls last
 ),
 
 typed as (
@@ -19,20 +19,36 @@ typed as (
         -- ids
         record_id as dated_conversion_rate_id,
         -- attributes
-        record->>'IsoCode' as iso_code,
+        record ->> 'IsoCode' as iso_code,
         -- amounts
-        (record->>'ConversionRate')::numeric as conversion_rate,
+        (record ->> 'ConversionRate')::numeric as conversion_rate,
         -- dates
-        (record->>'StartDate')::date as start_date,
-        (record->>'NextStartDate')::date as next_start_date,
+        (record ->> 'StartDate')::date as start_date,
+        (record ->> 'NextStartDate')::date as next_start_date,
         -- metadata
         system_modstamp,
         batch_id
     from batch_records
 )
 
-insert into staging.stg_dated_conversion_rate as current_state
-select * from typed
+insert into staging.stg_dated_conversion_rate as current_state (
+    dated_conversion_rate_id,
+    iso_code,
+    conversion_rate,
+    start_date,
+    next_start_date,
+    system_modstamp,
+    batch_id
+)
+select
+    dated_conversion_rate_id,
+    iso_code,
+    conversion_rate,
+    start_date,
+    next_start_date,
+    system_modstamp,
+    batch_id
+from typed
 on conflict (dated_conversion_rate_id) do update set
     iso_code = excluded.iso_code,
     conversion_rate = excluded.conversion_rate,

@@ -11,17 +11,17 @@ with batch_records as (
         record
     from raw.salesforce_record
     where batch_id = %(batch_id)s
-      and object_name = 'Opportunity'
-    order by record_id, system_modstamp desc
+        and object_name = 'Opportunity'
+    order by record_id asc, system_modstamp desc
 ),
 
 typed as (
     select
         -- ids
         record_id as opportunity_id,
-        record->>'AccountId' as account_id,
-        record->>'SBQQ__RenewedContract__c' as renewed_contract_id,
-        record->>'SBQQ__AmendedContract__c' as amended_contract_id,
+        record ->> 'AccountId' as account_id,
+        record ->> 'SBQQ__RenewedContract__c' as renewed_contract_id,
+        record ->> 'SBQQ__AmendedContract__c' as amended_contract_id,
         -- metadata
         is_deleted,
         system_modstamp,
@@ -29,8 +29,24 @@ typed as (
     from batch_records
 )
 
-insert into staging.stg_opportunity as current_state
-select * from typed
+insert into staging.stg_opportunity as current_state (
+    opportunity_id,
+    account_id,
+    renewed_contract_id,
+    amended_contract_id,
+    is_deleted,
+    system_modstamp,
+    batch_id
+)
+select
+    opportunity_id,
+    account_id,
+    renewed_contract_id,
+    amended_contract_id,
+    is_deleted,
+    system_modstamp,
+    batch_id
+from typed
 on conflict (opportunity_id) do update set
     account_id = excluded.account_id,
     renewed_contract_id = excluded.renewed_contract_id,

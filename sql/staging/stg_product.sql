@@ -10,8 +10,8 @@ with batch_records as (
         record
     from raw.salesforce_record
     where batch_id = %(batch_id)s
-      and object_name = 'Product2'
-    order by record_id, system_modstamp desc
+        and object_name = 'Product2'
+    order by record_id asc, system_modstamp desc
 ),
 
 typed as (
@@ -19,10 +19,10 @@ typed as (
         -- ids
         record_id as product_id,
         -- attributes
-        record->>'Name' as product_name,
-        record->>'Family' as product_family,
-        record->>'SBQQ__ChargeType__c' as charge_type,
-        (record->>'SBQQ__SubscriptionTerm__c')::numeric as subscription_term_months,
+        record ->> 'Name' as product_name,
+        record ->> 'Family' as product_family,
+        record ->> 'SBQQ__ChargeType__c' as charge_type,
+        (record ->> 'SBQQ__SubscriptionTerm__c')::numeric as subscription_term_months,
         -- metadata
         is_deleted,
         system_modstamp,
@@ -30,8 +30,26 @@ typed as (
     from batch_records
 )
 
-insert into staging.stg_product as current_state
-select * from typed
+insert into staging.stg_product as current_state (
+    product_id,
+    product_name,
+    product_family,
+    charge_type,
+    subscription_term_months,
+    is_deleted,
+    system_modstamp,
+    batch_id
+)
+select
+    product_id,
+    product_name,
+    product_family,
+    charge_type,
+    subscription_term_months,
+    is_deleted,
+    system_modstamp,
+    batch_id
+from typed
 on conflict (product_id) do update set
     product_name = excluded.product_name,
     product_family = excluded.product_family,

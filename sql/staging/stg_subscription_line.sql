@@ -11,28 +11,28 @@ with batch_records as (
         record
     from raw.salesforce_record
     where batch_id = %(batch_id)s
-      and object_name = 'SBQQ__Subscription__c'
-    order by record_id, system_modstamp desc
+        and object_name = 'SBQQ__Subscription__c'
+    order by record_id asc, system_modstamp desc
 ),
 
 typed as (
     select
         -- ids
         record_id as subscription_line_id,
-        record->>'SBQQ__Account__c' as account_id,
-        record->>'SBQQ__Contract__c' as contract_id,
-        record->>'SBQQ__Product__c' as product_id,
-        record->>'SBQQ__RevisedSubscription__c' as revised_subscription_line_id,
+        record ->> 'SBQQ__Account__c' as account_id,
+        record ->> 'SBQQ__Contract__c' as contract_id,
+        record ->> 'SBQQ__Product__c' as product_id,
+        record ->> 'SBQQ__RevisedSubscription__c' as revised_subscription_line_id,
         -- attributes
-        record->>'CurrencyIsoCode' as currency_iso_code,
+        record ->> 'CurrencyIsoCode' as currency_iso_code,
         -- amounts
-        (record->>'SBQQ__Quantity__c')::numeric as quantity,
-        (record->>'SBQQ__NetPrice__c')::numeric as net_price,
-        (record->>'SBQQ__ProrateMultiplier__c')::numeric as prorate_multiplier,
+        (record ->> 'SBQQ__Quantity__c')::numeric as quantity,
+        (record ->> 'SBQQ__NetPrice__c')::numeric as net_price,
+        (record ->> 'SBQQ__ProrateMultiplier__c')::numeric as prorate_multiplier,
         -- dates
-        (record->>'SBQQ__StartDate__c')::date as start_date,
-        (record->>'SBQQ__EndDate__c')::date as end_date,
-        (record->>'SBQQ__TerminatedDate__c')::date as terminated_date,
+        (record ->> 'SBQQ__StartDate__c')::date as start_date,
+        (record ->> 'SBQQ__EndDate__c')::date as end_date,
+        (record ->> 'SBQQ__TerminatedDate__c')::date as terminated_date,
         -- metadata
         is_deleted,
         system_modstamp,
@@ -40,8 +40,40 @@ typed as (
     from batch_records
 )
 
-insert into staging.stg_subscription_line as current_state
-select * from typed
+insert into staging.stg_subscription_line as current_state (
+    subscription_line_id,
+    account_id,
+    contract_id,
+    product_id,
+    revised_subscription_line_id,
+    currency_iso_code,
+    quantity,
+    net_price,
+    prorate_multiplier,
+    start_date,
+    end_date,
+    terminated_date,
+    is_deleted,
+    system_modstamp,
+    batch_id
+)
+select
+    subscription_line_id,
+    account_id,
+    contract_id,
+    product_id,
+    revised_subscription_line_id,
+    currency_iso_code,
+    quantity,
+    net_price,
+    prorate_multiplier,
+    start_date,
+    end_date,
+    terminated_date,
+    is_deleted,
+    system_modstamp,
+    batch_id
+from typed
 on conflict (subscription_line_id) do update set
     account_id = excluded.account_id,
     contract_id = excluded.contract_id,

@@ -23,6 +23,8 @@ class GoldenCase:
     error_rule: str | None = None
     error_ids: tuple[str, ...] = ()
     error_text: tuple[str, ...] = ()
+    # (cohort month, business unit or TOTAL, month) -> cohort retention figures, worked by hand.
+    cohorts: dict[tuple[str, str, str], dict[str, str | None]] = field(default_factory=dict)
 
 
 def upgrade_mid_month() -> GoldenCase:
@@ -178,14 +180,50 @@ def as_of_inside_a_month() -> GoldenCase:
     })
 
 
+def cohort_retention() -> GoldenCase:
+    org = OrgBuilder()
+    stays = org.contract(org.account("Mike", "NA"), "2026-01-01", "2026-12-31")
+    org.line(stays, "12000.00")
+    churns = org.contract(org.account("November", "NA"), "2026-01-15", "2026-03-31")
+    org.line(churns, "6000.00")
+    grows = org.contract(org.account("Oscar", "EMEA"), "2026-01-10", "2026-12-31")
+    org.line(grows, "24000.00")
+    org.line(grows, "1200.00", start="2026-03-01", end="2026-12-31")
+    later = org.contract(org.account("Papa", "NA"), "2026-02-20", "2026-02-27")
+    org.line(later, "3000.00")
+    return GoldenCase("13 cohort retention", org, "2026-04-30", {
+        ("2026-04", "NA"): {"churn": "-500.00", "ending_mrr": "1000.00", "active_customers": "1"},
+    }, cohorts={
+        ("2026-01", "NA", "2026-01"): {"cohort_customers": "2", "active_customers": "2",
+                                       "cohort_starting_mrr": "1500.00", "ending_mrr": "1500.00",
+                                       "mrr_retention_pct": "100.0",
+                                       "logo_retention_pct": "100.0", "months_since_cohort": "0"},
+        ("2026-01", "NA", "2026-03"): {"ending_mrr": "1500.00", "mrr_retention_pct": "100.0"},
+        ("2026-01", "NA", "2026-04"): {"active_customers": "1", "ending_mrr": "1000.00", "mrr_retention_pct": "66.7",
+                                       "logo_retention_pct": "50.0", "months_since_cohort": "3"},
+        ("2026-01", "EMEA", "2026-03"): {"cohort_starting_mrr": "2000.00", "ending_mrr": "2100.00",
+                                         "mrr_retention_pct": "105.0"},
+        ("2026-01", "TOTAL", "2026-04"): {"cohort_customers": "3", "active_customers": "2",
+                                          "cohort_starting_mrr": "3500.00", "ending_mrr": "3100.00",
+                                          "mrr_retention_pct": "88.6", "logo_retention_pct": "66.7"},
+        # A cohort whose only line ends inside its first month: no MRR at any month end, no MRR retention.
+        ("2026-02", "NA", "2026-02"): {"cohort_customers": "1", "active_customers": "0",
+                                       "cohort_starting_mrr": "0.00", "mrr_retention_pct": None,
+                                       "logo_retention_pct": "0.0"},
+    })
+
+
 CASES = [upgrade_mid_month, same_day_renewal_lower_price, late_renewal_inside_grace, late_renewal_without_link,
          renewal_on_another_account, currency, churn_and_winback, inside_one_month,
-         termination_and_one_time_charge, negative_customer_mrr, renewal_cycle, as_of_inside_a_month]
+         termination_and_one_time_charge, negative_customer_mrr, renewal_cycle, as_of_inside_a_month,
+         cohort_retention]
 
 
 def as_of_date(case: GoldenCase):
     return d(case.as_of)
 
 
-def expected_value(value: str) -> Decimal | int:
+def expected_value(value: str | None) -> Decimal | int | None:
+    if value is None:
+        return None
     return int(value) if value.isdigit() and "." not in value else Decimal(value)

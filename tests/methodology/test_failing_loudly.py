@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import psycopg
 import pytest
 
 from revcert.methodology.errors import MethodologyError
 from revcert.methodology.mart import build_mart
-from revcert.methodology.overrides import ClassificationOverride, OverrideFileError, read_overrides
+from revcert.methodology.overrides import ClassificationOverride
 from tests.org_builder import OrgBuilder
 
 pytestmark = pytest.mark.integration
@@ -137,17 +136,3 @@ def test_a_failed_build_leaves_the_previous_mart(warehouse_url):
             build_mart(conn, AS_OF, [])
         conn.rollback()
         assert conn.execute("select sum(ending_mrr) from mart.mart_mrr_bridge").fetchone()[0] > 0
-
-
-def test_overrides_file_needs_a_reason_and_an_approver(tmp_path: Path):
-    path = tmp_path / "overrides.csv"
-    path.write_text("# comment\ncontract_id,customer_account_id,reason,approver\n800A,001A,,Controller\n"
-                    "800B,001B,Merger,CFO\n800B,001C,Again,CFO\n")
-    with pytest.raises(OverrideFileError) as error:
-        read_overrides(path)
-    assert "row 2: reason must not be empty" in str(error.value)
-    assert "row 4: contract 800B is overridden twice" in str(error.value)
-
-
-def test_the_repository_overrides_file_reads():
-    assert all(o.reason and o.approver for o in read_overrides())

@@ -8,12 +8,11 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from revcert.certification.bridge_comparison import compare_bridges, read_mart_bridge
-from revcert.certification.independent_derivation import derive_bridge, read_staging
+from revcert.certification.figure_comparison import compare_figures, read_mart_figures
+from revcert.certification.independent_derivation import derive_figures, read_staging
 from revcert.methodology.identity import movement_identity_breaks
-from revcert.methodology.mart import build_mart
+from revcert.methodology.mart import build_mart, model_statement
 from revcert.settings import Settings
-from revcert.sqlfiles import load_sql
 
 pytestmark = pytest.mark.integration
 
@@ -22,17 +21,20 @@ pytestmark = pytest.mark.integration
 def test_mart_equals_the_independent_derivation(staged_default_org, as_of):
     with psycopg.connect(staged_default_org) as conn:
         build_mart(conn, as_of, [])
-        mart = read_mart_bridge(conn)
+        mart = read_mart_figures(conn)
         breaks = movement_identity_breaks(conn)
         movements = dict(conn.execute("select movement_type, count(*) from mart.mart_customer_movement "
                                       "group by movement_type").fetchall())
         graced = conn.execute("select count(*) from mart.mart_renewal_grace where grace_days > 0").fetchone()[0]
         conn.rollback()
-        derived = derive_bridge(read_staging(conn), as_of, Settings().renewal_grace_days)
+        derived = derive_figures(read_staging(conn), as_of, Settings().renewal_grace_days)
     assert breaks == []
-    assert compare_bridges(mart, derived) == []
-    assert {"NA", "EMEA", "APAC", "LATAM", "UNASSIGNED"} <= {unit for _, unit in mart}
-    assert max(month for month, _ in mart) == as_of.replace(day=1)
+    assert compare_figures(mart, derived) == []
+    bridge = mart["mart_mrr_bridge"]
+    assert {"NA", "EMEA", "APAC", "LATAM", "UNASSIGNED"} <= {unit for _, unit in bridge}
+    assert max(month for month, _ in bridge) == as_of.replace(day=1)
+    assert len(mart["mart_mrr_bridge_total"]) == len({month for month, _ in bridge})
+    assert len(mart["mart_cohort_retention"]) > len(bridge)
     assert all(movements.get(kind, 0) > 10 for kind in ("new", "expansion", "contraction", "churn", "winback"))
     assert graced > 10
 
@@ -44,13 +46,23 @@ def test_a_one_cent_change_in_the_mart_is_caught(staged_default_org):
         conn.execute("update mart.mart_customer_snapshot set ending_mrr = ending_mrr + 0.01 where (customer_id, month) "
                      "= (select customer_id, month from mart.mart_customer_snapshot where ending_mrr > 0 "
                      "order by customer_id, month limit 1)")
-        conn.execute("truncate mart.mart_mrr_bridge")
-        conn.execute("insert into mart.mart_mrr_bridge " + load_sql("mart", "mart_mrr_bridge"))
+        downstream = ("mart_mrr_bridge", "mart_mrr_bridge_total", "mart_cohort_retention",
+                      "mart_cohort_retention_total")
+        for model in downstream:
+            conn.execute(f"truncate mart.{model}")
+        for model in downstream:
+            conn.execute(model_statement(model), {"as_of_date": as_of, "renewal_grace_days": 31})
         breaks = movement_identity_breaks(conn)
-        mart = read_mart_bridge(conn)
+        mart = read_mart_figures(conn)
         conn.rollback()
-        derived = derive_bridge(read_staging(conn), as_of, Settings().renewal_grace_days)
-    differences = compare_bridges(mart, derived)
-    assert [(d.figure, d.difference) for d in differences] == [("ending_mrr", Decimal("0.01"))]
+        derived = derive_figures(read_staging(conn), as_of, Settings().renewal_grace_days)
+    differences = compare_figures(mart, derived)
+    bridge = [(d.table, d.figure, d.difference) for d in differences if d.table.startswith("mart_mrr_bridge")]
+    assert sorted(bridge) == [("mart_mrr_bridge", "ending_mrr", Decimal("0.01")),
+                              ("mart_mrr_bridge_total", "ending_mrr", Decimal("0.01"))]
+    # The tampered month is the customer's cohort month: its cohort's starting MRR moves in every month too.
+    cohort = [d for d in differences if d.table.startswith("mart_cohort")]
+    assert {d.table for d in cohort} == {"mart_cohort_retention", "mart_cohort_retention_total"}
+    assert {d.difference for d in cohort if not d.figure.endswith("_pct")} == {Decimal("0.01")}
     assert sorted(b.business_unit is None for b in breaks) == [False, True]
     assert all(b.difference == Decimal("-0.01") and len(b.customer_ids) == 1 for b in breaks)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from revcert.certification.figure_comparison import read_mart_figures
 from revcert.methodology.errors import MethodologyError
 from revcert.methodology.identity import movement_identity_breaks
 from revcert.methodology.mart import build_mart
@@ -11,13 +12,9 @@ from tests.methodology.golden_cases import CASES, as_of_date, expected_value
 
 pytestmark = pytest.mark.integration
 
-BRIDGE_FIELDS = ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "ending_mrr",
-                 "recognized_revenue", "active_customers")
 
-
-def mart_bridge(conn: psycopg.Connection) -> dict[tuple[str, str], dict]:
-    rows = conn.execute(f"select month, business_unit, {', '.join(BRIDGE_FIELDS)} from mart.mart_mrr_bridge")
-    return {(month.strftime("%Y-%m"), unit): dict(zip(BRIDGE_FIELDS, values)) for month, unit, *values in rows}
+def by_month(key: tuple) -> tuple:
+    return tuple(part.strftime("%Y-%m") if hasattr(part, "strftime") else part for part in key)
 
 
 @pytest.mark.parametrize("make_case", CASES, ids=lambda make: make.__name__)
@@ -34,9 +31,16 @@ def test_golden_case_in_the_sql_mart(make_case, warehouse_url):
                 assert text in str(error.value)
             return
         build_mart(conn, as_of_date(case), [])
-        bridge = mart_bridge(conn)
+        figures = read_mart_figures(conn)
         assert movement_identity_breaks(conn) == []
+    bridge = {by_month(key): row for key, row in figures["mart_mrr_bridge"].items()}
     for key, fields in case.expected.items():
         for name, value in fields.items():
             assert bridge[key][name] == expected_value(value), (key, name)
     assert not [key for key in bridge if key[1] in case.absent_units]
+    cohorts = {by_month(key): row for key, row in figures["mart_cohort_retention"].items()}
+    cohorts |= {(*by_month((cohort,)), "TOTAL", *by_month((month,))): row
+                for (cohort, month), row in figures["mart_cohort_retention_total"].items()}
+    for key, fields in case.cohorts.items():
+        for name, value in fields.items():
+            assert cohorts[key][name] == expected_value(value), (key, name)

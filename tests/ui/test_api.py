@@ -1,17 +1,140 @@
-"""API v1 of the certified-revenue plugin, through a real Airflow api-server with its auth manager."""
+"""API v1 of the certified-revenue plugin: through FastAPI's TestClient over the viz-only login, and
+through a real Airflow api-server for what only it decides (the login on every route)."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
-from typing import Iterator
 
 import psycopg
 import pytest
 import requests
+from fastapi.testclient import TestClient
 
 from revcert.money import loads_exact
-from tests.airflow_harness import ApiServer
+from revcert.ui.app import CONTENT_SECURITY_POLICY, create_app
+from revcert.warehouse.schema import BRIDGE_AMOUNTS, BRIDGE_FIGURES
+from tests.airflow_harness import ApiServer, viz_login
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def client(certified_warehouse_url) -> TestClient:
+    viz = viz_login(certified_warehouse_url)
+    return TestClient(create_app(lambda: viz))
+
+
+def get(client: TestClient, path: str, **params):
+    response = client.get(path, params=params)
+    return response, (loads_exact(response.content) if response.headers.get("content-type", "").startswith(
+        "application/json") else None)
+
+
+def published(url: str, table: str) -> list[dict]:
+    with psycopg.connect(url) as conn:
+        cursor = conn.execute(f"select * from viz.{table} order by 1, 2")
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+
+def test_the_bridge_and_its_totals_equal_the_published_rows_figure_for_figure(client, certified_warehouse_url):
+    response, body = get(client, "/api/v1/bridge")
+    assert response.status_code == 200
+    for served_rows, table in ((body["rows"], "mrr_bridge"), (body["totals"], "mrr_bridge_total")):
+        stored_rows = published(certified_warehouse_url, table)
+        assert len(served_rows) == len(stored_rows) > 0
+        for served, stored in zip(served_rows, stored_rows):
+            assert served["month"] == stored["month"].isoformat()
+            for figure in BRIDGE_AMOUNTS:
+                assert isinstance(served[figure], str) and Decimal(served[figure]) == stored[figure]
+            assert served["active_customers"] == stored["active_customers"]
+            assert served["currency"] == stored["currency"] == "USD"
+            assert served["certification_id"] == stored["certification_id"]
+
+
+def test_totals_are_published_rows_and_equal_the_units_exactly(client):
+    _, everything = get(client, "/api/v1/bridge")
+    for total in everything["totals"]:
+        units = [r for r in everything["rows"] if r["month"] == total["month"]]
+        for figure in BRIDGE_FIGURES:
+            assert Decimal(str(total[figure])) == sum(Decimal(str(r[figure])) for r in units), figure
+
+
+def test_filters_apply(client):
+    _, everything = get(client, "/api/v1/bridge")
+    unit = everything["rows"][0]["business_unit"]
+    _, filtered = get(client, "/api/v1/bridge", business_unit=unit, from_month="2025-01", to_month="2025-06")
+    assert filtered["rows"] and {r["business_unit"] for r in filtered["rows"]} == {unit}
+    assert min(r["month"] for r in filtered["rows"]) >= "2025-01-01"
+    assert max(r["month"] for r in filtered["rows"]) <= "2025-06-01"
+
+
+@pytest.mark.parametrize("path, params, message", [
+    ("/api/v1/bridge", {"from_month": "2026-13"}, "from_month must be a month as YYYY-MM"),
+    ("/api/v1/bridge", {"from_month": "2026-05", "to_month": "2026-01"}, "from_month 2026-05 is after to_month"),
+    ("/api/v1/bridge", {"business_unit": "x" * 256}, "at most 255 characters"),
+    ("/api/v1/cohorts", {"to_month": "last month"}, "to_month must be a month as YYYY-MM"),
+    ("/api/v1/certifications", {"limit": "0"}, "greater than or equal to 1"),
+])
+def test_bad_parameters_get_422_with_a_message(client, path, params, message):
+    response, _ = get(client, path, **params)
+    assert response.status_code == 422
+    assert message in response.text
+
+
+@pytest.mark.parametrize("unit", ["NA'; drop table viz.mrr_bridge; --", "Zürich Ö", "X\"><img src=x>"])
+def test_any_business_unit_text_is_a_value_never_sql(client, unit):
+    response, body = get(client, "/api/v1/bridge", business_unit=unit)
+    assert response.status_code == 200 and body["rows"] == []
+
+
+def test_months_cohorts_and_certification_history(client):
+    _, months = get(client, "/api/v1/months")
+    assert months and all(m["certification_id"] == months[-1]["certification_id"] for m in months)
+    assert months[-1]["snapshot_date"] == "2026-11-21" and months[-1]["currency"] == "USD"
+    _, cohorts = get(client, "/api/v1/cohorts", from_month="2024-01", to_month="2024-03")
+    assert cohorts and all("2024-01-01" <= c["cohort_month"] <= "2024-03-01" for c in cohorts)
+    first_months = [c for c in cohorts if c["months_since_cohort"] == 0]
+    assert first_months and all(c["ending_mrr"] == c["cohort_starting_mrr"] and c["mrr_retention_pct"] == "100.0"
+                                and c["active_customers"] <= c["cohort_customers"] for c in first_months)
+    _, history = get(client, "/api/v1/certifications")
+    assert history[0]["status"] == "certified" and history[0]["published_months"]
+    assert {c["check_name"]: c["passed"] for c in history[0]["checks"]} == {
+        "completeness": True, "integrity": True, "movement_identity": True, "independent_derivation": True}
+
+
+def test_the_openapi_document_names_its_prefix_and_decimal_strings(client):
+    _, document = get(client, "/api/v1/openapi.json")
+    assert {"/api/v1/bridge", "/api/v1/months", "/api/v1/cohorts", "/api/v1/certifications"} <= set(document["paths"])
+    assert document["servers"][0]["url"] == "/revcert"
+    assert document["components"]["schemas"]["BridgeRow"]["properties"]["ending_mrr"]["type"] == "string"
+
+
+def test_every_response_carries_a_content_security_policy(client):
+    for path in ("/", "/static/app.js", "/api/v1/months"):
+        response = client.get(path)
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert "script-src 'self'" in CONTENT_SECURITY_POLICY and "unsafe-inline" not in \
+            CONTENT_SECURITY_POLICY.split("script-src")[1].split(";")[0]
+
+
+def test_the_viz_login_reads_viz_and_nothing_else(certified_warehouse_url):
+    viz = viz_login(certified_warehouse_url)
+    with psycopg.connect(viz) as conn:
+        assert conn.execute("select count(*) from viz.mrr_bridge").fetchone()[0] > 0
+        for table in ("staging.stg_subscription_line", "mart.mart_mrr_bridge", "certification.certification_run",
+                      "raw.salesforce_record"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"select 1 from {table} limit 1")
+            conn.rollback()
+        for role in ("postgres", "revcert_viz_reader"):
+            if role == "revcert_viz_reader":
+                conn.execute(f"set role {role}")  # its own group: harmless, still viz only
+                conn.rollback()
+            else:
+                with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                    conn.execute(f"set role {role}")
+                conn.rollback()
 
 
 @pytest.fixture(scope="module")
@@ -20,100 +143,14 @@ def api(certified_warehouse_url, tmp_path_factory) -> Iterator[ApiServer]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def token(api) -> str:
-    return api.token()
-
-
-def get(api: ApiServer, path: str, token: str | None = None, **params) -> requests.Response:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.get(f"{api.base_url}/revcert{path}", headers=headers, params=params, timeout=30)
-
-
-def body(response: requests.Response):
-    return loads_exact(response.content)
-
-
 @pytest.mark.parametrize("path", ["/", "/static/app.js", "/static/echarts.min.js", "/api/v1/bridge",
                                   "/api/v1/months", "/api/v1/cohorts", "/api/v1/certifications",
                                   "/api/v1/openapi.json"])
-def test_every_route_refuses_an_anonymous_or_forged_request(api, path):
-    assert get(api, path).status_code == 401
-    assert get(api, path, token="not-a-real-token").status_code in (401, 403)
-
-
-def test_the_bridge_equals_viz_mrr_bridge_figure_for_figure(api, token, certified_warehouse_url):
-    response = get(api, "/api/v1/bridge", token)
-    assert response.status_code == 200
-    rows = body(response)["rows"]
-    with psycopg.connect(certified_warehouse_url) as conn:
-        cursor = conn.execute("select * from viz.mrr_bridge order by month, business_unit")
-        names = [c.name for c in cursor.description]
-        published = [dict(zip(names, row)) for row in cursor]
-    assert len(rows) == len(published)
-    for served, stored in zip(rows, published):
-        assert served["month"] == stored["month"].isoformat() and served["business_unit"] == stored["business_unit"]
-        for figure in ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "ending_mrr",
-                       "recognized_revenue"):
-            assert isinstance(served[figure], str) and Decimal(served[figure]) == stored[figure]
-        assert served["active_customers"] == stored["active_customers"]
-        assert served["certification_id"] == stored["certification_id"]
-
-
-def test_totals_are_exact_sums_and_filters_apply(api, token):
-    everything = body(get(api, "/api/v1/bridge", token))
-    totals = {t["month"]: t for t in everything["totals"]}
-    for month, total in totals.items():
-        units = [r for r in everything["rows"] if r["month"] == month]
-        assert Decimal(total["ending_mrr"]) == sum(Decimal(r["ending_mrr"]) for r in units)
-        assert total["active_customers"] == sum(r["active_customers"] for r in units)
-    unit = everything["rows"][0]["business_unit"]
-    filtered = body(get(api, "/api/v1/bridge", token, business_unit=unit, from_month="2025-01",
-                        to_month="2025-06"))["rows"]
-    assert filtered and {r["business_unit"] for r in filtered} == {unit}
-    assert min(r["month"] for r in filtered) >= "2025-01-01" and max(r["month"] for r in filtered) <= "2025-06-01"
-
-
-@pytest.mark.parametrize("path, params, message", [
-    ("/api/v1/bridge", {"from_month": "2026-13"}, "from_month must be a month as YYYY-MM"),
-    ("/api/v1/bridge", {"from_month": "2026-05", "to_month": "2026-01"}, "from_month 2026-05 is after to_month"),
-    ("/api/v1/bridge", {"business_unit": "NA'; drop table viz.mrr_bridge; --"}, "String should match pattern"),
-    ("/api/v1/cohorts", {"to_month": "last month"}, "to_month must be a month as YYYY-MM"),
-    ("/api/v1/certifications", {"limit": "0"}, "greater than or equal to 1"),
-])
-def test_bad_parameters_get_422_with_a_message(api, token, path, params, message):
-    response = get(api, path, token, **params)
-    assert response.status_code == 422
-    assert message in response.text
-
-
-def test_months_cohorts_and_certification_history(api, token):
-    months = body(get(api, "/api/v1/months", token))
-    assert months and all(m["certification_id"] == months[-1]["certification_id"] for m in months)
-    assert months[-1]["snapshot_date"] == "2026-11-21"
-    cohorts = body(get(api, "/api/v1/cohorts", token, from_month="2024-01", to_month="2024-03"))
-    assert cohorts and all("2024-01-01" <= c["cohort_month"] <= "2024-03-01" for c in cohorts)
-    first_months = [c for c in cohorts if c["months_since_cohort"] == 0]
-    assert first_months and all(c["ending_mrr"] == c["cohort_starting_mrr"] and
-                                c["active_customers"] == c["cohort_customers"] for c in first_months)
-    history = body(get(api, "/api/v1/certifications", token))
-    assert history[0]["status"] == "certified"
-    assert {c["check_name"]: c["passed"] for c in history[0]["checks"]} == {
-        "completeness": True, "integrity": True, "movement_identity": True, "independent_derivation": True}
-
-
-def test_the_openapi_document(api, token):
-    document = get(api, "/api/v1/openapi.json", token).json()
-    assert {"/api/v1/bridge", "/api/v1/months", "/api/v1/cohorts", "/api/v1/certifications"} <= set(document["paths"])
-    assert document["components"]["schemas"]["BridgeRow"]["properties"]["ending_mrr"]["type"] == "string"
-
-
-def test_the_viz_reader_role_cannot_read_staging_or_mart(certified_warehouse_url):
-    with psycopg.connect(certified_warehouse_url) as conn:
-        conn.execute("set role revcert_viz_reader")
-        assert conn.execute("select count(*) from viz.mrr_bridge").fetchone()[0] > 0
-        for table in ("staging.stg_subscription_line", "mart.mart_mrr_bridge", "certification.certification_run"):
-            with pytest.raises(psycopg.errors.InsufficientPrivilege):
-                conn.execute(f"select 1 from {table} limit 1")
-            conn.rollback()
-            conn.execute("set role revcert_viz_reader")
+def test_every_route_in_airflow_refuses_an_anonymous_or_forged_request_and_serves_a_login(api, path):
+    assert requests.get(f"{api.base_url}/revcert{path}", timeout=30).status_code == 401
+    forged = requests.get(f"{api.base_url}/revcert{path}", headers={"Authorization": "Bearer not-a-real-token"},
+                          timeout=30)
+    assert forged.status_code in (401, 403)
+    served = requests.get(f"{api.base_url}/revcert{path}", headers={"Authorization": f"Bearer {api.token()}"},
+                          timeout=30)
+    assert served.status_code == 200, served.text

@@ -1,50 +1,59 @@
-"""The certified-revenue page in headless Chromium: log into Airflow, open it from the navigation,
-check the waterfall of the latest month against viz.mrr_bridge, and keep a screenshot."""
+"""The certified-revenue page in headless Chromium, inside a real Airflow api-server: log in, open it
+from the navigation, check the latest month's waterfall against the published totals, keep a
+screenshot; and a business unit carrying markup is shown as text, never run."""
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.airflow_harness import ADMIN_PASSWORD, PROJECT_ROOT, ApiServer
+from revcert.standins.salesforce.server import SalesforceOrg
+from tests.airflow_harness import ADMIN_PASSWORD, PROJECT_ROOT, ApiServer, load_certified_mrr_dag, run_dag
 
 pytestmark = pytest.mark.integration
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
-STEPS = ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "ending_mrr", "recognized_revenue")
+STEPS = ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "ending_mrr", "net_new_mrr",
+         "recognized_revenue")
+XSS_UNIT = 'EMEA"><img src=x onerror="window.xssFired = true"><script>window.xssFired = true</script>'
 
 
 def shown_amount(text: str) -> Decimal:
     return Decimal(text.replace(",", ""))
 
 
-@pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
-                    reason="needs Debian's chromium (apt-get install chromium; .ci/run installs it)")
+def open_page(playwright, api: ApiServer, viewport: dict | None = None):
+    """Log into Airflow and open the page from the navigation; returns (browser, page, the page's frame)."""
+    from playwright.sync_api import expect
+
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+    page = browser.new_page(viewport=viewport or {"width": 1440, "height": 1500})
+    page.goto(f"{api.base_url}/")
+    page.locator("input[name=username]").fill("admin")
+    page.locator("input[name=password]").fill(ADMIN_PASSWORD)
+    page.locator("button[type=submit]").click()
+    page.get_by_role("link", name="Certified revenue").click()
+    page.wait_for_url("**/plugin/certified-revenue")
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("body[data-ready=true]")).to_be_attached(timeout=30_000)
+    return browser, page, frame
+
+
 def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     with psycopg.connect(certified_warehouse_url) as conn:
-        latest = conn.execute(f"select month, {', '.join(f'sum({s})' for s in STEPS)} from viz.mrr_bridge "
-                              "group by month order by month desc limit 1").fetchone()
+        latest = conn.execute(f"select month, {', '.join(STEPS)} from viz.mrr_bridge_total "
+                              "order by month desc limit 1").fetchone()
     month, expected = latest[0], dict(zip(STEPS, latest[1:]))
 
     ARTIFACTS.mkdir(exist_ok=True)
     with ApiServer(certified_warehouse_url, tmp_path / "api-server.log") as api, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1440, "height": 1500})
-        page.goto(f"{api.base_url}/")
-        page.locator("input[name=username]").fill("admin")
-        page.locator("input[name=password]").fill(ADMIN_PASSWORD)
-        page.locator("button[type=submit]").click()
-        page.get_by_role("link", name="Certified revenue").click()
-        page.wait_for_url("**/plugin/certified-revenue")
-        frame = page.frame_locator("iframe")
-        expect(frame.locator("body[data-ready=true]")).to_be_attached(timeout=30_000)
-        expect(frame.locator("#waterfall-title")).to_have_text(f"MRR bridge, {month:%Y-%m}, all business units")
+        browser, page, frame = open_page(playwright, api)
+        expect(frame.locator("#waterfall-title")).to_have_text(f"MRR bridge, {month:%Y-%m}, all business units (USD)")
         for step in STEPS:
             cell = frame.locator(f"#waterfall-table tr[data-step={step}] td").nth(1)
             assert shown_amount(cell.inner_text()) == expected[step], step
@@ -54,3 +63,42 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
         page.screenshot(path=str(ARTIFACTS / "certified-revenue.png"), full_page=True)
         browser.close()
     assert (ARTIFACTS / "certified-revenue.png").stat().st_size > 50_000
+
+
+@pytest.fixture
+def warehouse_with_markup_in_a_business_unit(airflow_db, warehouse_url, small_org, slack, tmp_path) -> str:
+    """A certified, published run of an org whose EMEA accounts carry markup in their business unit."""
+    org = SalesforceOrg.from_snapshot(small_org)
+    org.apply_edits("Account", changes={account_id: {"Business_Unit__c": XSS_UNIT}
+                                        for account_id, account in org.objects["Account"].items()
+                                        if account.get("Business_Unit__c") == "EMEA"})
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        state, tasks = run_dag(load_certified_mrr_dag(), monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path)
+    finally:
+        monkeypatch.undo()
+    assert state == "success", tasks
+    return warehouse_url
+
+
+def test_published_markup_is_shown_as_text_and_never_runs(warehouse_with_markup_in_a_business_unit, tmp_path):
+    """Issue 17, defect 1: a stored XSS through a business unit."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url = warehouse_with_markup_in_a_business_unit
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from viz.mrr_bridge where business_unit = %s", [XSS_UNIT]).fetchone()[0]
+    with ApiServer(url, tmp_path / "api-server.log") as api, sync_playwright() as playwright:
+        browser, page, frame = open_page(playwright, api)
+        option = frame.locator("#business-unit option", has_text="onerror")
+        expect(option).to_have_count(1)
+        assert option.text_content() == XSS_UNIT
+        frame.locator("#business-unit").select_option(value=XSS_UNIT)
+        expect(frame.locator("#waterfall-title")).to_contain_text(XSS_UNIT)
+        frame.locator("#mrr-chart canvas").first.hover()
+        page.wait_for_timeout(500)
+        fired = [f.evaluate("() => window.xssFired === true") for f in page.frames]
+        assert fired and not any(fired)
+        assert frame.locator("#business-unit img, #waterfall-title img, #kpis img, script:not([src])").count() == 0
+        expect(frame.locator("#error")).to_be_hidden()
+        browser.close()

@@ -5,15 +5,15 @@ from datetime import date
 
 import psycopg
 
-from revcert.certification.bridge_comparison import compare_bridges, read_mart_bridge
-from revcert.certification.independent_derivation import DerivationError, derive_bridge, read_staging
+from revcert.certification.figure_comparison import compare_figures, read_mart_figures
+from revcert.certification.independent_derivation import DerivationError, derive_figures, read_staging
 from revcert.certification.record import CheckResult
-from revcert.extraction.audit import read_batch_audit
 from revcert.methodology.errors import Offence, RuleFailure
 from revcert.methodology.identity import movement_identity_breaks
 from revcert.methodology.mart import check_methodology
 from revcert.methodology.overrides import ClassificationOverride
 from revcert.sqlfiles import load_sql
+from revcert.staging.audit import read_batch_audit
 
 _RECORD_IDS_SHOWN = 20
 
@@ -72,18 +72,18 @@ def check_movement_identity(conn: psycopg.Connection) -> CheckResult:
 
 def check_independent_derivation(conn: psycopg.Connection, as_of: date, renewal_grace_days: int,
                                  overrides: list[ClassificationOverride]) -> CheckResult:
-    """4. A second implementation, reading staging directly, gives the mart's figures to the cent."""
+    """4. A second implementation, reading staging directly, gives every published figure to the cent."""
     try:
-        derived = derive_bridge(read_staging(conn), as_of, renewal_grace_days,
-                                {o.contract_id: o.customer_account_id for o in overrides})
+        derived = derive_figures(read_staging(conn), as_of, renewal_grace_days,
+                                 {o.contract_id: o.customer_account_id for o in overrides})
     except DerivationError as error:
         return CheckResult("independent_derivation", False, f"the derivation refused the data: {error}")
-    differences = compare_bridges(read_mart_bridge(conn), derived)
-    discrepancies = [{"month": d.month, "business_unit": d.business_unit, "figure": d.figure,
-                      "expected": d.derived, "actual": d.mart, "difference": d.difference}
-                     for d in differences]
+    differences = compare_figures(read_mart_figures(conn), derived)
+    discrepancies = [{"table": d.table, "business_unit": "TOTAL", **d.where, "figure": d.figure,
+                      "expected": d.derived, "actual": d.mart, "difference": d.difference} for d in differences]
     if not differences:
+        rows = sum(len(rows) for rows in derived.by_mart_table().values())
         return CheckResult("independent_derivation", True,
-                           f"{len(derived)} month(s) x business unit equal to the cent")
+                           f"{rows} published rows (bridge, totals, cohorts) equal to the cent")
     return CheckResult("independent_derivation", False,
                        f"{len(differences)} figure(s) differ from the independent derivation", discrepancies)

@@ -2,21 +2,25 @@
 
 A separate implementation in Python that reads `staging` directly and shares
 no code with the SQL mart. Quotients are exact fractions and every rounding is
-half to even, to the cent, where the methodology says and nowhere else. If it
-agrees with the mart to the cent on every month and business unit, two
+half to even, where the methodology says and nowhere else. It derives every
+figure that is published: the bridge per business unit and in total (net new
+MRR and the reporting currency included) and cohort retention with its
+percentages. If it agrees with the mart to the cent on all of them, two
 independent readings of the rules gave the same numbers.
 """
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Iterable
 
 import psycopg
+
+from revcert.sqlfiles import load_sql
 
 ZERO = Decimal("0.00")
 UNASSIGNED = "UNASSIGNED"
@@ -79,26 +83,22 @@ class StagedOrg:
 
 
 def read_staging(conn: psycopg.Connection) -> StagedOrg:
-    """Every live record the methodology uses, straight from the staging tables."""
-    lines = [Line(*row) for row in conn.execute(
-        "select subscription_line_id, contract_id, product_id, currency_iso_code, quantity, net_price, "
-        "prorate_multiplier, start_date, end_date, terminated_date from staging.stg_subscription_line "
-        "where not is_deleted")]
-    contracts = {row[0]: Contract(*row) for row in conn.execute(
-        "select contract_id, account_id, opportunity_id, renewal_opportunity_id, start_date, end_date "
-        "from staging.stg_contract where not is_deleted")}
-    renewed = dict(conn.execute("select opportunity_id, renewed_contract_id from staging.stg_opportunity "
-                                "where not is_deleted and renewed_contract_id is not null").fetchall())
-    products = {row[0]: Product(*row) for row in conn.execute(
-        "select product_id, charge_type, subscription_term_months from staging.stg_product where not is_deleted")}
+    """Every live record the methodology uses, straight from the staging tables (sql/certification/staged_*)."""
+    def rows(name: str) -> list[tuple]:
+        return conn.execute(load_sql("certification", name)).fetchall()
+
     rates: dict[str, list[Rate]] = defaultdict(list)
-    for row in conn.execute("select iso_code, conversion_rate, start_date, next_start_date "
-                            "from staging.stg_dated_conversion_rate order by iso_code, start_date"):
+    for row in rows("staged_rates"):
         rates[row[0]].append(Rate(*row))
-    accounts = {row[0]: (row[1], row[2]) for row in conn.execute(
-        "select account_id, account_name, business_unit from staging.stg_account where not is_deleted")}
-    corporate = [row[0] for row in conn.execute("select iso_code from staging.stg_currency_type where is_corporate")]
-    return StagedOrg(lines, contracts, renewed, products, dict(rates), accounts, corporate)
+    return StagedOrg(
+        lines=[Line(*row) for row in rows("staged_lines")],
+        contracts={row[0]: Contract(*row) for row in rows("staged_contracts")},
+        renewed_contract_of_opportunity=dict(rows("staged_renewals")),
+        products={row[0]: Product(*row) for row in rows("staged_products")},
+        rates=dict(rates),
+        accounts={row[0]: (row[1], row[2]) for row in rows("staged_accounts")},
+        corporate_currencies=[row[0] for row in rows("staged_corporate_currencies")],
+    )
 
 
 # -- the rules, as small pure functions ----------------------------------------------------
@@ -159,47 +159,66 @@ def renewal_links(contracts: dict[str, Contract], renewed_contract_of_opportunit
 
 def contract_customers(contracts: dict[str, Contract], links: set[tuple[str, str]],
                        overrides: dict[str, str]) -> dict[str, str]:
-    """The customer of every contract: the account of its chain's root (or an override's account)."""
+    """The customer of every contract: the account of its chain's root (or an override's account).
+
+    An iterative walk up the chain, so a chain of any length costs time in
+    proportion to its length (no recursion limit, no path copies).
+
+    Raises:
+        DerivationError: a cycle (renewal_cycle), a contract below one (unresolved_chain), or a
+            contract whose predecessors belong to different customers (merged_customers).
+    """
     predecessors: dict[str, list[str]] = defaultdict(list)
     for predecessor, successor in links:
         predecessors[successor].append(predecessor)
+
+    def parents(contract_id: str) -> list[str]:
+        return [] if contract_id in overrides else sorted(predecessors.get(contract_id, ()))
+
     roots: dict[str, frozenset[str]] = {}
-    problems = []
-
-    def customers_of(contract_id: str, walking: tuple[str, ...]) -> frozenset[str]:
-        if contract_id in overrides:
-            return frozenset([overrides[contract_id]])
-        if contract_id in walking:
-            raise _Cycle(walking[walking.index(contract_id):])
-        if contract_id not in roots:
-            parents = predecessors.get(contract_id)
-            if not parents:
+    on_cycle: set[str] = set()
+    unresolved: set[str] = set()
+    problems: list[str] = []
+    for start in sorted(contracts):
+        walk = [(start, iter(parents(start)))]
+        on_walk = {start: 0}
+        while walk:
+            contract_id, pending = walk[-1]
+            parent = next(pending, None)
+            if parent is not None:
+                if parent in on_walk:
+                    cycle = [c for c, _ in walk[on_walk[parent]:]]
+                    if not on_cycle.issuperset(cycle):
+                        problems.append(f"renewal_cycle: contracts {', '.join(sorted(cycle))}")
+                    on_cycle.update(cycle)
+                elif parent not in roots and parent not in on_cycle and parent not in unresolved:
+                    on_walk[parent] = len(walk)
+                    walk.append((parent, iter(parents(parent))))
+                continue
+            walk.pop()
+            del on_walk[contract_id]
+            if contract_id in on_cycle or contract_id in roots or contract_id in unresolved:
+                continue
+            above = parents(contract_id)
+            if contract_id in overrides:
+                roots[contract_id] = frozenset([overrides[contract_id]])
+            elif not above:
                 roots[contract_id] = frozenset([contracts[contract_id].account_id])
+            elif any(p in on_cycle or p in unresolved for p in above):
+                unresolved.add(contract_id)
+                problems.append(f"unresolved_chain: contract {contract_id} is below a renewal cycle")
             else:
-                roots[contract_id] = frozenset().union(
-                    *(customers_of(p, walking + (contract_id,)) for p in sorted(parents)))
-        return roots[contract_id]
-
+                roots[contract_id] = frozenset().union(*(roots[p] for p in above))
     customers = {}
-    for contract_id in sorted(contracts):
-        try:
-            found = customers_of(contract_id, ())
-        except _Cycle as cycle:
-            problems.append(f"renewal_cycle: contracts {', '.join(sorted(cycle.contracts))} (seen from {contract_id})")
-            continue
+    for contract_id, found in sorted(roots.items()):
         if len(found) > 1:
             problems.append(f"merged_customers: contract {contract_id} has predecessors of customers "
                             f"{', '.join(sorted(found))}")
-            continue
-        customers[contract_id] = next(iter(found))
+        else:
+            customers[contract_id] = next(iter(found))
     if problems:
         raise DerivationError("; ".join(problems))
     return customers
-
-
-class _Cycle(Exception):
-    def __init__(self, contracts: tuple[str, ...]) -> None:
-        self.contracts = contracts
 
 
 def grace_days(gap_days: int, limit: int) -> int:
@@ -258,11 +277,13 @@ class DailyMrr:
     values: list[Decimal] = field(default_factory=list)
 
     @classmethod
-    def of(cls, intervals: list[ServiceInterval]) -> "DailyMrr":
+    def of(cls, intervals: list[ServiceInterval]) -> DailyMrr:
         changes: dict[date, Decimal] = defaultdict(Decimal)
         for interval in intervals:
             changes[interval.start] += interval.mrr
-            changes[interval.mrr_end + timedelta(days=1)] -= interval.mrr
+            # A line running to the last representable day (9999-12-31, "no end") never stops.
+            if interval.mrr_end < date.max:
+                changes[interval.mrr_end + timedelta(days=1)] -= interval.mrr
         steps, running = cls(), Decimal(0)
         for day in sorted(changes):
             running += changes[day]
@@ -282,24 +303,6 @@ class DailyMrr:
 
 
 # -- the derivation ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class BridgeFigures:
-    snapshot_date: date
-    starting_mrr: Decimal = ZERO
-    new: Decimal = ZERO
-    expansion: Decimal = ZERO
-    contraction: Decimal = ZERO
-    churn: Decimal = ZERO
-    winback: Decimal = ZERO
-    ending_mrr: Decimal = ZERO
-    recognized_revenue: Decimal = ZERO
-    active_customers: int = 0
-
-
-BRIDGE_FIELDS = ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "ending_mrr",
-                 "recognized_revenue", "active_customers")
-
 
 def reporting_currency(org: StagedOrg) -> str:
     if org.corporate_currencies:
@@ -375,36 +378,122 @@ def recognized_revenue_by_month(intervals: list[ServiceInterval], as_of: date) -
     return {month: round_to_cents(Fraction(total) / month_end(month).day) for month, total in mrr_days.items()}
 
 
-def derive_bridge(org: StagedOrg, as_of: date, renewal_grace_limit: int,
-                  overrides: dict[str, str] | None = None) -> dict[tuple[date, str], BridgeFigures]:
-    """Per month and business unit: the bridge, revenue and active customers, as of `as_of`."""
-    totals: dict[tuple[date, str], dict[str, object]] = {}
+def percent(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
+    """part / whole as a percentage, rounded half to even to 0.1; None when there is no whole."""
+    if whole == 0:
+        return None
+    value = Fraction(part) * 100 / Fraction(whole)
+    return (Decimal(round(value * 10)) / 10).quantize(Decimal("0.1"))
+
+
+@dataclass(frozen=True)
+class CustomerMonth:
+    """One customer in one month: its snapshot, its movement and its revenue."""
+
+    month: date
+    snapshot_date: date
+    starting_mrr: Decimal
+    ending_mrr: Decimal
+    movement: str
+    movement_amount: Decimal
+    recognized_revenue: Decimal
+
+
+def customer_months(intervals: list[ServiceInterval], as_of: date, customer_id: str) -> list[CustomerMonth]:
+    """Every month of a customer from its cohort through the as-of month (A4-A6); empty if not yet a customer."""
+    daily = DailyMrr.of(intervals)
+    negative = daily.first_negative_day()
+    if negative:
+        raise DerivationError(f"negative_customer_mrr: customer {customer_id} on {negative}")
+    first_day = daily.first_positive_day()
+    if first_day is None or first_day > as_of:
+        return []
+    revenue = recognized_revenue_by_month(intervals, as_of)
+    months, starting = [], ZERO
+    for month in months_between(first_day, as_of):
+        snapshot_day = min(month_end(month), as_of)
+        ending = daily.on(snapshot_day)
+        movement, amount = classify_movement(starting, ending, had_mrr_before=first_day < month)
+        months.append(CustomerMonth(month, snapshot_day, starting, ending, movement, amount,
+                                    revenue.get(month, ZERO)))
+        starting = ending
+    return months
+
+
+@dataclass
+class DerivedFigures:
+    """Every published figure, derived a second time, keyed like the mart tables it is compared with.
+
+    Attributes:
+        bridge: (month, business unit) -> the bridge's figures (mart_mrr_bridge).
+        bridge_total: (month,) -> the bridge over all business units (mart_mrr_bridge_total).
+        cohorts: (cohort month, business unit, month) -> retention figures (mart_cohort_retention).
+        cohort_total: (cohort month, month) -> retention over all business units (mart_cohort_retention_total).
+    """
+
+    bridge: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    bridge_total: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    cohorts: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    cohort_total: dict[tuple, dict[str, object]] = field(default_factory=dict)
+
+    def by_mart_table(self) -> dict[str, dict[tuple, dict[str, object]]]:
+        return {"mart_mrr_bridge": self.bridge, "mart_mrr_bridge_total": self.bridge_total,
+                "mart_cohort_retention": self.cohorts, "mart_cohort_retention_total": self.cohort_total}
+
+
+def _add_bridge(row: dict[str, object], currency: str, month: CustomerMonth) -> None:
+    row.setdefault("currency", currency)
+    row["snapshot_date"] = month.snapshot_date
+    for name in ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "net_new_mrr",
+                 "ending_mrr", "recognized_revenue"):
+        row.setdefault(name, ZERO)
+    row.setdefault("active_customers", 0)
+    row["starting_mrr"] += month.starting_mrr
+    row["ending_mrr"] += month.ending_mrr
+    if month.movement != "none":
+        row[month.movement] += month.movement_amount
+        row["net_new_mrr"] += month.movement_amount
+    row["recognized_revenue"] += month.recognized_revenue
+    row["active_customers"] += 1 if month.ending_mrr > 0 else 0
+
+
+def _add_cohort(row: dict[str, object], currency: str, cohort_start: CustomerMonth, month: CustomerMonth) -> None:
+    row.setdefault("months_since_cohort", (month.month.year - cohort_start.month.year) * 12
+                   + month.month.month - cohort_start.month.month)
+    row.setdefault("currency", currency)
+    row["snapshot_date"] = month.snapshot_date
+    row["cohort_customers"] = row.get("cohort_customers", 0) + 1
+    row["active_customers"] = row.get("active_customers", 0) + (1 if month.ending_mrr > 0 else 0)
+    row["cohort_starting_mrr"] = row.get("cohort_starting_mrr", ZERO) + cohort_start.ending_mrr
+    row["ending_mrr"] = row.get("ending_mrr", ZERO) + month.ending_mrr
+
+
+def _retention(rows: dict[tuple, dict[str, object]]) -> None:
+    for row in rows.values():
+        row["mrr_retention_pct"] = percent(row["ending_mrr"], row["cohort_starting_mrr"])
+        row["logo_retention_pct"] = percent(row["active_customers"], row["cohort_customers"])
+
+
+def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int,
+                   overrides: dict[str, str] | None = None) -> DerivedFigures:
+    """Every published figure as of `as_of`: the bridge per business unit and in total, and cohort retention."""
+    currency = reporting_currency(org)
+    figures = DerivedFigures()
     for customer_id, intervals in service_intervals(org, renewal_grace_limit, overrides or {}).items():
-        daily = DailyMrr.of(intervals)
-        negative = daily.first_negative_day()
-        if negative:
-            raise DerivationError(f"negative_customer_mrr: customer {customer_id} on {negative}")
-        first_day = daily.first_positive_day()
-        if first_day is None or first_day > as_of:
+        months = customer_months(intervals, as_of, customer_id)
+        if not months:
             continue
         if customer_id not in org.accounts:
             raise DerivationError(f"contract_without_account: customer account {customer_id}")
         unit = (org.accounts[customer_id][1] or "").strip() or UNASSIGNED
-        revenue = recognized_revenue_by_month(intervals, as_of)
-        starting = ZERO
-        for month in months_between(first_day, as_of):
-            snapshot_day = min(month_end(month), as_of)
-            ending = daily.on(snapshot_day)
-            movement, amount = classify_movement(starting, ending, had_mrr_before=first_day < month)
-            row = totals.setdefault((month, unit), defaultdict(Decimal, snapshot_date=snapshot_day))
-            row["starting_mrr"] += starting
-            row["ending_mrr"] += ending
-            if movement != "none":
-                row[movement] += amount
-            row["recognized_revenue"] += revenue.get(month, ZERO)
-            row["active_customers"] += 1 if ending > 0 else 0
-            starting = ending
-    return {key: BridgeFigures(snapshot_date=row.pop("snapshot_date"),
-                               **{name: (int(value) if name == "active_customers" else value + ZERO)
-                                  for name, value in row.items()})
-            for key, row in totals.items()}
+        cohort_start = months[0]
+        for month in months:
+            _add_bridge(figures.bridge.setdefault((month.month, unit), {}), currency, month)
+            _add_bridge(figures.bridge_total.setdefault((month.month,), {}), currency, month)
+            _add_cohort(figures.cohorts.setdefault((cohort_start.month, unit, month.month), {}), currency,
+                        cohort_start, month)
+            _add_cohort(figures.cohort_total.setdefault((cohort_start.month, month.month), {}), currency,
+                        cohort_start, month)
+    _retention(figures.cohorts)
+    _retention(figures.cohort_total)
+    return figures

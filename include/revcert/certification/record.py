@@ -2,7 +2,9 @@
 
 It says what was checked, pass or fail, the discrepancies with their record
 ids, the overrides used, row counts, and the hash of the figures certified.
-Amounts in discrepancies are decimal strings.
+A run is `running` only while it holds the warehouse; it ends `certified`,
+`failed`, or `abandoned` (it crashed, was stopped, or gave up waiting), always
+with the reason. Amounts in discrepancies are decimal strings.
 """
 from __future__ import annotations
 
@@ -15,12 +17,12 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-CHECK_ORDER = ("completeness", "integrity", "movement_identity", "independent_derivation")
+from revcert.sqlfiles import load_sql
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One check of Part C. `passed` is None when the check could not run."""
+    """One check of Part C. `passed` is None when the check could not run (an earlier stage failed)."""
 
     check_name: str
     passed: bool | None
@@ -35,10 +37,16 @@ class Certification:
     run_id: str
     as_of_date: date
     status: str
+    is_certify_only: bool
+    is_restatement: bool
     extraction_batch_id: int | None
     figures_hash: str | None
     certified_at: datetime | None
     published_at: datetime | None
+    closed_at: datetime | None
+    failure_summary: str | None
+    published_months: list[str] | None
+    withdrawn_months: list[str] | None
     overrides_used: list[dict[str, str]]
     row_counts: dict[str, int] | None
     checks: dict[str, CheckResult]
@@ -59,43 +67,89 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def open_certification(conn: psycopg.Connection, dag_id: str, run_id: str, as_of: date) -> int:
+def open_certification(conn: psycopg.Connection, dag_id: str, run_id: str, as_of: date, *,
+                       certify_only: bool = False, restatement: bool = False) -> int:
     """The certification of a run, created on first call (a retried task finds the same one)."""
     return conn.execute(
-        "insert into certification.certification_run (dag_id, run_id, as_of_date, status) values (%s, %s, %s, "
-        "'running') on conflict (dag_id, run_id) do update set as_of_date = excluded.as_of_date "
-        "returning certification_id", [dag_id, run_id, as_of]).fetchone()[0]
+        "insert into certification.certification_run (dag_id, run_id, as_of_date, status, is_certify_only, "
+        "is_restatement, overrides_used) values (%s, %s, %s, 'running', %s, %s, '[]') on conflict (dag_id, run_id) "
+        "do update set as_of_date = excluded.as_of_date returning certification_id",
+        [dag_id, run_id, as_of, certify_only, restatement]).fetchone()[0]
+
+
+def certification_of_run(conn: psycopg.Connection, dag_id: str, run_id: str) -> int | None:
+    row = conn.execute("select certification_id from certification.certification_run where dag_id = %s "
+                       "and run_id = %s", [dag_id, run_id]).fetchone()
+    return row[0] if row else None
+
+
+def record_abandoned(conn: psycopg.Connection, dag_id: str, run_id: str, as_of: date, reason: str) -> int:
+    """Record a run that ended before it could work (it never held the warehouse), with why."""
+    return conn.execute(
+        "insert into certification.certification_run (dag_id, run_id, as_of_date, status, is_certify_only, "
+        "is_restatement, overrides_used, failure_summary, closed_at) "
+        "values (%s, %s, %s, 'abandoned', false, false, '[]', %s, now()) "
+        "on conflict (dag_id, run_id) do update set status = 'abandoned', failure_summary = excluded.failure_summary, "
+        "closed_at = now() returning certification_id", [dag_id, run_id, as_of, reason]).fetchone()[0]
+
+
+def fail_certification(conn: psycopg.Connection, certification_id: int, reason: str) -> None:
+    """End a running certification as failed, with why (a check that could not finish, for instance)."""
+    conn.execute("update certification.certification_run set status = 'failed', failure_summary = %s, "
+                 "closed_at = now() where certification_id = %s and status = 'running'", [reason, certification_id])
+
+
+def abandon_certification(conn: psycopg.Connection, certification_id: int, reason: str) -> None:
+    """Close a stopped run's record (unless it already published or failed) and its unstaged batch, with why."""
+    conn.execute(load_sql("certification", "abandon_certification"),
+                 {"certification_id": certification_id, "reason": reason})
+
+
+def close_abandoned_runs(conn: psycopg.Connection, reason: str, own_certification_id: int | None = None,
+                         own_batch_id: int | None = None) -> list[tuple[str, int]]:
+    """Close every record and batch left open by runs that no longer hold the warehouse; returns what closed."""
+    return [tuple(row) for row in conn.execute(load_sql("certification", "close_abandoned_runs"),
+                                               {"reason": reason, "own_certification_id": own_certification_id,
+                                                "own_batch_id": own_batch_id})]
 
 
 def record_check(conn: psycopg.Connection, certification_id: int, result: CheckResult) -> None:
     conn.execute(
-        "insert into certification.check_result (certification_id, check_name, passed, summary, discrepancies) "
-        "values (%s, %s, %s, %s, %s) on conflict (certification_id, check_name) do update set passed = "
-        "excluded.passed, summary = excluded.summary, discrepancies = excluded.discrepancies, checked_at = now()",
+        "insert into certification.check_result (certification_id, check_name, passed, summary, discrepancies, "
+        "checked_at) values (%s, %s, %s, %s, %s, now()) on conflict (certification_id, check_name) do update set "
+        "passed = excluded.passed, summary = excluded.summary, discrepancies = excluded.discrepancies, "
+        "checked_at = now()",
         [certification_id, result.check_name, result.passed, result.summary, Jsonb(_plain(result.discrepancies))])
+
+
+_COLUMNS = {"status", "extraction_batch_id", "figures_hash", "certified_at", "published_at", "row_counts",
+            "overrides_used", "failure_summary", "closed_at", "published_months", "withdrawn_months"}
+_JSON_COLUMNS = {"row_counts", "overrides_used", "published_months", "withdrawn_months"}
 
 
 def update_certification(conn: psycopg.Connection, certification_id: int, **values: Any) -> None:
     """Set columns of the certification record (names are this module's, never user input)."""
-    allowed = {"status", "extraction_batch_id", "figures_hash", "certified_at", "published_at", "row_counts",
-               "overrides_used", "failure_summary"}
-    if not set(values) <= allowed:
-        raise ValueError(f"not a certification column: {sorted(set(values) - allowed)}")
+    if not set(values) <= _COLUMNS:
+        raise ValueError(f"not a certification column: {sorted(set(values) - _COLUMNS)}")
     assignments = ", ".join(f"{name} = %({name})s" for name in values)
-    params = {name: Jsonb(_plain(v)) if name in ("row_counts", "overrides_used") else v for name, v in values.items()}
+    params = {name: Jsonb(_plain(v)) if name in _JSON_COLUMNS else v for name, v in values.items()}
     conn.execute(f"update certification.certification_run set {assignments} where certification_id = "
                  "%(certification_id)s", {**params, "certification_id": certification_id})
 
 
 def read_certification(conn: psycopg.Connection, certification_id: int) -> Certification:
     with conn.cursor(row_factory=dict_row) as cursor:
-        row = cursor.execute("select certification_id, dag_id, run_id, as_of_date, status, extraction_batch_id, "
-                             "figures_hash, certified_at, published_at, overrides_used, row_counts "
-                             "from certification.certification_run where certification_id = %s",
-                             [certification_id]).fetchone()
+        row = cursor.execute(
+            "select certification_id, dag_id, run_id, as_of_date, status, is_certify_only, is_restatement, "
+            "extraction_batch_id, figures_hash, certified_at, published_at, closed_at, failure_summary, "
+            "published_months, withdrawn_months, overrides_used, row_counts "
+            "from certification.certification_run where certification_id = %s", [certification_id]).fetchone()
         checks = {r["check_name"]: CheckResult(r["check_name"], r["passed"], r["summary"], r["discrepancies"])
-                  for r in cursor.execute("select check_name, passed, summary, discrepancies from "
-                                          "certification.check_result where certification_id = %s",
-                                          [certification_id])}
-    ordered = {name: checks[name] for name in CHECK_ORDER if name in checks}
-    return Certification(**row, checks=ordered)
+                  for r in cursor.execute(
+                      "select result.check_name, result.passed, result.summary, result.discrepancies "
+                      "from certification.check_result as result "
+                      "inner join certification.check_definition as definition using (check_name) "
+                      "where result.certification_id = %s order by definition.part_c_number", [certification_id])}
+    if row is None:
+        raise LookupError(f"no certification record {certification_id}")
+    return Certification(**row, checks=checks)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 import requests
 from simple_salesforce import Salesforce
@@ -26,14 +27,11 @@ from simple_salesforce.exceptions import (
 )
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from revcert.extraction.errors import SourceRefused, SourceUnavailable
 from revcert.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-class SalesforceExtractionError(RuntimeError):
-    """Salesforce refused or failed a request in a way a retry will not fix."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +51,7 @@ class SalesforceCredentials:
     ca_bundle: str | None = None
 
     @classmethod
-    def from_airflow_connection(cls, conn_id: str) -> "SalesforceCredentials":
+    def from_airflow_connection(cls, conn_id: str) -> SalesforceCredentials:
         """Read an Airflow connection: host = instance URL, login/password = client id/secret,
         extra `ca_bundle` optional."""
         from airflow.sdk import BaseHook
@@ -117,7 +115,7 @@ class SalesforceClient:
     def __init__(self, credentials: SalesforceCredentials, settings: Settings | None = None) -> None:
         self.credentials = credentials
         self.settings = settings or Settings()
-        self.http = _TimeoutSession(self.settings.request_timeout_seconds)
+        self.http = _TimeoutSession(self.settings.request_timeout)
         if credentials.ca_bundle:
             self.http.verify = credentials.ca_bundle
         self.requests_sent = 0
@@ -132,7 +130,7 @@ class SalesforceClient:
         if response.status_code >= 500:
             response.raise_for_status()
         if response.status_code != 200:
-            raise SalesforceExtractionError(f"Salesforce login refused: HTTP {response.status_code} {response.text[:300]}")
+            raise SourceRefused(f"Salesforce login refused: HTTP {response.status_code} {response.text[:300]}")
         token = response.json()
         return Salesforce(instance_url=token.get("instance_url", self.credentials.instance_url),
                           session_id=token["access_token"], version=self.settings.salesforce_api_version,
@@ -149,13 +147,15 @@ class SalesforceClient:
         try:
             return retrying(call)
         except SalesforceMalformedRequest as error:
-            raise SalesforceExtractionError(salesforce_error_message(error)) from error
+            raise SourceRefused(salesforce_error_message(error)) from error
         except SalesforceError as error:
-            raise SalesforceExtractionError(
-                f"Salesforce request failed after {self.settings.retry_attempts} attempts: "
-                f"{salesforce_error_message(error)}") from error
+            failure = SourceUnavailable if is_transient(error) else SourceRefused
+            attempts = f"after {self.settings.retry_attempts} attempts" if is_transient(error) else "(not retried)"
+            raise failure(f"Salesforce request failed {attempts}: {salesforce_error_message(error)}") from error
+        except requests.exceptions.SSLError as error:
+            raise SourceRefused(f"Salesforce's certificate was refused: {error}") from error
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as error:
-            raise SalesforceExtractionError(
+            raise SourceUnavailable(
                 f"Salesforce unreachable after {self.settings.retry_attempts} attempts: {error}") from error
 
     def _call(self, request: Callable[[Salesforce], T]) -> T:
@@ -172,9 +172,10 @@ class SalesforceClient:
 
         return self._retrying(attempt)
 
-    def describe_fields(self, object_name: str) -> set[str]:
+    def describe_fields(self, object_name: str) -> dict[str, dict[str, Any]]:
+        """The object's fields as the org describes them: name -> type, precision, scale, length."""
         described = self._call(lambda sf: getattr(sf, object_name).describe())
-        return {f["name"] for f in described["fields"]}
+        return {f["name"]: f for f in described["fields"]}
 
     def count(self, soql: str, *, include_deleted: bool = False) -> int:
         result = self._call(lambda sf: sf.query(soql, include_deleted=include_deleted))
@@ -192,7 +193,7 @@ class SalesforceClient:
             if page["done"]:
                 return
             next_url = page["nextRecordsUrl"]
-            page = self._call(lambda sf: sf.query_more(next_url, identifier_is_url=True))
+            page = self._call(lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True))
 
     def _bulk(self, object_name: str) -> _Bulk2Client:
         # The public bulk2 generators cannot resume a results page after a transient
@@ -207,8 +208,8 @@ class SalesforceClient:
         self._call(lambda sf: self._bulk(object_name).wait_for_job(job["id"], True, wait=0.1))
         locator = ""
         while True:
-            result = self._call(lambda sf: self._bulk(object_name).get_query_results(
-                job["id"], locator, self.settings.page_size))
+            result = self._call(lambda sf, page=locator: self._bulk(object_name).get_query_results(
+                job["id"], page, self.settings.bulk_page_size))
             rows = csv.DictReader(io.StringIO(result["records"]))
             yield [{k: (v if v != "" else None) for k, v in row.items()} for row in rows]
             locator = result["locator"]

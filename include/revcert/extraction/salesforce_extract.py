@@ -10,15 +10,17 @@ stage (revcert.staging.salesforce_staging), which alone moves the watermarks.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 
-from revcert.extraction.salesforce_client import SalesforceClient, SalesforceExtractionError
+from revcert.extraction.errors import SourceDataError
+from revcert.extraction.salesforce_client import SalesforceClient
 from revcert.extraction.salesforce_objects import (
     REPLICATION_KEY,
     SalesforceObject,
@@ -28,14 +30,12 @@ from revcert.extraction.salesforce_objects import (
 )
 from revcert.money import dumps_exact
 from revcert.settings import Settings
+from revcert.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
 
 _MAX_PROBLEMS_SHOWN = 50
-
-
-class SourceDataError(SalesforceExtractionError):
-    """Records that break a rule; the message names every one (up to a limit) and the rule."""
+FieldDefinitions = dict[str, dict[str, dict[str, Any]]]
 
 
 @dataclass
@@ -77,26 +77,36 @@ def build_soql(obj: SalesforceObject, since: datetime | None, *, order: bool) ->
     return query
 
 
-def _read_watermarks(conn: psycopg.Connection) -> dict[str, datetime]:
-    return dict(conn.execute("select object_name, watermark from staging.extraction_watermark").fetchall())
+@dataclass(frozen=True)
+class Batch:
+    """An extraction batch as it opens: its id and the watermarks it reads from (none: read whole)."""
+
+    batch_id: int
+    watermarks: dict[str, datetime]
 
 
-def _open_batch(url: str, mode: str) -> int:
-    with psycopg.connect(url) as conn:
-        return conn.execute("insert into raw.extraction_batch (source, mode, status) values ('salesforce', %s, "
-                            "'running') returning batch_id", [mode]).fetchone()[0]
+def open_batch(dsn: str, *, full: bool = False) -> Batch:
+    """Open a batch in raw (status `running`); `full` ignores the watermarks and reads every object whole."""
+    with connect(dsn) as conn:
+        watermarks = {} if full else dict(conn.execute(
+            "select object_name, watermark from staging.extraction_watermark").fetchall())
+        batch_id = conn.execute(
+            "insert into raw.extraction_batch (source, mode, status, started_at) values ('salesforce', %s, "
+            "'running', now()) returning batch_id", ["incremental" if watermarks else "full"]).fetchone()[0]
+    return Batch(batch_id, watermarks)
 
 
-def check_fields(client: SalesforceClient, objects: list[SalesforceObject]) -> None:
-    """Every declared field exists in the org; otherwise one error naming each missing field."""
-    missing = []
+def check_fields(client: SalesforceClient, objects: list[SalesforceObject]) -> FieldDefinitions:
+    """Every declared field exists in the org; returns their definitions, or one error naming each missing field."""
+    missing, definitions = [], {}
     for obj in objects:
-        available = client.describe_fields(obj.api_name)
-        missing += [f"{obj.api_name}.{name}" for name in obj.field_names if name not in available]
+        definitions[obj.api_name] = client.describe_fields(obj.api_name)
+        missing += [f"{obj.api_name}.{name}" for name in obj.field_names if name not in definitions[obj.api_name]]
     if missing:
         raise SourceDataError(f"fields missing from the Salesforce org: {', '.join(missing)} "
                               "(rule: every field of METHODOLOGY.md A1 must exist; check the field's API name, "
                               "its field-level security for the integration user, or REVCERT_BUSINESS_UNIT_FIELD)")
+    return definitions
 
 
 def _pages(client: SalesforceClient, obj: SalesforceObject, since: datetime | None,
@@ -115,13 +125,13 @@ def _pages(client: SalesforceClient, obj: SalesforceObject, since: datetime | No
 
 
 def _append_to_raw(conn: psycopg.Connection, batch_id: int, extraction: ObjectExtraction,
-                   records: list[dict[str, Any]]) -> list[str]:
+                   records: list[dict[str, Any]], definitions: dict[str, dict[str, Any]]) -> list[str]:
     """COPY one page into raw; returns the problems found in it (the page is kept regardless)."""
     problems: list[str] = []
     with conn.cursor().copy("copy raw.salesforce_record (batch_id, object_name, record_id, system_modstamp, "
                             "is_deleted, record) from stdin") as copy:
         for record in records:
-            problems.extend(record_problems(extraction.obj, record))
+            problems.extend(record_problems(extraction.obj, record, definitions))
             modstamp_text = record.get(REPLICATION_KEY)
             try:
                 modstamp = parse_salesforce_datetime(modstamp_text) if modstamp_text else None
@@ -137,8 +147,9 @@ def _append_to_raw(conn: psycopg.Connection, batch_id: int, extraction: ObjectEx
     return problems
 
 
-def _extract_object(url: str, client: SalesforceClient, batch_id: int, obj: SalesforceObject,
-                    watermark: datetime | None, settings: Settings) -> ObjectExtraction:
+def _extract_object(dsn: str, client: SalesforceClient, batch_id: int, obj: SalesforceObject,
+                    watermark: datetime | None, definitions: dict[str, dict[str, Any]],
+                    settings: Settings) -> ObjectExtraction:
     since = None
     if obj.replication == "incremental" and watermark is not None:
         since = watermark - timedelta(seconds=settings.lookback_seconds)
@@ -146,15 +157,16 @@ def _extract_object(url: str, client: SalesforceClient, batch_id: int, obj: Sale
     extraction = ObjectExtraction(obj, obj.replication, api, soql,
                                   watermark if obj.replication == "incremental" else None, read_whole=since is None)
     problems: list[str] = []
-    with psycopg.connect(url) as conn:
+    with connect(dsn) as conn:
         for page in pages:
-            problems += _append_to_raw(conn, batch_id, extraction, page)
+            problems += _append_to_raw(conn, batch_id, extraction, page, definitions)
             conn.commit()
     if problems:
         shown = "\n  ".join(problems[:_MAX_PROBLEMS_SHOWN])
         more = f"\n  ... and {len(problems) - _MAX_PROBLEMS_SHOWN} more" if len(problems) > _MAX_PROBLEMS_SHOWN else ""
         raise SourceDataError(f"{len(problems)} malformed value(s) in {obj.api_name} (rule: every field must parse "
-                              f"as its type; raw batch {batch_id} keeps the records as sent):\n  {shown}{more}")
+                              "as its type and fit its definition in the org; nothing was staged; raw batch "
+                              f"{batch_id} keeps the records as sent):\n  {shown}{more}")
     extraction.extracted_at = datetime.now(timezone.utc)
     live_filter = " WHERE IsDeleted = false" if obj.has_is_deleted else ""
     extraction.source_count = client.count(f"SELECT COUNT() FROM {obj.api_name}{live_filter}")
@@ -168,8 +180,8 @@ def _extract_object(url: str, client: SalesforceClient, batch_id: int, obj: Sale
     return extraction
 
 
-def _record_object(url: str, batch_id: int, extraction: ObjectExtraction) -> None:
-    with psycopg.connect(url) as conn:
+def _record_object(dsn: str, batch_id: int, extraction: ObjectExtraction) -> None:
+    with connect(dsn) as conn:
         conn.execute(
             "insert into raw.extraction_batch_object (batch_id, object_name, replication, api, soql, read_whole, "
             "records_fetched, deleted_fetched, watermark_before, max_modstamp, source_count, source_sums, "
@@ -193,40 +205,38 @@ def read_batch_objects(conn: psycopg.Connection, batch_id: int, settings: Settin
                  source_count, sums, extracted_at) in rows]
 
 
-def fail_batch(url: str, batch_id: int, error: BaseException) -> None:
-    with psycopg.connect(url) as conn:
+def fail_batch(dsn: str, batch_id: int, error: BaseException) -> None:
+    with connect(dsn) as conn:
         conn.execute("update raw.extraction_batch set status = 'failed', finished_at = now(), error = %s "
-                     "where batch_id = %s", [f"{type(error).__name__}: {error}", batch_id])
+                     "where batch_id = %s and status in ('running', 'extracted')",
+                     [f"{type(error).__name__}: {error}", batch_id])
 
 
-def extract_batch(url: str, client: SalesforceClient, settings: Settings | None = None, *,
-                  full: bool = False) -> int:
-    """Read every object into raw as one batch; returns the batch id (status `extracted`).
+def extract_batch(dsn: str, batch: Batch, client: SalesforceClient, settings: Settings | None = None) -> None:
+    """Read every object into raw as batch `batch` (it ends `extracted`).
 
     Args:
-        url: Warehouse PostgreSQL URL (migrated).
+        dsn: The warehouse (migrated).
+        batch: The batch opened for this read, with the watermarks to read from.
         client: A logged-in Salesforce client.
         settings: Lookback, Bulk threshold, business-unit field.
-        full: Ignore the watermarks and read every object whole.
 
     Raises:
-        SalesforceExtractionError: the source failed beyond the retries, or sent
-            records that break a rule. The batch is marked failed; raw keeps
+        ExtractionError: the source failed beyond the retries, refused a request, or
+            sent records that break a rule. The batch is marked failed; raw keeps
             what arrived; staging and the watermarks are untouched.
     """
     settings = settings or Settings()
     objects = salesforce_objects(settings)
-    with psycopg.connect(url) as conn:
-        watermarks = {} if full else _read_watermarks(conn)
-    batch_id = _open_batch(url, "full" if full or not watermarks else "incremental")
     try:
-        check_fields(client, objects)
+        definitions = check_fields(client, objects)
         for obj in objects:
-            _record_object(url, batch_id, _extract_object(url, client, batch_id, obj, watermarks.get(obj.api_name),
-                                                          settings))
-        with psycopg.connect(url) as conn:
-            conn.execute("update raw.extraction_batch set status = 'extracted' where batch_id = %s", [batch_id])
+            extraction = _extract_object(dsn, client, batch.batch_id, obj, batch.watermarks.get(obj.api_name),
+                                         definitions[obj.api_name], settings)
+            _record_object(dsn, batch.batch_id, extraction)
+        with connect(dsn) as conn:
+            conn.execute("update raw.extraction_batch set status = 'extracted' where batch_id = %s",
+                         [batch.batch_id])
     except BaseException as error:
-        fail_batch(url, batch_id, error)
+        fail_batch(dsn, batch.batch_id, error)
         raise
-    return batch_id

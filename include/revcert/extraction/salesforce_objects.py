@@ -7,10 +7,11 @@ naming the object, the record and the field (METHODOLOGY.md: fail loudly).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 from revcert.settings import Settings
 
@@ -92,16 +93,37 @@ def parse_salesforce_datetime(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def field_problem(field: SalesforceField, value: Any) -> str | None:
-    """Why `value` is not a valid `field` value, or None when it is (null is always valid)."""
+def number_problem(value: Decimal, precision: int | None, scale: int | None) -> str | None:
+    """Why a number does not fit its field's definition (digits before and after the point), or None."""
+    if precision is None or scale is None:
+        return None
+    exponent = value.normalize().as_tuple().exponent
+    decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    integer_digits = value.adjusted() + 1 if value != 0 else 0
+    if integer_digits > precision - scale:
+        return (f"{value} has more than {precision - scale} digits before the point "
+                f"(the field is ({precision}, {scale}))")
+    if decimals > scale:
+        return f"{value} has more than {scale} decimal places (the field is ({precision}, {scale}))"
+    return None
+
+
+def field_problem(field: SalesforceField, value: Any, definition: dict[str, Any] | None = None) -> str | None:
+    """Why `value` is not a valid `field` value, or None when it is (null is always valid).
+
+    `definition` is the field as the org describes it; numbers are checked against its precision and scale.
+    """
     if value is None:
         return None
     try:
         if field.kind == "number":
             if isinstance(value, bool) or not isinstance(value, (Decimal, int, str)):
                 return f"{value!r} is not a number"
-            if not Decimal(value).is_finite():  # int is exact too; only float is refused
+            number = Decimal(value)  # int is exact too; only float is refused
+            if not number.is_finite():
                 return f"{value!r} is not a finite number"
+            definition = definition or {}
+            return number_problem(number, definition.get("precision"), definition.get("scale"))
         elif field.kind == "date":
             if not (isinstance(value, str) and _DATE.match(value)):
                 return f"{value!r} is not a date (YYYY-MM-DD)"
@@ -121,13 +143,14 @@ def field_problem(field: SalesforceField, value: Any) -> str | None:
     return None
 
 
-def record_problems(obj: SalesforceObject, record: dict[str, Any]) -> Iterable[str]:
-    """Every field of `record` that breaks its declared kind, described for a person."""
+def record_problems(obj: SalesforceObject, record: dict[str, Any],
+                    definitions: dict[str, dict[str, Any]] | None = None) -> Iterable[str]:
+    """Every field of `record` that breaks its declared kind or its definition in the org, described for a person."""
     record_id = record.get("Id")
     if not record_id:
         yield f"{obj.api_name} record without an Id: {sorted(k for k in record if k != 'attributes')}"
         return
     for field in obj.fields:
-        problem = field_problem(field, record.get(field.name))
+        problem = field_problem(field, record.get(field.name), (definitions or {}).get(field.name))
         if problem:
             yield f"{obj.api_name} {record_id}: {field.name} = {problem}"

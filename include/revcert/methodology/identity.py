@@ -28,5 +28,5 @@ class IdentityBreak:
 def movement_identity_breaks(conn: psycopg.Connection) -> list[IdentityBreak]:
     """Sum of movements = sum of ending MRR - sum of starting MRR, per month and unit and in total."""
     return [IdentityBreak(month, unit, movements, change, tuple(customers or ()))
-            for month, unit, movements, change, customers in conn.execute(load_sql("certification",
+            for month, unit, movements, change, customers in conn.execute(load_sql("mart/checks",
                                                                                    "movement_identity"))]

@@ -1,9 +1,11 @@
 """Build the mart from staging: the SQL models in order, then the methodology's checks.
 
-Models are `sql/mart/<model>.sql`, each a query whose columns match its table
-(created by migration, with the model's grain as primary key). A build happens
-in one transaction: the caller's transaction holds either the whole new mart or,
-after a failure, the previous one.
+Models are `sql/mart/<model>.sql`, each a query named for its table (declared
+in revcert.warehouse.schema, with the model's grain as primary key). Rows go in
+by column name: `insert into mart.m (columns) select columns from (model)`, so
+neither side depends on the other's column order. A build happens in one
+transaction: the caller's transaction holds either the whole new mart or, after
+a failure, the previous one.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from revcert.methodology.errors import MethodologyError, Offence, RuleFailure
 from revcert.methodology.overrides import ClassificationOverride
 from revcert.settings import Settings
 from revcert.sqlfiles import load_sql
+from revcert.warehouse.schema import column_names, metadata
 
 MODELS = (
     "mart_reporting_currency",
@@ -32,6 +35,9 @@ MODELS = (
     "mart_customer_movement",
     "mart_customer_revenue",
     "mart_mrr_bridge",
+    "mart_mrr_bridge_total",
+    "mart_cohort_retention",
+    "mart_cohort_retention_total",
 )
 
 # Each check is sql/mart/checks/<rule>.sql returning (record_id, detail) for every offending record.
@@ -66,10 +72,18 @@ class MartBuild:
 
 def _load_overrides(conn: psycopg.Connection, overrides: list[ClassificationOverride]) -> None:
     conn.execute("delete from staging.classification_override")
-    with conn.cursor().copy("copy staging.classification_override (contract_id, customer_account_id, reason, "
-                            "approver) from stdin") as copy:
+    columns = ("contract_id", "customer_account_id", "reason", "approver")
+    with conn.cursor().copy(sql.SQL("copy staging.classification_override ({}) from stdin").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)))) as copy:
         for row in overrides:
-            copy.write_row((row.contract_id, row.customer_account_id, row.reason, row.approver))
+            copy.write_row([getattr(row, column) for column in columns])
+
+
+def model_statement(model: str) -> sql.Composed:
+    """`insert into mart.<model> (its columns) select them from (the model's query)`."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, column_names(metadata.tables[f"mart.{model}"])))
+    return sql.SQL("insert into {table} ({columns}) select {columns} from ({query}) as model").format(
+        table=sql.Identifier("mart", model), columns=columns, query=sql.SQL(load_sql("mart", model)))
 
 
 def check_methodology(conn: psycopg.Connection) -> list[RuleFailure]:
@@ -97,14 +111,13 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
         sql.Identifier("mart", table) for table in (*MODELS, "mart_build"))))
     row_counts = {}
     for model in MODELS:
-        statement = sql.SQL("insert into {} ").format(sql.Identifier("mart", model)) + sql.SQL(load_sql("mart", model))
-        row_counts[model] = conn.execute(statement, params).rowcount
+        row_counts[model] = conn.execute(model_statement(model), params).rowcount
     failures = check_methodology(conn)
     if failures:
         raise MethodologyError(failures)
-    conn.execute("insert into mart.mart_build (as_of_date, renewal_grace_days, certification_id) "
-                 "values (%s, %s, %s)", [as_of_date, settings.renewal_grace_days, certification_id])
+    conn.execute("insert into mart.mart_build (as_of_date, renewal_grace_days, certification_id, built_at) "
+                 "values (%s, %s, %s, now())", [as_of_date, settings.renewal_grace_days, certification_id])
     reporting_currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()[0]
-    used = {row[0] for row in conn.execute("select contract_id from mart.mart_contract_customer where is_overridden")}
+    used = {row[0] for row in conn.execute(load_sql("methodology", "overrides_used"))}
     return MartBuild(as_of_date, settings.renewal_grace_days, reporting_currency,
                      tuple(o for o in overrides if o.contract_id in used), row_counts)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tabulate import tabulate
+
 from revcert.certification.record import Certification, CheckResult
 
 _ROWS_SHOWN = 8
@@ -15,23 +17,23 @@ _IDS_SHOWN = 10
 
 
 def _label(discrepancy: dict[str, Any]) -> str:
+    """Where a discrepancy is, in a few words: the month and unit, the cohort, or the object."""
     if "month" in discrepancy:
+        cohort = f"cohort {discrepancy['cohort_month'][:7]} " if "cohort_month" in discrepancy else ""
         figure = f" {discrepancy['figure']}" if "figure" in discrepancy else ""
-        return f"{discrepancy['month'][:7]} {discrepancy['business_unit']}{figure}"
+        return f"{cohort}{discrepancy['month'][:7]} {discrepancy['business_unit']}{figure}"
     return f"{discrepancy['object']} {discrepancy['figure']}"
 
 
 def _table(checks: list[CheckResult]) -> list[str]:
     """Figures that differ as a small table; records that break a rule as a list."""
     found = [d for check in checks for d in check.discrepancies]
-    rows = [(_label(d), str(d["expected"]), str(d["actual"]), str(d.get("difference", "")))
-            for d in found if "expected" in d][:_ROWS_SHOWN]
+    rows = [(_label(d), d["expected"], d["actual"], d.get("difference", "")) for d in found
+            if "expected" in d][:_ROWS_SHOWN]
     lines = []
     if rows:
-        header = ("what", "expected", "actual", "difference")
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
-        lines += ["```", *("  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i])
-                                    for i, cell in enumerate(row)) for row in [header, *rows]), "```"]
+        lines += ["```", tabulate(rows, headers=("what", "expected", "actual", "difference"), disable_numparse=True,
+                                  colalign=("left", "right", "right", "right")), "```"]
     lines += [f"• `{d['rule']}` {d['record_id']}: {d['actual']}" for d in found if "rule" in d][:_ROWS_SHOWN]
     return lines
 
@@ -44,13 +46,21 @@ def _record_ids(checks: list[CheckResult]) -> list[str]:
     return ids[:_IDS_SHOWN]
 
 
+def _headline(title: str, certification: Certification) -> str:
+    return (f":rotating_light: *{title}* Run `{certification.run_id}` of `{certification.dag_id}`, as of "
+            f"{certification.as_of_date}, certification {certification.certification_id}.")
+
+
 def certification_page(certification: Certification, run_url: str) -> str:
     """The text of the page sent when a run fails certification."""
     failed = certification.failed_checks
-    lines = [f":rotating_light: *Revenue not certified: publishing halted.* Run `{certification.run_id}` of "
-             f"`{certification.dag_id}`, as of {certification.as_of_date}, certification {certification.certification_id}.",
-             "*Failed checks:*"]
-    lines += [f"• *{check.check_name}*: {check.summary}" for check in failed]
+    lines = [_headline("Revenue not certified: publishing halted.", certification)]
+    if failed:
+        lines.append("*Failed checks:*")
+        lines += [f"• *{check.check_name}*{'' if check.passed is False else ' (blocked)'}: {check.summary}"
+                  for check in failed]
+    else:
+        lines.append(f"*Why:* {certification.failure_summary}")
     lines += _table(failed)
     ids = _record_ids(failed)
     if ids:
@@ -62,10 +72,38 @@ def certification_page(certification: Certification, run_url: str) -> str:
     return "\n".join(lines)
 
 
-def certified_notice(certification: Certification, run_url: str, months: int | None) -> str:
-    """The notice of a certified run; `months` shown in viz, or None for a certify-only run."""
-    published = (f"{months} month(s) of viz.mrr_bridge now show it" if months is not None
-                 else "certify-only run: nothing was published")
+def abandoned_page(certification: Certification, run_url: str) -> str:
+    """The page of a run that ended before it could certify (refused, gave up waiting, taken over)."""
+    return "\n".join([_headline("Revenue run abandoned: nothing certified or published.", certification),
+                      f"*Why:* {certification.failure_summary}", f"*Run:* {run_url}",
+                      "*Next:* fix what the reason names and trigger the run again. The figures already "
+                      "published are unchanged."])
+
+
+def unpublished_page(certification: Certification, run_url: str, why: str) -> str:
+    """The page of a run whose figures were certified but could not be published."""
+    return "\n".join([_headline("Revenue certified but not published.", certification), f"*Why:* {why}",
+                      f"*Run:* {run_url}",
+                      "*Next:* re-run; the figures already published are unchanged."])
+
+
+def unreachable_page(dag_id: str, run_id: str, why: str, run_url: str) -> str:
+    return "\n".join([f":rotating_light: *Revenue run failed: the warehouse is unreachable.* Run `{run_id}` of "
+                      f"`{dag_id}`.", f"*Why:* {why}", f"*Run:* {run_url}",
+                      "*Next:* check the warehouse connection (`revcert_warehouse`) and PostgreSQL; nothing was "
+                      "certified or published."])
+
+
+def certified_notice(certification: Certification, run_url: str) -> str:
+    """The notice of a certified run: what it published, or that it was certify-only."""
+    if certification.is_certify_only:
+        published = "certify-only run: nothing was published"
+    else:
+        months = certification.published_months or []
+        published = f"{len(months)} month(s) published" + (f" ({months[0][:7]} to {months[-1][:7]})"
+                                                             if months else "")
+        if certification.withdrawn_months:
+            published += f"; withdrawn: {', '.join(m[:7] for m in certification.withdrawn_months)}"
     return (f":white_check_mark: Revenue certified: as of {certification.as_of_date}, certification "
             f"{certification.certification_id}; {published}. {run_url}")
 

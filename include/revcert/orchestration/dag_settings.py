@@ -1,22 +1,45 @@
-"""Settings every DAG of this project shares: owner, retries, failure notices, tags, connections.
+"""What every DAG of this project shares: owner, tags, the retry policy, links to runs.
 
 Nothing here touches a database or looks up a connection: DAG files import it
 at parse time.
 """
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from revcert.settings import Settings
 
 OWNER = "revenue-data"
 TAGS = ["revcert", "certified"]
-SALESFORCE_CONN_ID = os.environ.get("REVCERT_SALESFORCE_CONN_ID", "salesforce_default")
-SLACK_CONN_ID = os.environ.get("REVCERT_SLACK_CONN_ID", "slack_oncall")
-BUSINESS_TIMEZONE = Settings().business_timezone
 
+# Each task's retries and why: a retry is safe only where a try leaves nothing a second try could double.
+RETRY_POLICY: dict[str, tuple[int, str]] = {
+    "migrate": (2, "migrations are idempotent and run under an advisory lock"),
+    "open_run": (1, "taking the lease and opening the record are idempotent for the same run"),
+    "extract": (Settings().extract_retries, "transient source faults only; a data or configuration error fails "
+                                            "at once (AirflowFailException), and each try writes a batch of its own"),
+    "stage": (1, "staging is one transaction: a failed try leaves staging as it was"),
+    "transform": (0, "the mart is deterministic: a rule broken once is broken again"),
+    "identity_check": (0, "deterministic over the stored mart"),
+    "certify": (0, "the gate records and pages once; a second try would page twice"),
+    "publish": (1, "one transaction, refused unless the mart still hashes to the certified figures"),
+    "close_run": (0, "it reports the run's outcome once"),
+}
+
+
+def retries(task_id: str) -> dict[str, Any]:
+    """The retry arguments of a task, from RETRY_POLICY (extraction backs off exponentially)."""
+    count, _why = RETRY_POLICY[task_id]
+    if task_id == "extract":
+        return {"retries": count, "retry_exponential_backoff": True,
+                "retry_delay": timedelta(seconds=Settings().extract_retry_delay_seconds)}
+    return {"retries": count, "retry_delay": timedelta(seconds=30)}
+
+
+def default_args() -> dict[str, Any]:
+    return {"owner": OWNER, "retries": 0}
 
 
 def airflow_base_url() -> str:
@@ -25,38 +48,6 @@ def airflow_base_url() -> str:
     return conf.get("api", "base_url", fallback="http://localhost:8080").rstrip("/")
 
 
-def failure_notice() -> str:
-    """The templated text of a task failure notice, with a link to the run."""
-    return (":x: Task `{{ ti.task_id }}` of `{{ dag.dag_id }}` failed (run `{{ run_id }}`, try {{ ti.try_number }}): "
-            "{{ (exception | string)[:400] }}\nLog and run: " + airflow_base_url()
-            + "/dags/{{ dag.dag_id }}/runs/{{ run_id | urlencode }}")
-
-
-def task_failure_notifier() -> Any:
-    """A Slack notice for any failed task (task-level: a DAG-level notifier crashes under dag.test in 3.3.2)."""
-    from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
-
-    return SlackWebhookNotifier(slack_webhook_conn_id=SLACK_CONN_ID, text=failure_notice())
-
-
-def default_args() -> dict[str, Any]:
-    return {
-        "owner": OWNER,
-        "retries": 1,
-        "retry_delay": timedelta(minutes=2),
-        "on_failure_callback": [task_failure_notifier()],
-    }
-
-
-def extraction_retries() -> dict[str, Any]:
-    """Extraction retries with exponential backoff (a source glitch is worth another try)."""
-    settings = Settings()
-    return {"retries": settings.extract_task_retries, "retry_exponential_backoff": True,
-            "retry_delay": timedelta(seconds=settings.extract_retry_delay_seconds)}
-
-
 def run_url(dag_id: str, run_id: str) -> str:
     """The run's page in the Airflow UI."""
-    from urllib.parse import quote
-
     return f"{airflow_base_url()}/dags/{dag_id}/runs/{quote(run_id)}"

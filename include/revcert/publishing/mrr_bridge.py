@@ -1,69 +1,83 @@
-"""Publish a certified MRR bridge (and its cohort retention) into viz, atomically.
+"""Publish certified figures into viz, atomically: the bridge, its totals, cohort retention.
 
-Per month, the row shown is the one of the latest certified run whose snapshot
+Per month, the rows shown are those of the latest certified run whose snapshot
 date is not earlier than the one already shown, so a backfill never replaces a
-complete month with a partial one. A month is replaced whole (all its business
-units) or not at all, in one transaction: readers see the old figures or the
-new ones, never a mix.
+complete month with a partial one. A month is replaced whole (every published
+table, every business unit) or not at all, in one transaction: readers see the
+old figures or the new ones, never a mix.
+
+A restatement (an operator's deliberate run) replaces every month it
+certified whatever the snapshot dates shown, and withdraws published months
+later than its own as-of month: the way to undo figures published by mistake
+(a future as-of date, a defect since fixed), recorded in its certification.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from typing import Iterable
+from datetime import date
 
 import psycopg
+from psycopg import sql
 
+from revcert.certification.fingerprint import figures_hash
 from revcert.sqlfiles import load_sql
+from revcert.warehouse.schema import PUBLISHED_FROM_MART, column_names
 
 
 class UncertifiedFigures(RuntimeError):
-    """The figures about to be published are not the ones certified."""
+    """The figures about to be published are not the ones certified, or are not publishable."""
 
 
 @dataclass(frozen=True)
 class PublishResult:
-    months_replaced: int
+    months_replaced: list[date]
+    months_withdrawn: list[date]
     rows_written: int
 
 
-def _rows_hash(rows: Iterable[tuple]) -> str:
-    """SHA-256 of rows in the order given, every value as its exact text."""
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update("|".join("" if value is None else str(value) for value in row).encode())
-        digest.update(b"\n")
-    return digest.hexdigest()
+def _copy_statement(viz_table, mart_table) -> sql.Composed:
+    columns = [name for name in column_names(viz_table) if name not in ("certification_id", "certified_at")]
+    return sql.SQL(load_sql("publishing", "publish_figures")).format(
+        viz_table=sql.Identifier(viz_table.schema, viz_table.name),
+        mart_table=sql.Identifier(mart_table.schema, mart_table.name),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        figures=sql.SQL(", ").join(sql.Identifier("figures", name) for name in columns))
 
 
-def figures_hash(conn: psycopg.Connection) -> str:
-    """SHA-256 of the mart's bridge, row by row in key order, amounts as their exact text."""
-    return _rows_hash(conn.execute(load_sql("certification", "mart_bridge_figures")))
+def publish_certified_figures(conn: psycopg.Connection, certification_id: int, certified_hash: str, *,
+                              latest_publishable: date, restate: bool = False) -> PublishResult:
+    """Publish the mart's figures under `certification_id`, in the caller's transaction.
 
-
-def viz_hash(conn: psycopg.Connection) -> str:
-    """SHA-256 of everything published in viz.mrr_bridge (to prove it did not change)."""
-    return _rows_hash(conn.execute("select * from viz.mrr_bridge order by month, business_unit"))
-
-
-def publish_mrr_bridge(conn: psycopg.Connection, certification_id: int, certified_hash: str) -> PublishResult:
-    """Publish the mart's bridge under `certification_id`, in the caller's transaction.
+    Args:
+        conn: The warehouse, in the transaction that must also hold the lease.
+        certification_id: A certification that passed.
+        certified_hash: The fingerprint certification recorded for these figures.
+        latest_publishable: No figure with a later snapshot date is published (today, in the business timezone).
+        restate: Replace every certified month whatever is shown, and withdraw later months.
 
     Raises:
-        UncertifiedFigures: the mart no longer holds the figures that were certified.
+        UncertifiedFigures: the mart no longer holds the figures that were certified, or holds
+            figures dated after `latest_publishable`.
     """
-    conn.execute("lock table viz.mrr_bridge in exclusive mode")
+    for viz_table in PUBLISHED_FROM_MART:
+        conn.execute(sql.SQL("lock table {} in exclusive mode").format(sql.Identifier(viz_table.schema,
+                                                                                      viz_table.name)))
     current = figures_hash(conn)
     if current != certified_hash:
-        raise UncertifiedFigures(f"the mart's bridge hashes to {current[:12]}, the certified figures to "
+        raise UncertifiedFigures(f"the mart's figures hash to {current[:12]}, the certified figures to "
                                  f"{certified_hash[:12]}: nothing published")
-    months = [row[0] for row in conn.execute(load_sql("viz", "replaced_months"),
-                                             {"certification_id": certification_id})]
-    conn.execute("lock table viz.cohort_retention in exclusive mode")
-    params = {"certification_id": certification_id, "months": months}
-    conn.execute("delete from viz.mrr_bridge where month = any(%s)", [months])
-    written = conn.execute(load_sql("viz", "publish_mrr_bridge"), params).rowcount
-    # Cohort figures come from the same certified customer snapshots, under the same certification.
-    conn.execute("delete from viz.cohort_retention where month = any(%s)", [months])
-    conn.execute(load_sql("viz", "publish_cohort_retention"), params)
-    return PublishResult(len(months), written)
+    latest = conn.execute("select max(snapshot_date) from mart.mart_mrr_bridge_total").fetchone()[0]
+    if latest is not None and latest > latest_publishable:
+        raise UncertifiedFigures(f"the figures run to {latest}, after today ({latest_publishable}): a snapshot "
+                                 "in the future is never published")
+    months = [row[0] for row in conn.execute(load_sql("publishing", "replaced_months"),
+                                             {"certification_id": certification_id, "restate": restate})]
+    withdrawn = [row[0] for row in conn.execute(load_sql("publishing", "withdrawn_months"),
+                                                {"certification_id": certification_id})] if restate else []
+    written = 0
+    for viz_table, mart_table in PUBLISHED_FROM_MART.items():
+        conn.execute(sql.SQL("delete from {} where month = any(%s)").format(
+            sql.Identifier(viz_table.schema, viz_table.name)), [months + withdrawn])
+        written += conn.execute(_copy_statement(viz_table, mart_table),
+                                {"certification_id": certification_id, "months": months}).rowcount
+    return PublishResult(months, withdrawn, written)

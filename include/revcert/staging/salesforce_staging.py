@@ -5,32 +5,24 @@ the watermarks are exactly as they were, and the batch is marked failed.
 """
 from __future__ import annotations
 
-import os
-import uuid
 from decimal import Decimal
 
 import psycopg
 from psycopg import sql
 
-from revcert.extraction.salesforce_client import SalesforceClient
-from revcert.extraction.salesforce_extract import (
-    ObjectExtraction,
-    SourceDataError,
-    extract_batch,
-    fail_batch,
-    read_batch_objects,
-)
+from revcert.extraction.errors import SourceDataError
+from revcert.extraction.salesforce_extract import ObjectExtraction, fail_batch, read_batch_objects
 from revcert.extraction.salesforce_objects import SalesforceObject
 from revcert.settings import Settings
 from revcert.sqlfiles import load_sql
-from revcert.warehouse.lease import warehouse_lease
+from revcert.warehouse.connection import connect
 
 _MAX_SHOWN = 50
 
 
 def check_duplicate_ids(conn: psycopg.Connection, batch_id: int) -> None:
     """Two different records under one Id and SystemModstamp in a batch stop it, naming them."""
-    duplicates = conn.execute(load_sql("staging", "check_duplicate_ids"), {"batch_id": batch_id}).fetchall()
+    duplicates = conn.execute(load_sql("staging/audit", "check_duplicate_ids"), {"batch_id": batch_id}).fetchall()
     if duplicates:
         listed = ", ".join(f"{obj} {record_id} ({versions} versions at {modstamp:%Y-%m-%dT%H:%M:%S.%f}Z)"
                            for obj, record_id, modstamp, versions in duplicates[:_MAX_SHOWN])
@@ -42,7 +34,7 @@ def _staged_control_sums(conn: psycopg.Connection, obj: SalesforceObject) -> dic
     """The staged live records' sums, named by the API field they add up."""
     if not obj.control_sum_fields:
         return {}
-    cursor = conn.execute(load_sql("staging", f"control_sums_{obj.staging_table}"))
+    cursor = conn.execute(load_sql("staging/audit", f"control_sums_{obj.staging_table}"))
     row = cursor.fetchone()
     return {column.name: value for column, value in zip(cursor.description, row)}
 
@@ -77,11 +69,11 @@ def _stage_object(conn: psycopg.Connection, batch_id: int, extraction: ObjectExt
                      [obj.api_name, extraction.watermark_after, batch_id])
 
 
-def stage_batch(url: str, batch_id: int, settings: Settings | None = None) -> None:
+def stage_batch(dsn: str, batch_id: int, settings: Settings | None = None) -> None:
     """Merge extracted batch `batch_id` into staging, with its audit and watermarks, in one transaction."""
     settings = settings or Settings()
     try:
-        with psycopg.connect(url) as conn:
+        with connect(dsn) as conn:
             status = conn.execute("select status from raw.extraction_batch where batch_id = %s for update",
                                   [batch_id]).fetchone()
             if status is None or status[0] != "extracted":
@@ -93,17 +85,5 @@ def stage_batch(url: str, batch_id: int, settings: Settings | None = None) -> No
             conn.execute("update raw.extraction_batch set status = 'staged', finished_at = now() "
                          "where batch_id = %s", [batch_id])
     except BaseException as error:
-        fail_batch(url, batch_id, error)
+        fail_batch(dsn, batch_id, error)
         raise
-
-
-def extract_salesforce(url: str, client: SalesforceClient, settings: Settings | None = None, *,
-                       full: bool = False) -> int:
-    """Extract and stage one batch outside Airflow, holding the warehouse lease throughout; returns the batch id."""
-    settings = settings or Settings()
-    holder = f"revcert extract {os.getpid()}-{uuid.uuid4().hex[:8]}"
-    with warehouse_lease(url, holder, wait_seconds=settings.lease_wait_seconds,
-                         stale_after_seconds=settings.lease_stale_seconds):
-        batch_id = extract_batch(url, client, settings, full=full)
-        stage_batch(url, batch_id, settings)
-    return batch_id

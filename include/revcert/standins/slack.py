@@ -65,7 +65,7 @@ class SlackWebhookReceiver:
 
         return Handler
 
-    def start(self) -> "SlackWebhookReceiver":
+    def start(self) -> SlackWebhookReceiver:
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="slack-receiver", daemon=True)
         self._thread.start()
@@ -75,7 +75,7 @@ class SlackWebhookReceiver:
         self._server.shutdown()
         self._server.server_close()
 
-    def __enter__(self) -> "SlackWebhookReceiver":
+    def __enter__(self) -> SlackWebhookReceiver:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

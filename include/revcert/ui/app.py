@@ -2,77 +2,85 @@
 
 Every route, the page and its assets included, requires a user logged into
 Airflow (the Airflow auth manager decides). Data comes from `viz` only, through
-a connection that switches to the read-only role `revcert_viz_reader`: the API
-could not read staging or mart even if it tried. Amounts are decimal strings.
+the Airflow connection `revcert_viz`: a login that can read viz and nothing
+else (revcert.warehouse.roles), so the API could not read staging or the mart
+even if it tried. Every figure is a published row, never request-time
+arithmetic; amounts are decimal strings. Responses carry a Content-Security-
+Policy that allows no inline script and no other origin.
 """
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any, Callable, Iterator
+from typing import Annotated, Any
 
 import psycopg
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
+from sqlalchemy import Table
 
 from revcert.money import loads_exact
-from revcert.settings import PROJECT_ROOT
 from revcert.sqlfiles import load_sql
+from revcert.warehouse.connection import connect
+from revcert.warehouse.schema import (
+    viz_cohort_retention,
+    viz_cohort_retention_total,
+    viz_mrr_bridge,
+    viz_mrr_bridge_total,
+)
 
-VIZ_READER_ROLE = "revcert_viz_reader"
-PAGE_DIR = Path(__file__).parent / "page"
-ECHARTS = PROJECT_ROOT / "node_modules" / "echarts" / "dist" / "echarts.min.js"
+PAGE_DIR = Path(str(files("revcert.ui").joinpath("page")))
+ECHARTS_IN_PACKAGE = PAGE_DIR / "echarts.min.js"
+ECHARTS_IN_CHECKOUT = Path(__file__).resolve().parents[3] / "node_modules" / "echarts" / "dist" / "echarts.min.js"
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                           "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+                           "frame-ancestors 'self'; form-action 'none'")
 
 MonthParam = Annotated[str | None, Query(description="A month, YYYY-MM", examples=["2026-03"])]
-UnitParam = Annotated[str | None, Query(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9 _.&-]+$",
-                                        description="A business unit; all of them when absent")]
+UnitParam = Annotated[str | None, Query(min_length=1, max_length=255,
+                                        description="A business unit, as published; all of them when absent")]
 
 
-class BridgeRow(BaseModel):
-    month: date
-    business_unit: str
-    starting_mrr: str
-    new: str
-    expansion: str
-    contraction: str
-    churn: str
-    winback: str
-    ending_mrr: str
-    recognized_revenue: str
-    net_new_mrr: str
-    active_customers: int
-    snapshot_date: date
-    certification_id: int | None = None
+def _wire_type(column: Any) -> Any:
+    """How a published column travels: amounts and percentages as exact decimal strings."""
+    python_type = column.type.python_type
+    if python_type is Decimal:
+        return (str | None, None) if column.nullable else (str, ...)
+    if python_type is datetime:
+        return (str | None, None) if column.nullable else (str, ...)
+    return (python_type | None, None) if column.nullable else (python_type, ...)
+
+
+def row_model(name: str, table: Table, **extra: Any) -> type[BaseModel]:
+    """A response model with every column of a published table (the contract is the schema)."""
+    return create_model(name, **{column.name: _wire_type(column) for column in table.columns}, **extra)
+
+
+BridgeRow = row_model("BridgeRow", viz_mrr_bridge)
+BridgeTotal = row_model("BridgeTotal", viz_mrr_bridge_total)
+CohortRow = row_model("CohortRow", viz_cohort_retention)
+CohortTotal = row_model("CohortTotal", viz_cohort_retention_total)
 
 
 class Bridge(BaseModel):
-    rows: list[BridgeRow]
-    totals: list[BridgeRow]
+    rows: list[BridgeRow]  # type: ignore[valid-type]
+    totals: list[BridgeTotal]  # type: ignore[valid-type]
 
 
 class CertifiedMonth(BaseModel):
     month: date
+    currency: str
     snapshot_date: date
     business_units: list[str]
-    certification_id: int
-
-
-class CohortRow(BaseModel):
-    cohort_month: date
-    business_unit: str
-    month: date
-    months_since_cohort: int
-    cohort_customers: int
-    active_customers: int
-    cohort_starting_mrr: str
-    ending_mrr: str
     certification_id: int
 
 
@@ -88,21 +96,24 @@ class CertificationRecord(BaseModel):
     run_id: str
     as_of_date: date
     status: str
+    is_certify_only: bool
+    is_restatement: bool
     started_at: str
     certified_at: str | None
     published_at: str | None
+    closed_at: str | None
     figures_hash: str | None
     overrides_used: list[dict[str, Any]]
+    published_months: list[str] | None
+    withdrawn_months: list[str] | None
     failure_summary: str | None
     checks: list[CertificationCheck]
 
 
-AMOUNTS = ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "ending_mrr", "recognized_revenue")
-MOVEMENTS = ("new", "expansion", "contraction", "churn", "winback")
-
-
-def _amount(value: Decimal) -> str:
-    return f"{value:.2f}"
+def _wire(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for the wire: Decimals as their exact text, timestamps in ISO 8601 with their zone."""
+    return {k: (str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in row.items()}
 
 
 def _first_of(month: str | None, name: str) -> date | None:
@@ -114,78 +125,65 @@ def _first_of(month: str | None, name: str) -> date | None:
     return date(int(month[:4]), int(month[5:]), 1)
 
 
-def _month_range(from_month: str | None, to_month: str | None) -> tuple[date | None, date | None]:
+def _month_range(from_month: str | None, to_month: str | None) -> dict[str, date | None]:
     start, end = _first_of(from_month, "from_month"), _first_of(to_month, "to_month")
     if start and end and start > end:
         raise HTTPException(422, detail=[{"loc": ["query", "from_month"], "msg": f"from_month {from_month} is after "
                                           f"to_month {to_month}", "type": "value_error"}])
-    return start, end
+    return {"from_month": start, "to_month": end}
 
 
-def _bridge_row(row: dict[str, Any]) -> BridgeRow:
-    """A bridge row for the wire: amounts as exact strings, net new MRR summed exactly."""
-    values = {k: _amount(v) if k in AMOUNTS else v for k, v in row.items() if k != "certified_at"}
-    return BridgeRow(**values, net_new_mrr=_amount(sum(row[m] for m in MOVEMENTS)))
-
-
-def _totals(rows: list[dict[str, Any]]) -> list[BridgeRow]:
-    by_month: dict[date, dict[str, Any]] = {}
-    for row in rows:
-        total = by_month.setdefault(row["month"], {"month": row["month"], "business_unit": "TOTAL",
-                                                   "snapshot_date": row["snapshot_date"], "active_customers": 0,
-                                                   **{a: Decimal(0) for a in AMOUNTS}})
-        for name in AMOUNTS:
-            total[name] += row[name]
-        total["active_customers"] += row["active_customers"]
-    return [_bridge_row(total) for total in by_month.values()]
-
-
-def create_app(viz_url: Callable[[], str], auth: Callable[..., Any] | None = None) -> FastAPI:
-    """The app; `viz_url` gives the warehouse URL, `auth` is the dependency every route requires."""
+def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = None) -> FastAPI:
+    """The app; `viz_dsn` gives the viz-only login's connection string, `auth` is required by every route."""
     dependencies = [Depends(auth)] if auth else []
     app = FastAPI(title="Certified revenue", version="1.0.0", openapi_url=None, docs_url=None, redoc_url=None,
-                  dependencies=dependencies,
-                  description="Certified MRR bridge, cohorts and certification history, read from viz only. "
-                              "Amounts are decimal strings.")
+                  dependencies=dependencies, servers=[{"url": "/revcert", "description": "inside the Airflow UI"}],
+                  description="Certified MRR bridge, totals, cohorts and certification history, read from viz "
+                              "only. Amounts are decimal strings.")
+
+    @app.middleware("http")
+    async def content_security_policy(request: Request, call_next: Callable) -> Response:
+        response = await call_next(request)
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
 
     @contextmanager
     def viz() -> Iterator[psycopg.Connection]:
-        with psycopg.connect(viz_url(), row_factory=dict_row) as conn:
+        with connect(viz_dsn(), row_factory=dict_row) as conn:
             set_json_loads(loads_exact, conn)
-            conn.execute(f"set role {VIZ_READER_ROLE}")
             yield conn
 
-    @app.get("/api/v1/bridge", response_model=Bridge, summary="The certified MRR bridge, with totals per month")
-    def bridge(from_month: MonthParam = None, to_month: MonthParam = None, business_unit: UnitParam = None) -> Bridge:
-        start, end = _month_range(from_month, to_month)
+    def query(name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         with viz() as conn:
-            rows = conn.execute(load_sql("viz", "api_bridge"), {"from_month": start, "to_month": end,
-                                                                "business_unit": business_unit}).fetchall()
-        return Bridge(rows=[_bridge_row(row) for row in rows], totals=_totals(rows))
+            return conn.execute(load_sql("api", name), params or {}).fetchall()
+
+    @app.get("/api/v1/bridge", response_model=Bridge, summary="The certified MRR bridge, with its published totals")
+    def bridge(from_month: MonthParam = None, to_month: MonthParam = None, business_unit: UnitParam = None) -> Bridge:
+        months = _month_range(from_month, to_month)
+        rows = query("api_bridge", {**months, "business_unit": business_unit})
+        totals = query("api_bridge_total", months)
+        return Bridge(rows=[_wire(r) for r in rows], totals=[_wire(t) for t in totals])
 
     @app.get("/api/v1/months", response_model=list[CertifiedMonth], summary="Every certified month shown")
     def months() -> list[CertifiedMonth]:
-        with viz() as conn:
-            rows = conn.execute(load_sql("viz", "api_certified_months")).fetchall()
-        return [CertifiedMonth(**{k: v for k, v in row.items() if k != "certified_at"}) for row in rows]
+        return [CertifiedMonth(**{k: v for k, v in row.items() if k != "certified_at"})
+                for row in query("api_certified_months")]
 
-    @app.get("/api/v1/cohorts", response_model=list[CohortRow], summary="Certified cohort retention")
+    @app.get("/api/v1/cohorts", response_model=list[CohortRow | CohortTotal],  # type: ignore[valid-type]
+             summary="Certified cohort retention: one business unit, or all of them (the published totals)")
     def cohorts(from_month: MonthParam = None, to_month: MonthParam = None,
-                business_unit: UnitParam = None) -> list[CohortRow]:
-        start, end = _month_range(from_month, to_month)
-        with viz() as conn:
-            rows = conn.execute(load_sql("viz", "api_cohort_retention"), {"from_month": start, "to_month": end,
-                                                                          "business_unit": business_unit}).fetchall()
-        return [CohortRow(**{k: _amount(v) if k in ("cohort_starting_mrr", "ending_mrr") else v
-                             for k, v in row.items()}) for row in rows]
+                business_unit: UnitParam = None) -> list[dict[str, Any]]:
+        months = _month_range(from_month, to_month)
+        if business_unit is None:
+            return [_wire(row) for row in query("api_cohort_retention_total", months)]
+        return [_wire(row) for row in query("api_cohort_retention", {**months, "business_unit": business_unit})]
 
     @app.get("/api/v1/certifications", response_model=list[CertificationRecord],
              summary="Certification history, newest first, with each record's checks")
     def certifications(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[CertificationRecord]:
-        with viz() as conn:
-            rows = conn.execute(load_sql("viz", "api_certification_history"), {"limit": limit}).fetchall()
-        return [CertificationRecord(**{k: (v.isoformat() if hasattr(v, "isoformat") and k.endswith("_at") else v)
-                                       for k, v in row.items() if k != "dag_id"}) for row in rows]
+        return [CertificationRecord(**{k: v for k, v in _wire(row).items() if k != "dag_id"})
+                for row in query("api_certification_history", {"limit": limit})]
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     def openapi() -> JSONResponse:
@@ -198,9 +196,10 @@ def create_app(viz_url: Callable[[], str], auth: Callable[..., Any] | None = Non
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> FileResponse:
         if name == "echarts.min.js":
-            if not ECHARTS.exists():
-                raise HTTPException(503, detail="ECharts is not installed: run `make install` (npm ci)")
-            return FileResponse(ECHARTS, media_type="text/javascript")
+            for candidate in (ECHARTS_IN_PACKAGE, ECHARTS_IN_CHECKOUT):
+                if candidate.exists():
+                    return FileResponse(candidate, media_type="text/javascript")
+            raise HTTPException(503, detail="ECharts is not installed: run `make install` (npm ci)")
         media = {"app.js": "text/javascript", "style.css": "text/css", "icon.svg": "image/svg+xml"}.get(name)
         if media is None:
             raise HTTPException(404, detail="no such asset")

@@ -48,9 +48,17 @@ def _service_user() -> str | None:
 
 @dataclass
 class EmbeddedPostgres:
-    """One server whose data lives in `data_dir`; its port is remembered beside it."""
+    """One server whose data lives in `data_dir`; its port is remembered beside it.
+
+    Attributes:
+        data_dir: The cluster's data folder (created on first start).
+        socket_dir: Also listen on a Unix socket in this folder (none by default: loopback TCP only).
+        settings: More server settings (`name=value`), e.g. to turn SSL on in a test.
+    """
 
     data_dir: Path
+    socket_dir: Path | None = None
+    settings: tuple[str, ...] = ()
 
     @property
     def _port_file(self) -> Path:
@@ -101,9 +109,11 @@ class EmbeddedPostgres:
         if user:
             entry = pwd.getpwnam(user)
             os.chown(self._log_file, entry.pw_uid, entry.pw_gid)
-        options = f"-h 127.0.0.1 -p {port} -k '' -c max_connections=200 -c fsync=off -c full_page_writes=off"
-        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self._log_file), "-o", options, "-w", "-t", "60", "start",
-                  timeout=90)
+        sockets = f"'{self.socket_dir}'" if self.socket_dir else "''"
+        options = (f"-h 127.0.0.1 -p {port} -k {sockets} -c max_connections=200 -c fsync=off "
+                   "-c full_page_writes=off" + "".join(f" -c {setting}" for setting in self.settings))
+        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self._log_file), "-o", options, "-w", "-t", "60",
+                  "start", timeout=90)
         self._wait_for_connections(port)
         return self.url()
 
@@ -113,9 +123,10 @@ class EmbeddedPostgres:
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=1):
                     return
-            except OSError:
+            except OSError as error:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"embedded PostgreSQL did not accept connections; see {self._log_file}")
+                    raise RuntimeError(f"embedded PostgreSQL did not accept connections; see {self._log_file}") \
+                        from error
                 time.sleep(0.1)
 
     def stop(self) -> None:

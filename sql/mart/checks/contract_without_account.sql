@@ -5,6 +5,6 @@ select
     format('customer account %s', contract_customer.customer_id) as detail
 from mart.mart_contract_customer as contract_customer
 inner join mart.mart_customer as customer
-    on customer.customer_id = contract_customer.customer_id
+    on contract_customer.customer_id = customer.customer_id
 where not customer.is_account_live
 order by contract_customer.contract_id

@@ -9,5 +9,8 @@ where is_recurring
     and not is_zero_length
     and service_end_date >= service_start_date
     and (conversion_rate is null or conversion_rate <= 0)
-    and exists (select 1 from mart.mart_reporting_currency where iso_code is not null)
+    and exists (
+        select 1 from mart.mart_reporting_currency as reporting_currency
+        where reporting_currency.iso_code is not null
+    )
 order by subscription_line_id

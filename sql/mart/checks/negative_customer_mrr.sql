@@ -19,16 +19,18 @@ active_lines as (
         ) as lines
     from first_negative_day
     inner join mart.mart_service_interval as intervals
-        on intervals.customer_id = first_negative_day.customer_id
-        and first_negative_day.segment_start_date between intervals.service_start_date and intervals.mrr_end_date
+        on first_negative_day.customer_id = intervals.customer_id
+            and first_negative_day.segment_start_date between intervals.service_start_date and intervals.mrr_end_date
     group by first_negative_day.customer_id
 )
 
 select
     first_negative_day.customer_id as record_id,
-    format('MRR %s on %s; lines active that day: %s', first_negative_day.daily_mrr,
-           first_negative_day.segment_start_date, active_lines.lines) as detail
+    format(
+        'MRR %s on %s; lines active that day: %s', first_negative_day.daily_mrr,
+        first_negative_day.segment_start_date, active_lines.lines
+    ) as detail
 from first_negative_day
 inner join active_lines
-    on active_lines.customer_id = first_negative_day.customer_id
+    on first_negative_day.customer_id = active_lines.customer_id
 order by first_negative_day.customer_id

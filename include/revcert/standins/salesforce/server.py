@@ -37,8 +37,9 @@ from urllib.parse import parse_qs, urlparse
 import trustme
 
 from revcert.money import dumps_exact
-from revcert.orgs.snapshot import Record, SnapshotError, object_names, read_records
+from revcert.snapshots.salesforce_snapshot import Record, SnapshotError, object_names, read_records
 from revcert.standins.salesforce import soql
+from revcert.standins.salesforce.schema import CPQ_SCHEMA
 
 STANDIN_CLIENT_ID = "revcert-standin"
 STANDIN_CLIENT_SECRET = "standin-secret"
@@ -116,36 +117,50 @@ def _csv_value(value: Any) -> str:
 
 
 class SalesforceOrg:
-    """The records the stand-in serves, keyed by object and Id, with edit support."""
+    """The records the stand-in serves, keyed by object and Id, with edit support.
+
+    Its schema is the CPQ org's (standins.salesforce.schema) plus any field a
+    snapshot's records carry: every declared object exists, records or not.
+    """
 
     def __init__(self, records: dict[str, list[Record]]) -> None:
-        self.objects: dict[str, dict[str, Record]] = {
-            name: {r["Id"]: r for r in rows} for name, rows in records.items()
-        }
+        self.objects: dict[str, dict[str, Record]] = {name: {} for name in CPQ_SCHEMA}
+        for name, rows in records.items():
+            self.objects[name] = {r["Id"]: r for r in rows}
         self.extra_fields: dict[str, set[str]] = {}
+        self._record_fields: dict[str, set[str]] = {}
         self.lock = threading.RLock()
 
     @classmethod
-    def from_snapshot(cls, directory: Path) -> "SalesforceOrg":
+    def from_snapshot(cls, directory: Path) -> SalesforceOrg:
         """Load a snapshot; an Id that appears twice in one object's file is refused, naming it."""
         records = {name: list(read_records(directory, name)) for name in object_names(directory)}
         for name, rows in records.items():
             seen: set[str] = set()
+            without_id = [number for number, r in enumerate(rows, start=1) if not r.get("Id")]
+            if without_id:
+                raise SnapshotError(f"{name}.jsonl: records without an Id at record(s) {without_id[:10]}")
             duplicates = sorted({r["Id"] for r in rows if r["Id"] in seen or seen.add(r["Id"])})
             if duplicates:
                 raise SnapshotError(f"{name}.jsonl: duplicate Id (an Id names one record): {', '.join(duplicates)}")
         return cls(records)
 
+    def describe_fields(self, object_name: str) -> dict[str, dict[str, Any]]:
+        """Every field of an object with its definition: the declared schema, then fields records carry."""
+        described = {name: {"name": name, **definition}
+                     for name, definition in CPQ_SCHEMA.get(object_name, {"Id": {"type": "id"}}).items()}
+        with self.lock:
+            if object_name not in self._record_fields:
+                self._record_fields[object_name] = {key for record in self.objects[object_name].values()
+                                                    for key in record if key != "attributes"}
+            extra = self._record_fields[object_name] | self.extra_fields.get(object_name, set())
+        for name in sorted(extra - set(described)):
+            described[name] = {"name": name, "type": "string"}
+        return described
+
     def fields(self, object_name: str) -> dict[str, str]:
-        """Field names of an object by lower-case name: every key its records carry."""
-        names: dict[str, str] = {"id": "Id"}
-        for record in self.objects[object_name].values():
-            for key in record:
-                if key != "attributes":
-                    names.setdefault(key.lower(), key)
-        for key in self.extra_fields.get(object_name, ()):
-            names.setdefault(key.lower(), key)
-        return names
+        """Field names of an object by lower-case name."""
+        return {name.lower(): name for name in self.describe_fields(object_name)}
 
     def next_modstamp(self) -> str:
         """A SystemModstamp later than every one in the org (edits always look newer)."""
@@ -163,6 +178,7 @@ class SalesforceOrg:
         with self.lock:
             modstamp = self.next_modstamp()
             rows = self.objects.setdefault(object_name, {})
+            self._record_fields.pop(object_name, None)
             for record_id, values in (changes or {}).items():
                 rows[record_id] = {**rows[record_id], **values, "SystemModstamp": modstamp}
             for record in new or []:
@@ -209,7 +225,7 @@ class SalesforceStandIn:
         assert self._server is not None, "stand-in not started"
         return f"https://127.0.0.1:{self._server.server_address[1]}"
 
-    def start(self) -> "SalesforceStandIn":
+    def start(self) -> SalesforceStandIn:
         authority = trustme.CA()
         certificate = authority.issue_cert("127.0.0.1", "localhost")
         self._state_dir.mkdir(parents=True, exist_ok=True)
@@ -231,7 +247,7 @@ class SalesforceStandIn:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "SalesforceStandIn":
+    def __enter__(self) -> SalesforceStandIn:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -283,8 +299,9 @@ class SalesforceStandIn:
     def _compile(self, text: str) -> tuple[soql.Query, dict[str, str]]:
         query = soql.parse(text)
         if query.object_name not in self.org.objects:
-            raise soql.SoqlError("INVALID_TYPE", f"sObject type '{query.object_name}' is not supported. If you are "
-                                 "attempting to use a custom object, be sure to append the '__c' after the entity name.")
+            raise soql.SoqlError("INVALID_TYPE", f"sObject type '{query.object_name}' is not supported. If you "
+                                 "are attempting to use a custom object, be sure to append the '__c' after the "
+                                 "entity name.")
         known = self.org.fields(query.object_name)
         used = [*query.fields, *(f for _, f in query.aggregates), *soql.condition_fields(query.where),
                 *(f for f, _, _ in query.order_by)]
@@ -317,7 +334,8 @@ class SalesforceStandIn:
         if query.is_count:
             return {"totalSize": len(rows) + self.count_offsets.get(query.object_name, 0), "done": True, "records": []}
         if query.aggregates:
-            return {"totalSize": 1, "done": True, "records": [_aggregate(query, rows, self.org.fields(query.object_name))]}
+            aggregate = _aggregate(query, rows, self.org.fields(query.object_name))
+            return {"totalSize": 1, "done": True, "records": [aggregate]}
         known = self.org.fields(query.object_name)
         selected = [known[f.lower()] for f in query.fields]
         projected = [_project(query.object_name, r, selected, version) for r in rows]
@@ -342,7 +360,7 @@ class SalesforceStandIn:
         if object_name not in self.org.objects:
             raise _RequestRefused(404, "NOT_FOUND", f"The requested resource does not exist: {object_name}")
         return {"name": object_name, "queryable": True,
-                "fields": [{"name": name} for name in self.org.fields(object_name).values()]}
+                "fields": list(self.org.describe_fields(object_name).values())}
 
     def create_bulk_job(self, body: dict[str, Any], version: str) -> dict[str, Any]:
         operation = body.get("operation")

@@ -8,10 +8,11 @@ Errors carry Salesforce's error codes so clients see what a real org would say.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable
+from typing import Any
 
 
 class SoqlError(Exception):
@@ -104,7 +105,8 @@ class _Parser:
         token = self.peek()
         if token is None or (kind and token.kind != kind) or (text and token.text != text):
             found = token.text if token else "end of query"
-            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{found}'" + (f", expected {text or kind}" if (text or kind) else ""))
+            expected = f", expected {text or kind}" if (text or kind) else ""
+            raise SoqlError("MALFORMED_QUERY", f"unexpected token: '{found}'{expected}")
         self.position += 1
         return token
 

@@ -1,17 +1,37 @@
-// The certified-revenue page. Amounts arrive as exact decimal strings and are
-// shown as such, never recomputed; charts turn them into numbers only to place
-// bars and lines.
+// The certified-revenue page. Every figure shown is a published, certified row from the API:
+// amounts arrive as exact decimal strings and are shown as such, never recomputed (totals and
+// percentages are published rows too); charts turn them into numbers only to place bars and lines.
+// Published text (business units, run ids, summaries) is data, never markup: the page builds its
+// elements with textContent, and the chart tooltips (HTML) escape every value they show.
 "use strict";
 
 const STEPS = [
   ["starting_mrr", "Starting MRR"], ["new", "New"], ["expansion", "Expansion"], ["contraction", "Contraction"],
   ["churn", "Churn"], ["winback", "Winback"], ["ending_mrr", "Ending MRR"],
 ];
-const COLORS = { up: "#1f9d55", down: "#d64545", total: "#2f6fde" };
+const COLORS = { up: "#1f7a45", down: "#c0392b", total: "#2f6fde" };
 const charts = {};
 const state = { months: [], bridge: null, cohorts: [], history: [] };
 
 const $ = (id) => document.getElementById(id);
+
+// One element, its attributes and its children (strings become text nodes, never HTML).
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === "class") node.className = value;
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(name, value);
+  }
+  for (const child of children.flat()) {
+    if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
 
 function money(text) {
   // Group the integer digits of an exact decimal string, keeping every digit.
@@ -23,9 +43,11 @@ function money(text) {
 const monthLabel = (iso) => iso.slice(0, 7);
 
 function exactTooltip(series) {
-  // Tooltips show the certified strings themselves, not the chart's numbers.
-  return (items) => `${items[0].axisValue}<br>` + items.filter((i) => series[i.seriesIndex][i.dataIndex] != null)
-    .map((i) => `${i.marker}${i.seriesName}: ${money(series[i.seriesIndex][i.dataIndex])}`).join("<br>");
+  // Tooltips show the certified strings themselves, not the chart's numbers, escaped.
+  return (items) => `${escapeHtml(items[0].axisValue)}<br>` + items
+    .filter((i) => series[i.seriesIndex][i.dataIndex] != null)
+    .map((i) => `${i.marker}${escapeHtml(i.seriesName)}: ${escapeHtml(money(series[i.seriesIndex][i.dataIndex]))}`)
+    .join("<br>");
 }
 
 async function getJson(path) {
@@ -58,17 +80,18 @@ function rowsForView() {
 function renderKpis() {
   const rows = rowsForView();
   const latest = rows[rows.length - 1];
-  if (!latest) { $("kpis").innerHTML = ""; return; }
-  const cards = [
-    ["Ending MRR", money(latest.ending_mrr), `as of ${latest.snapshot_date}`],
-    ["Recognised revenue", money(latest.recognized_revenue), `${monthLabel(latest.month)}, through ${latest.snapshot_date}`],
+  const cards = latest ? [
+    ["Ending MRR", money(latest.ending_mrr), `${latest.currency}, as of ${latest.snapshot_date}`],
+    ["Recognised revenue", money(latest.recognized_revenue),
+      `${latest.currency}, ${monthLabel(latest.month)} through ${latest.snapshot_date}`],
     ["Net new MRR", money(latest.net_new_mrr), "new + expansion + contraction + churn + winback",
       latest.net_new_mrr.startsWith("-") ? "down" : "up"],
     ["Active customers", String(latest.active_customers), `customers with MRR on ${latest.snapshot_date}`],
-  ];
-  $("kpis").innerHTML = cards.map(([label, value, note, trend]) =>
-    `<div class="kpi"><div class="label">${label}</div><div class="value ${trend ? "delta " + trend : ""}">${value}</div>` +
-    `<div class="label">${note}</div></div>`).join("");
+  ] : [];
+  $("kpis").replaceChildren(...cards.map(([label, value, note, trend]) => el("div", { class: "kpi" },
+    el("div", { class: "label" }, label),
+    el("div", { class: `value${trend ? ` delta ${trend}` : ""}` }, value),
+    el("div", { class: "label" }, note))));
 }
 
 function renderMrr() {
@@ -94,10 +117,10 @@ function renderWaterfall() {
   const row = rowsForView().find((r) => r.month === $("bridge-month").value) || rowsForView().at(-1);
   if (!row) return;
   $("waterfall-title").textContent = `MRR bridge, ${monthLabel(row.month)}` +
-    ($("business-unit").value ? `, ${$("business-unit").value}` : ", all business units");
+    ($("business-unit").value ? `, ${$("business-unit").value}` : ", all business units") + ` (${row.currency})`;
   let level = 0;
-  const base = [], bars = [], labels = [], levels = [];
-  for (const [key, name] of STEPS) {
+  const base = [], bars = [], labels = [];
+  for (const [key] of STEPS) {
     const value = Number(row[key]);
     labels.push(money(row[key]));
     if (key === "starting_mrr" || key === "ending_mrr") {
@@ -109,26 +132,25 @@ function renderWaterfall() {
       bars.push({ value: Math.abs(value), itemStyle: { color: value >= 0 ? COLORS.up : COLORS.down } });
       level += value;
     }
-    levels.push(level);
   }
-  // Start the axis a little below the lowest level reached, so the movements are visible beside the totals.
-  const low = Math.min(...levels), high = Math.max(...levels);
-  const floor = Math.max(0, Math.floor(low - Math.max((high - low) * 1.5, high * 0.02)));
   chart("waterfall").setOption({
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" },
-      formatter: (items) => `${items[1].name}: ${labels[items[1].dataIndex]}` },
+      formatter: (items) => `${escapeHtml(items[1].name)}: ${escapeHtml(labels[items[1].dataIndex])}` },
     grid: { left: 70, right: 10, top: 20, bottom: 30 },
     xAxis: { type: "category", data: STEPS.map(([, name]) => name), axisLabel: { interval: 0, fontSize: 11 } },
-    yAxis: { type: "value", min: floor },
+    yAxis: { type: "value", min: 0 },
     series: [
       { type: "bar", stack: "bridge", data: base, itemStyle: { color: "transparent" }, silent: true },
       { type: "bar", stack: "bridge", data: bars,
         label: { show: true, position: "top", fontSize: 10, formatter: (p) => labels[p.dataIndex] } },
     ],
   }, true);
-  $("waterfall-table").innerHTML = "<tr><th>Step</th><th>Amount</th></tr>" + STEPS.map(([key, name]) =>
-    `<tr data-step="${key}"><td>${name}</td><td>${money(row[key])}</td></tr>`).join("") +
-    `<tr data-step="recognized_revenue"><td>Recognised revenue</td><td>${money(row.recognized_revenue)}</td></tr>`;
+  $("waterfall-table").replaceChildren(
+    el("tr", {}, el("th", {}, "Step"), el("th", {}, `Amount (${row.currency})`)),
+    ...STEPS.map(([key, name]) => el("tr", { dataset: { step: key } }, el("td", {}, name), el("td", {}, money(row[key])))),
+    el("tr", { dataset: { step: "net_new_mrr" } }, el("td", {}, "Net new MRR"), el("td", {}, money(row.net_new_mrr))),
+    el("tr", { dataset: { step: "recognized_revenue" } }, el("td", {}, "Recognised revenue"),
+      el("td", {}, money(row.recognized_revenue))));
 }
 
 function renderRevenue() {
@@ -149,23 +171,23 @@ function renderRevenue() {
 }
 
 function renderCohorts() {
-  const cells = {};
-  for (const row of state.cohorts) {
-    const key = `${row.cohort_month}|${row.months_since_cohort}`;
-    const cell = (cells[key] ||= { start: 0, end: 0 });
-    cell.start += Number(row.cohort_starting_mrr);
-    cell.end += Number(row.ending_mrr);
-  }
+  // Each cell is a published percentage (certified with the figures), shown as published.
   const cohorts = [...new Set(state.cohorts.map((r) => r.cohort_month))].sort().slice(-24);
   const ages = [...new Set(state.cohorts.map((r) => r.months_since_cohort))].sort((a, b) => a - b);
+  const cells = {};
   const data = [];
-  for (const [key, cell] of Object.entries(cells)) {
-    const [cohort, age] = key.split("|");
-    const y = cohorts.indexOf(cohort);
-    if (y >= 0 && cell.start > 0) data.push([Number(age), y, Math.round((1000 * cell.end) / cell.start) / 10]);
+  for (const row of state.cohorts) {
+    const y = cohorts.indexOf(row.cohort_month);
+    if (y < 0 || row.mrr_retention_pct === null) continue;
+    cells[`${row.months_since_cohort}|${y}`] = row;
+    data.push([row.months_since_cohort, y, Number(row.mrr_retention_pct)]);
   }
   chart("cohort-chart").setOption({
-    tooltip: { formatter: (p) => `Cohort ${monthLabel(cohorts[p.value[1]])}, month ${p.value[0]}: ${p.value[2]}%` },
+    tooltip: { formatter: (p) => {
+      const row = cells[`${p.value[0]}|${p.value[1]}`];
+      return escapeHtml(`Cohort ${monthLabel(row.cohort_month)}, month ${row.months_since_cohort}: ` +
+        `${row.mrr_retention_pct}% of MRR, ${row.active_customers} of ${row.cohort_customers} customers`);
+    } },
     grid: { left: 70, right: 20, top: 10, bottom: 60 },
     xAxis: { type: "category", data: ages, name: "months since cohort", nameLocation: "middle", nameGap: 26 },
     yAxis: { type: "category", data: cohorts.map(monthLabel) },
@@ -175,27 +197,33 @@ function renderCohorts() {
   }, true);
 }
 
+function checkMark(check) {
+  if (!check) return el("span", {}, "–");
+  if (check.passed === true) return el("span", { class: "pass" }, "pass");
+  if (check.passed === false) return el("span", { class: "fail" }, "fail");
+  return el("span", { class: "fail" }, "blocked");
+}
+
 function renderHistory() {
-  const head = "<tr><th>Certification</th><th>Run</th><th>As of</th><th>Completeness</th><th>Integrity</th>" +
-    "<th>Identity</th><th>Derivation</th><th>Status</th><th>Certified at</th></tr>";
-  const mark = (check) => (!check ? "–" : check.passed === true ? '<span class="pass">pass</span>'
-    : check.passed === false ? '<span class="fail">fail</span>' : '<span class="fail">not run</span>');
-  $("history").innerHTML = head + state.history.map((c) => {
+  const head = el("tr", {}, ...["Certification", "Run", "As of", "Completeness", "Integrity", "Identity",
+    "Derivation", "Status", "Certified at"].map((h) => el("th", {}, h)));
+  $("history").replaceChildren(head, ...state.history.map((c) => {
     const checks = Object.fromEntries(c.checks.map((k) => [k.check_name, k]));
-    return `<tr title="${(c.failure_summary || "").replace(/"/g, "&quot;")}"><td>#${c.certification_id}</td>` +
-      `<td>${c.run_id}</td><td>${c.as_of_date}</td><td>${mark(checks.completeness)}</td>` +
-      `<td>${mark(checks.integrity)}</td><td>${mark(checks.movement_identity)}</td>` +
-      `<td>${mark(checks.independent_derivation)}</td>` +
-      `<td><span class="badge ${c.status === "certified" ? "certified" : "failed"}">${c.status}</span></td>` +
-      `<td>${c.certified_at ? c.certified_at.slice(0, 19).replace("T", " ") : ""}</td></tr>`;
-  }).join("");
+    return el("tr", { title: c.failure_summary || "" },
+      el("td", {}, `#${c.certification_id}`), el("td", {}, c.run_id), el("td", {}, c.as_of_date),
+      el("td", {}, checkMark(checks.completeness)), el("td", {}, checkMark(checks.integrity)),
+      el("td", {}, checkMark(checks.movement_identity)), el("td", {}, checkMark(checks.independent_derivation)),
+      el("td", {}, el("span", { class: `badge ${c.status === "certified" ? "certified" : "failed"}` }, c.status)),
+      el("td", {}, c.certified_at || ""));
+  }));
 }
 
 function renderProvenance() {
   const latest = state.months.at(-1);
   if (!latest) { $("provenance").textContent = "No certified figures yet."; return; }
-  $("provenance").innerHTML = `<span class="badge certified">certified</span> Figures through ` +
-    `${latest.snapshot_date}, certification #${latest.certification_id}. Only certified months appear.`;
+  $("provenance").replaceChildren(el("span", { class: "badge certified" }, "certified"),
+    ` Figures through ${latest.snapshot_date}, certification #${latest.certification_id}, in ${latest.currency}. ` +
+    "Only certified months appear.");
 }
 
 async function refresh() {
@@ -203,9 +231,9 @@ async function refresh() {
   try {
     const q = query();
     [state.bridge, state.cohorts] = await Promise.all([getJson(`api/v1/bridge?${q}`), getJson(`api/v1/cohorts?${q}`)]);
-    const months = [...new Set(state.bridge.rows.map((r) => r.month))].sort();
+    const months = [...new Set(state.bridge.totals.map((r) => r.month))].sort();
     const chosen = $("bridge-month").value;
-    $("bridge-month").innerHTML = months.map((m) => `<option value="${m}">${monthLabel(m)}</option>`).join("");
+    $("bridge-month").replaceChildren(...months.map((m) => el("option", { value: m }, monthLabel(m))));
     $("bridge-month").value = months.includes(chosen) ? chosen : months.at(-1) || "";
     renderKpis();
     renderMrr();
@@ -228,7 +256,7 @@ async function start() {
     return;
   }
   const units = [...new Set(state.months.flatMap((m) => m.business_units))].sort();
-  $("business-unit").innerHTML += units.map((u) => `<option value="${u}">${u}</option>`).join("");
+  $("business-unit").append(...units.map((u) => el("option", { value: u }, u)));
   if (state.months.length) $("from-month").value = monthLabel(state.months.at(-Math.min(24, state.months.length)).month);
   renderProvenance();
   renderHistory();

@@ -1,12 +1,11 @@
-"""Alembic environment: migrations run online against the URL the caller passes."""
+"""Alembic environment: migrations run online on the connection the caller passes.
+
+The caller (revcert.warehouse.migrate) holds an advisory lock on that
+connection, so two runs migrating at once take turns; each migration runs in
+one transaction, so no run ever sees a half-migrated warehouse.
+"""
 from alembic import context
-from sqlalchemy import create_engine, pool
 
-config = context.config
-
-engine = create_engine(config.attributes["database_url"], poolclass=pool.NullPool)
-with engine.connect() as connection:
-    context.configure(connection=connection, transactional_ddl=True)
-    with context.begin_transaction():
-        context.run_migrations()
-engine.dispose()
+context.configure(connection=context.config.attributes["connection"], transactional_ddl=True)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,1 @@
+"""Reviewed override files, shipped inside the package as `revcert.overrides`."""

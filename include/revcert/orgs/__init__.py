@@ -1,1 +1,0 @@
-"""Org snapshots: the directory format, and a generator of realistic CPQ orgs."""

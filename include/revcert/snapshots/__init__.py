@@ -1,0 +1,1 @@
+"""Source snapshots on disk and the synthetic generators that write them."""

@@ -1,0 +1,536 @@
+"""The warehouse's tables, declared once (SQLAlchemy Core).
+
+The migrations create these tables; `tests/warehouse/test_schema.py` migrates
+a database and has Alembic compare it with this metadata, so the two cannot
+drift. Code that writes a table builds its column list from here (`insert into
+t (columns) select columns from (model)`), and the published figures' names
+come from here, so no column list is written out twice.
+
+Amounts are numeric(18, 2): exact, in cents, never a float.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+LAYERS = ("raw", "staging", "mart", "certification", "viz", "analytics", "shadow", "monitoring")
+
+# The bridge's figures, in the order people read them (SPEC.md, published contract).
+MOVEMENTS = ("new", "expansion", "contraction", "churn", "winback")
+BRIDGE_AMOUNTS = ("starting_mrr", *MOVEMENTS, "net_new_mrr", "ending_mrr", "recognized_revenue")
+BRIDGE_FIGURES = (*BRIDGE_AMOUNTS, "active_customers")
+COHORT_FIGURES = ("cohort_customers", "active_customers", "cohort_starting_mrr", "ending_mrr",
+                  "mrr_retention_pct", "logo_retention_pct")
+
+
+def _amount(name: str) -> Column:
+    return Column(name, Numeric(18, 2), nullable=False)
+
+
+def _timestamp(name: str, nullable: bool = True) -> Column:
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+def _text(name: str, nullable: bool = True) -> Column:
+    return Column(name, Text, nullable=nullable)
+
+
+def _staging_metadata() -> list[Column]:
+    return [Column("is_deleted", Boolean, nullable=False), _timestamp("system_modstamp", nullable=False),
+            Column("batch_id", BigInteger, nullable=False)]
+
+
+# -- raw: what the source said, append-only -------------------------------------------------
+
+extraction_batch = Table(
+    "extraction_batch", metadata,
+    Column("batch_id", BigInteger, primary_key=True, autoincrement=True),
+    _text("source", nullable=False),
+    _text("mode", nullable=False),
+    _text("status", nullable=False),
+    _timestamp("started_at", nullable=False),
+    _timestamp("finished_at"),
+    _text("error"),
+    schema="raw",
+)
+
+salesforce_record = Table(
+    "salesforce_record", metadata,
+    Column("batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id"), nullable=False),
+    _text("object_name", nullable=False),
+    _text("record_id", nullable=False),
+    _timestamp("system_modstamp"),
+    Column("is_deleted", Boolean, nullable=False),
+    Column("record", JSONB, nullable=False),
+    _timestamp("received_at", nullable=False),
+    Index("salesforce_record_batch_object", "batch_id", "object_name"),
+    schema="raw",
+)
+
+extraction_batch_object = Table(
+    "extraction_batch_object", metadata,
+    Column("batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id"), primary_key=True),
+    Column("object_name", Text, primary_key=True),
+    _text("replication", nullable=False),
+    _text("api", nullable=False),
+    _text("soql", nullable=False),
+    Column("read_whole", Boolean, nullable=False),
+    Column("records_fetched", BigInteger, nullable=False),
+    Column("deleted_fetched", BigInteger, nullable=False),
+    _timestamp("watermark_before"),
+    _timestamp("max_modstamp"),
+    Column("source_count", BigInteger, nullable=False),
+    Column("source_sums", JSONB, nullable=False),
+    _timestamp("extracted_at", nullable=False),
+    schema="raw",
+)
+
+# -- staging: typed current state and the extraction audit ----------------------------------
+
+extraction_audit = Table(
+    "extraction_audit", metadata,
+    Column("batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id"), primary_key=True),
+    Column("object_name", Text, primary_key=True),
+    _text("replication", nullable=False),
+    _text("api", nullable=False),
+    _text("soql", nullable=False),
+    Column("records_fetched", BigInteger, nullable=False),
+    Column("deleted_fetched", BigInteger, nullable=False),
+    _timestamp("watermark_before"),
+    _timestamp("watermark_after"),
+    Column("source_count", BigInteger, nullable=False),
+    Column("staged_count", BigInteger, nullable=False),
+    _timestamp("extracted_at", nullable=False),
+    _timestamp("staged_at", nullable=False),
+    schema="staging",
+)
+
+extraction_control_sum = Table(
+    "extraction_control_sum", metadata,
+    Column("batch_id", BigInteger, primary_key=True),
+    Column("object_name", Text, primary_key=True),
+    Column("field_name", Text, primary_key=True),
+    Column("source_sum", Numeric, nullable=False),
+    Column("staged_sum", Numeric, nullable=False),
+    ForeignKeyConstraint(["batch_id", "object_name"],
+                         ["staging.extraction_audit.batch_id", "staging.extraction_audit.object_name"]),
+    schema="staging",
+)
+
+extraction_watermark = Table(
+    "extraction_watermark", metadata,
+    Column("object_name", Text, primary_key=True),
+    _timestamp("watermark", nullable=False),
+    Column("batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id"), nullable=False),
+    _timestamp("updated_at", nullable=False),
+    schema="staging",
+)
+
+stg_account = Table(
+    "stg_account", metadata,
+    Column("account_id", Text, primary_key=True),
+    _text("parent_account_id"), _text("account_name"), _text("business_unit"), _text("currency_iso_code"),
+    *_staging_metadata(),
+    schema="staging",
+)
+
+stg_contract = Table(
+    "stg_contract", metadata,
+    Column("contract_id", Text, primary_key=True),
+    _text("account_id"), _text("opportunity_id"), _text("renewal_opportunity_id"), _text("status"),
+    Column("start_date", Date), Column("end_date", Date),
+    *_staging_metadata(),
+    schema="staging",
+)
+
+stg_opportunity = Table(
+    "stg_opportunity", metadata,
+    Column("opportunity_id", Text, primary_key=True),
+    _text("account_id"), _text("renewed_contract_id"), _text("amended_contract_id"),
+    *_staging_metadata(),
+    schema="staging",
+)
+
+stg_subscription_line = Table(
+    "stg_subscription_line", metadata,
+    Column("subscription_line_id", Text, primary_key=True),
+    _text("account_id"), _text("contract_id"), _text("product_id"), _text("revised_subscription_line_id"),
+    _text("currency_iso_code"),
+    Column("quantity", Numeric), Column("net_price", Numeric), Column("prorate_multiplier", Numeric),
+    Column("start_date", Date), Column("end_date", Date), Column("terminated_date", Date),
+    *_staging_metadata(),
+    schema="staging",
+)
+
+stg_product = Table(
+    "stg_product", metadata,
+    Column("product_id", Text, primary_key=True),
+    _text("product_name"), _text("product_family"), _text("charge_type"),
+    Column("subscription_term_months", Numeric),
+    *_staging_metadata(),
+    schema="staging",
+)
+
+stg_dated_conversion_rate = Table(
+    "stg_dated_conversion_rate", metadata,
+    Column("dated_conversion_rate_id", Text, primary_key=True),
+    _text("iso_code", nullable=False),
+    Column("conversion_rate", Numeric),
+    Column("start_date", Date), Column("next_start_date", Date),
+    _timestamp("system_modstamp"),
+    Column("batch_id", BigInteger, nullable=False),
+    schema="staging",
+)
+
+stg_currency_type = Table(
+    "stg_currency_type", metadata,
+    Column("currency_type_id", Text, primary_key=True),
+    _text("iso_code", nullable=False),
+    Column("conversion_rate", Numeric),
+    Column("is_corporate", Boolean, nullable=False),
+    _timestamp("system_modstamp"),
+    Column("batch_id", BigInteger, nullable=False),
+    schema="staging",
+)
+
+classification_override = Table(
+    "classification_override", metadata,
+    Column("contract_id", Text, primary_key=True),
+    _text("customer_account_id", nullable=False),
+    _text("reason", nullable=False),
+    _text("approver", nullable=False),
+    schema="staging",
+)
+
+# -- certification: one record per run and check; run state ---------------------------------
+
+certification_run = Table(
+    "certification_run", metadata,
+    Column("certification_id", BigInteger, primary_key=True, autoincrement=True),
+    _text("dag_id", nullable=False),
+    _text("run_id", nullable=False),
+    Column("as_of_date", Date, nullable=False),
+    _text("status", nullable=False),
+    _timestamp("started_at", nullable=False),
+    _timestamp("certified_at"),
+    _timestamp("published_at"),
+    Column("extraction_batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id")),
+    _text("figures_hash"),
+    Column("row_counts", JSONB),
+    Column("overrides_used", JSONB, nullable=False),
+    _text("failure_summary"),
+    Column("is_certify_only", Boolean, nullable=False),
+    _timestamp("closed_at"),
+    Column("is_restatement", Boolean, nullable=False),
+    Column("published_months", JSONB),
+    Column("withdrawn_months", JSONB),
+    UniqueConstraint("dag_id", "run_id"),
+    schema="certification",
+)
+
+check_definition = Table(
+    "check_definition", metadata,
+    Column("check_name", Text, primary_key=True),
+    Column("part_c_number", Integer, nullable=False),
+    Column("blocks_publishing", Boolean, nullable=False),
+    _text("description", nullable=False),
+    schema="certification",
+)
+
+check_result = Table(
+    "check_result", metadata,
+    Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id"),
+           primary_key=True),
+    Column("check_name", Text, ForeignKey("certification.check_definition.check_name"), primary_key=True),
+    Column("passed", Boolean),
+    _text("summary", nullable=False),
+    Column("discrepancies", JSONB, nullable=False),
+    _timestamp("checked_at", nullable=False),
+    schema="certification",
+)
+
+warehouse_lease = Table(
+    "warehouse_lease", metadata,
+    Column("lease_name", Text, primary_key=True),
+    Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id")),
+    _text("holder"),
+    _text("holder_dag_id"),
+    _text("holder_run_id"),
+    _timestamp("acquired_at"),
+    _timestamp("heartbeat_at"),
+    schema="certification",
+)
+
+warehouse_lease_event = Table(
+    "warehouse_lease_event", metadata,
+    Column("event_id", BigInteger, primary_key=True, autoincrement=True),
+    _text("lease_name", nullable=False),
+    _text("event", nullable=False),
+    _text("holder"),
+    _text("previous_holder"),
+    _text("reason"),
+    _timestamp("happened_at", nullable=False),
+    schema="certification",
+)
+
+# -- mart: the methodology, rebuilt from staging on every run -------------------------------
+
+mart_reporting_currency = Table(
+    "mart_reporting_currency", metadata,
+    _text("iso_code"),
+    _text("source", nullable=False),
+    schema="mart",
+)
+
+mart_renewal_link = Table(
+    "mart_renewal_link", metadata,
+    Column("predecessor_contract_id", Text, primary_key=True),
+    Column("successor_contract_id", Text, primary_key=True),
+    Column("is_linked_by_opportunity", Boolean, nullable=False),
+    Column("is_linked_by_contract", Boolean, nullable=False),
+    schema="mart",
+)
+
+mart_contract_customer = Table(
+    "mart_contract_customer", metadata,
+    Column("contract_id", Text, primary_key=True),
+    _text("account_id"),
+    _text("customer_id"),
+    Column("root_customer_count", Integer, nullable=False),
+    Column("root_customer_ids", ARRAY(Text), nullable=False),
+    Column("is_on_cycle", Boolean, nullable=False),
+    Column("has_cycle_upstream", Boolean, nullable=False),
+    Column("is_overridden", Boolean, nullable=False),
+    _text("override_reason"),
+    _text("override_approver"),
+    schema="mart",
+)
+
+mart_customer = Table(
+    "mart_customer", metadata,
+    Column("customer_id", Text, primary_key=True),
+    _text("customer_name"),
+    _text("business_unit", nullable=False),
+    Column("is_account_live", Boolean, nullable=False),
+    schema="mart",
+)
+
+mart_subscription_line = Table(
+    "mart_subscription_line", metadata,
+    Column("subscription_line_id", Text, primary_key=True),
+    _text("contract_id"), _text("product_id"), _text("currency_iso_code"),
+    Column("is_recurring", Boolean),
+    Column("has_contract", Boolean, nullable=False),
+    Column("quantity", Numeric), Column("net_price", Numeric), Column("prorate_multiplier", Numeric),
+    Column("subscription_term_months", Numeric), Column("conversion_rate", Numeric),
+    Column("service_start_date", Date), Column("scheduled_end_date", Date), Column("service_end_date", Date),
+    Column("terminated_date", Date),
+    Column("is_zero_length", Boolean),
+    Column("line_mrr", Numeric(18, 2)),
+    schema="mart",
+)
+
+mart_renewal_grace = Table(
+    "mart_renewal_grace", metadata,
+    Column("contract_id", Text, primary_key=True),
+    Column("service_start_date", Date, nullable=False),
+    Column("service_end_date", Date, nullable=False),
+    _text("successor_contract_id"),
+    Column("gap_days", Integer),
+    Column("grace_days", Integer, nullable=False),
+    schema="mart",
+)
+
+mart_service_interval = Table(
+    "mart_service_interval", metadata,
+    Column("subscription_line_id", Text, primary_key=True),
+    _text("contract_id", nullable=False),
+    _text("customer_id", nullable=False),
+    _amount("line_mrr"),
+    Column("service_start_date", Date, nullable=False),
+    Column("service_end_date", Date, nullable=False),
+    Column("mrr_end_date", Date, nullable=False),
+    Index("mart_service_interval_customer", "customer_id"),
+    schema="mart",
+)
+
+mart_customer_mrr_segment = Table(
+    "mart_customer_mrr_segment", metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("segment_start_date", Date, primary_key=True),
+    Column("segment_end_date", Date),
+    _amount("daily_mrr"),
+    schema="mart",
+)
+
+mart_customer_cohort = Table(
+    "mart_customer_cohort", metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("first_service_date", Date, nullable=False),
+    Column("cohort_month", Date, nullable=False),
+    schema="mart",
+)
+
+mart_customer_snapshot = Table(
+    "mart_customer_snapshot", metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("snapshot_date", Date, nullable=False),
+    _text("business_unit", nullable=False),
+    _amount("starting_mrr"),
+    _amount("ending_mrr"),
+    schema="mart",
+)
+
+mart_customer_movement = Table(
+    "mart_customer_movement", metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("month", Date, primary_key=True),
+    _text("business_unit", nullable=False),
+    _text("movement_type", nullable=False),
+    _amount("movement_amount"),
+    schema="mart",
+)
+
+mart_customer_revenue = Table(
+    "mart_customer_revenue", metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("month", Date, primary_key=True),
+    _text("business_unit", nullable=False),
+    _amount("recognized_revenue"),
+    schema="mart",
+)
+
+
+def _bridge_columns() -> list[Column]:
+    return [_text("currency", nullable=False), Column("snapshot_date", Date, nullable=False),
+            *[_amount(name) for name in BRIDGE_AMOUNTS], Column("active_customers", Integer, nullable=False)]
+
+
+def _cohort_columns() -> list[Column]:
+    return [Column("months_since_cohort", Integer, nullable=False), _text("currency", nullable=False),
+            Column("snapshot_date", Date, nullable=False),
+            Column("cohort_customers", Integer, nullable=False), Column("active_customers", Integer, nullable=False),
+            _amount("cohort_starting_mrr"), _amount("ending_mrr"),
+            Column("mrr_retention_pct", Numeric(9, 1)), Column("logo_retention_pct", Numeric(9, 1))]
+
+
+mart_mrr_bridge = Table(
+    "mart_mrr_bridge", metadata,
+    Column("month", Date, primary_key=True),
+    Column("business_unit", Text, primary_key=True),
+    *_bridge_columns(),
+    schema="mart",
+)
+
+mart_mrr_bridge_total = Table(
+    "mart_mrr_bridge_total", metadata,
+    Column("month", Date, primary_key=True),
+    *_bridge_columns(),
+    schema="mart",
+)
+
+mart_cohort_retention = Table(
+    "mart_cohort_retention", metadata,
+    Column("cohort_month", Date, primary_key=True),
+    Column("business_unit", Text, primary_key=True),
+    Column("month", Date, primary_key=True),
+    *_cohort_columns(),
+    schema="mart",
+)
+
+mart_cohort_retention_total = Table(
+    "mart_cohort_retention_total", metadata,
+    Column("cohort_month", Date, primary_key=True),
+    Column("month", Date, primary_key=True),
+    *_cohort_columns(),
+    schema="mart",
+)
+
+mart_build = Table(
+    "mart_build", metadata,
+    Column("mart_build_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("as_of_date", Date, nullable=False),
+    Column("renewal_grace_days", Integer, nullable=False),
+    _timestamp("built_at", nullable=False),
+    Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id")),
+    schema="mart",
+)
+
+# -- viz: only certified figures, what people and the API read ------------------------------
+
+
+def _certified() -> list[Column]:
+    return [Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id"),
+                   nullable=False),
+            _timestamp("certified_at", nullable=False)]
+
+
+viz_mrr_bridge = Table(
+    "mrr_bridge", metadata,
+    Column("month", Date, primary_key=True),
+    Column("business_unit", Text, primary_key=True),
+    *_bridge_columns(),
+    *_certified(),
+    schema="viz",
+)
+
+viz_mrr_bridge_total = Table(
+    "mrr_bridge_total", metadata,
+    Column("month", Date, primary_key=True),
+    *_bridge_columns(),
+    *_certified(),
+    schema="viz",
+)
+
+viz_cohort_retention = Table(
+    "cohort_retention", metadata,
+    Column("cohort_month", Date, primary_key=True),
+    Column("business_unit", Text, primary_key=True),
+    Column("month", Date, primary_key=True),
+    *_cohort_columns(),
+    *_certified(),
+    schema="viz",
+)
+
+viz_cohort_retention_total = Table(
+    "cohort_retention_total", metadata,
+    Column("cohort_month", Date, primary_key=True),
+    Column("month", Date, primary_key=True),
+    *_cohort_columns(),
+    *_certified(),
+    schema="viz",
+)
+
+# Each published table and the mart model it is published from, in publishing order.
+PUBLISHED_FROM_MART = {
+    viz_mrr_bridge: mart_mrr_bridge,
+    viz_mrr_bridge_total: mart_mrr_bridge_total,
+    viz_cohort_retention: mart_cohort_retention,
+    viz_cohort_retention_total: mart_cohort_retention_total,
+}
+
+
+def column_names(table: Table) -> list[str]:
+    return [column.name for column in table.columns]
+
+
+def key_names(table: Table) -> list[str]:
+    return [column.name for column in table.primary_key.columns]

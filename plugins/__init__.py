@@ -1,0 +1,1 @@
+"""This project's Airflow plugin, shipped inside the package as `revcert.plugins`."""

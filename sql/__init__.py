@@ -1,0 +1,1 @@
+"""The warehouse's SQL, one folder per layer, shipped inside the package as `revcert.sql`."""

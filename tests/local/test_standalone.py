@@ -1,0 +1,138 @@
+"""A real Airflow (`airflow standalone`: scheduler, dag-processor, api-server, triggerer) as `make ui`
+runs it: log in, see the DAG and the page, trigger with conf, and backfill dates of last year through
+Airflow's own backfill."""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+import psycopg
+import pytest
+import requests
+
+from revcert.local.standalone import LocalAirflow
+from revcert.standins.salesforce.server import SalesforceOrg
+from tests.airflow_harness import free_port, load_certified_mrr_dag, run_dag
+
+pytestmark = pytest.mark.integration
+FIGURES = ("month", "business_unit", "starting_mrr", "new", "expansion", "contraction", "churn", "winback",
+           "net_new_mrr", "ending_mrr", "recognized_revenue", "active_customers", "snapshot_date")
+
+
+@pytest.fixture(scope="module")
+def airflow(postgres_server, small_org, tmp_path_factory) -> Iterator[LocalAirflow]:
+    home = tmp_path_factory.mktemp("airflow-standalone")
+    local = LocalAirflow(home, postgres_server, "standalone_warehouse", SalesforceOrg.from_snapshot(small_org),
+                         port=free_port())
+    local.prepare()
+    try:
+        yield local.start(home / "standalone.log")
+    finally:
+        local.stop()
+
+
+def api(airflow: LocalAirflow, path: str, token: str, **params) -> requests.Response:
+    return requests.get(f"{airflow.base_url}{path}", headers={"Authorization": f"Bearer {token}"}, params=params,
+                        timeout=30)
+
+
+def login(airflow: LocalAirflow) -> str:
+    response = requests.post(f"{airflow.base_url}/auth/token",
+                             json={"username": "admin", "password": airflow.admin_password()}, timeout=30)
+    assert response.status_code in (200, 201), response.text
+    return response.json()["access_token"]
+
+
+def wait_for_dag(airflow: LocalAirflow, token: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = api(airflow, "/api/v2/dags/certified_mrr", token)
+        if response.status_code == 200:
+            return response.json()
+        assert time.monotonic() < deadline, f"the DAG never appeared: {response.text}"
+        time.sleep(2)
+
+
+def wait_for_runs(airflow: LocalAirflow, token: str, timeout: float = 600, **filters) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = api(airflow, "/api/v2/dags/certified_mrr/dagRuns", token, **filters).json()["dag_runs"]
+        if runs and all(r["state"] in ("success", "failed") for r in runs):
+            return runs
+        assert time.monotonic() < deadline, f"runs did not finish: {runs}"
+        time.sleep(3)
+
+
+def test_log_in_and_find_the_unpaused_dag_and_the_page(airflow):
+    assert requests.get(f"{airflow.base_url}/revcert/", timeout=30).status_code == 401
+    token = login(airflow)
+    dag = wait_for_dag(airflow, token)
+    assert dag["is_paused"] is False and {"revcert", "certified"} <= {t["name"] for t in dag["tags"]}
+    assert api(airflow, "/revcert/", token).status_code == 200
+    plugins = api(airflow, "/api/v2/plugins", token).json()["plugins"]
+    views = [view for plugin in plugins for view in plugin.get("external_views", [])]
+    assert {"name": "Certified revenue", "url_route": "certified-revenue"}.items() <= views[0].items()
+
+
+def test_the_trigger_refuses_a_future_as_of_and_runs_a_past_logical_date(airflow):
+    """Issue 9, defects 1 and 2, as a person triggers with conf through the API the form uses."""
+    token = login(airflow)
+    wait_for_dag(airflow, token)
+    headers = {"Authorization": f"Bearer {token}"}
+    future = (date.today() + timedelta(days=400)).isoformat()
+    refused = requests.post(f"{airflow.base_url}/api/v2/dags/certified_mrr/dagRuns", headers=headers, timeout=30,
+                            json={"logical_date": None, "conf": {"as_of": future}})
+    assert refused.status_code == 400 and "revcert-not-future-date" in refused.text
+    accepted = requests.post(f"{airflow.base_url}/api/v2/dags/certified_mrr/dagRuns", headers=headers, timeout=30,
+                             json={"logical_date": "2025-03-31T06:00:00Z", "conf": {}})
+    assert accepted.status_code == 200, accepted.text
+    runs = wait_for_runs(airflow, token, logical_date_gte="2025-03-31T00:00:00Z",
+                         logical_date_lte="2025-03-31T23:59:59Z")
+    assert [r["state"] for r in runs] == ["success"]
+    with psycopg.connect(airflow.warehouse_url) as conn:
+        record = conn.execute("select as_of_date, status from certification.certification_run where run_id = %s",
+                              [runs[0]["dag_run_id"]]).fetchone()
+    assert record == (date(2025, 3, 31), "certified")
+
+
+@pytest.mark.timeout(900)
+def test_a_backfill_of_last_year_equals_one_run_as_of_its_latest_date(airflow, airflow_db, monkeypatch, warehouse_url,
+                                                                      small_org, slack, tmp_path):
+    token = login(airflow)
+    wait_for_dag(airflow, token)
+    airflow.airflow("backfill", "create", "--dag-id", "certified_mrr", "--from-date", "2025-06-29T06:00:00+00:00",
+                    "--to-date", "2025-06-30T06:00:00+00:00", "--max-active-runs", "1",
+                    "--reprocess-behavior", "completed")
+    deadline = time.monotonic() + 600
+    while True:
+        backfills = api(airflow, "/api/v2/backfills", token, dag_id="certified_mrr").json()["backfills"]
+        if backfills and all(b["completed_at"] for b in backfills):
+            break
+        assert time.monotonic() < deadline, f"the backfill did not complete: {backfills}"
+        time.sleep(5)
+    runs = api(airflow, "/api/v2/dags/certified_mrr/dagRuns", token, logical_date_gte="2025-06-29T00:00:00Z",
+               logical_date_lte="2025-06-30T23:59:59Z").json()["dag_runs"]
+    assert sorted((r["logical_date"][:16], r["state"]) for r in runs) == [
+        ("2025-06-29T06:00", "success"), ("2025-06-29T18:00", "success"), ("2025-06-30T06:00", "success")]
+    with psycopg.connect(airflow.warehouse_url) as conn:
+        as_of = dict(conn.execute("select run_id, as_of_date from certification.certification_run where status = "
+                                  "'certified' and run_id = any(%s)", [[r["dag_run_id"] for r in runs]]).fetchall())
+    assert sorted(as_of.values()) == [date(2025, 6, 29), date(2025, 6, 29), date(2025, 6, 30)]
+
+    state, _ = run_dag(load_certified_mrr_dag(), monkeypatch, warehouse_url, SalesforceOrg.from_snapshot(small_org),
+                       slack, as_of=date(2025, 6, 30), tmp_path=tmp_path)
+    assert state == "success"
+
+    def figures(url: str) -> list[tuple]:
+        with psycopg.connect(url) as conn:
+            return conn.execute(f"select {', '.join(FIGURES)} from viz.mrr_bridge where month <= '2025-06-01' "
+                                "order by month, business_unit").fetchall()
+
+    backfilled = figures(airflow.warehouse_url)
+    assert backfilled and backfilled == figures(warehouse_url)
+    with psycopg.connect(airflow.warehouse_url) as conn:
+        lease = conn.execute("select holder from certification.warehouse_lease").fetchone()[0]
+        left_running = conn.execute("select count(*) from certification.certification_run "
+                                    "where status = 'running'").fetchone()[0]
+    assert lease is None and left_running == 0

@@ -1,0 +1,356 @@
+"""The certified_mrr DAG end to end with dag.test: embedded PostgreSQL, the Salesforce stand-in,
+a local Slack receiver, and Airflow's metadata database migrated for the tests."""
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from revcert.certification.fingerprint import published_hash
+from revcert.certification.independent_derivation import derive_figures, read_staging
+from revcert.settings import Settings
+from revcert.standins.salesforce.server import SalesforceOrg
+from revcert.standins.slack import SlackWebhookReceiver
+from revcert.warehouse.schema import BRIDGE_FIGURES, column_names, viz_mrr_bridge, viz_mrr_bridge_total
+from tests.airflow_harness import AS_OF, load_certified_mrr_dag, run_dag
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def dag(airflow_db):
+    return load_certified_mrr_dag()
+
+
+@pytest.fixture
+def org(small_org: Path) -> SalesforceOrg:
+    return SalesforceOrg.from_snapshot(small_org)
+
+
+def published(url: str) -> dict[tuple, dict]:
+    with psycopg.connect(url) as conn:
+        cursor = conn.execute("select * from viz.mrr_bridge order by month, business_unit")
+        names = [c.name for c in cursor.description]
+        return {(row[0], row[1]): dict(zip(names, row)) for row in cursor}
+
+
+def certification(url: str) -> tuple:
+    with psycopg.connect(url) as conn:
+        return conn.execute("select certification_id, status, figures_hash from certification.certification_run "
+                            "order by certification_id desc limit 1").fetchone()
+
+
+def test_a_clean_run_certifies_and_publishes_what_the_derivation_gives(dag, monkeypatch, warehouse_url, org, slack,
+                                                                       tmp_path):
+    state, tasks = run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path)
+    assert state == "success"
+    assert set(tasks.values()) == {"success"} and len(tasks) == 9
+    certification_id, status, figures_hash = certification(warehouse_url)
+    assert status == "certified" and len(figures_hash) == 64
+    with psycopg.connect(warehouse_url) as conn:
+        checks = dict(conn.execute("select check_name, passed from certification.check_result "
+                                   "where certification_id = %s", [certification_id]).fetchall())
+        derived = derive_figures(read_staging(conn), AS_OF, Settings().renewal_grace_days)
+        totals = conn.execute("select count(*) from viz.mrr_bridge_total where certification_id = %s",
+                              [certification_id]).fetchone()[0]
+        cohorts = conn.execute("select count(*) from viz.cohort_retention_total where certification_id = %s",
+                               [certification_id]).fetchone()[0]
+    assert checks == {"completeness": True, "integrity": True, "movement_identity": True,
+                      "independent_derivation": True}
+    rows = published(warehouse_url)
+    assert set(rows) == set(derived.bridge)
+    for key, row in rows.items():
+        assert {f: row[f] for f in BRIDGE_FIGURES} == {f: derived.bridge[key][f] for f in BRIDGE_FIGURES}
+        assert row["certification_id"] == certification_id and row["currency"] == "USD"
+        assert row["churn"] <= 0 and row["contraction"] <= 0
+    assert totals == len(derived.bridge_total) and cohorts == len(derived.cohort_total)
+    assert max(month for month, _ in rows) == date(2026, 11, 1)
+    assert [t for t in slack.texts if t.startswith(":white_check_mark: Revenue certified")]
+
+
+def assert_halted(url: str, before: str, state: str, tasks: dict, slack: SlackWebhookReceiver, *names: str) -> str:
+    assert state == "failed"
+    assert tasks["certify"] == "failed" and tasks["publish"] == "skipped" and tasks["close_run"] == "failed"
+    with psycopg.connect(url) as conn:
+        assert published_hash(conn) == before
+    assert len(slack.texts) == 1, slack.texts
+    pages = [t for t in slack.texts if t.startswith(":rotating_light:")]
+    assert len(pages) == 1
+    for name in names:
+        assert name in pages[0]
+    assert certification(url)[1] == "failed"
+    assert "http://airflow.test:8080/dags/certified_mrr/runs/" in pages[0]
+    return pages[0]
+
+
+def viz_before(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        return published_hash(conn)
+
+
+def test_a_source_count_one_higher_halts_publishing(dag, monkeypatch, warehouse_after_certified_run, org, slack,
+                                                    tmp_path):
+    before = viz_before(warehouse_after_certified_run)
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path,
+                           count_offsets={"Contract": 1})
+    page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "completeness", "Contract")
+    assert tasks["transform"] == "success"
+    assert "live record count" in page
+
+
+def test_a_customer_with_negative_mrr_halts_publishing(dag, monkeypatch, warehouse_after_certified_run, org, slack,
+                                                       tmp_path):
+    before = viz_before(warehouse_after_certified_run)
+    line = next(r for r in org.objects["SBQQ__Subscription__c"].values()
+                if not r["IsDeleted"] and r["SBQQ__Quantity__c"] > 0 and r["SBQQ__EndDate__c"])
+    org.apply_edits("SBQQ__Subscription__c", new=[{**line, "Id": "a1BNEGATIVEMRR0AAA",
+                                                    "SBQQ__Quantity__c": -line["SBQQ__Quantity__c"] * 3,
+                                                    "SBQQ__RevisedSubscription__c": line["Id"]}])
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "integrity",
+                         "negative_customer_mrr", "a1BNEGATIVEMRR0AAA")
+    assert tasks["transform"] == "failed"
+    assert "(blocked): not run" in page
+
+
+def test_a_renewal_cycle_halts_publishing(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path):
+    before = viz_before(warehouse_after_certified_run)
+    contracts = [c for c in org.objects["Contract"].values() if not c["IsDeleted"]]
+    by_opportunity = {c["SBQQ__Opportunity__c"]: c for c in contracts}
+    predecessor = next(c for c in contracts if c["SBQQ__RenewalOpportunity__c"] in by_opportunity)
+    successor = by_opportunity[predecessor["SBQQ__RenewalOpportunity__c"]]
+    org.apply_edits("Contract", changes={successor["Id"]: {
+        "SBQQ__RenewalOpportunity__c": predecessor["SBQQ__Opportunity__c"]}})
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "renewal_cycle", predecessor["Id"],
+                  successor["Id"])
+
+
+def test_a_missing_conversion_rate_halts_publishing(dag, monkeypatch, warehouse_after_certified_run, org, slack,
+                                                    tmp_path):
+    before = viz_before(warehouse_after_certified_run)
+    rates = org.objects["DatedConversionRate"]
+    for rate_id in [i for i, r in rates.items() if r["IsoCode"] == "EUR"]:
+        del rates[rate_id]
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "missing_conversion_rate", "currency EUR")
+
+
+def test_one_cent_altered_between_transform_and_certify_halts_publishing(dag, monkeypatch,
+                                                                         warehouse_after_certified_run, org, slack,
+                                                                         tmp_path):
+    from revcert.orchestration.gate import CertificationGateOperator
+
+    before = viz_before(warehouse_after_certified_run)
+    certify = CertificationGateOperator.execute
+
+    def alter_one_cent_then_certify(self, context):
+        with psycopg.connect(warehouse_after_certified_run) as conn:
+            conn.execute("update mart.mart_mrr_bridge set ending_mrr = ending_mrr + 0.01 "
+                         "where (month, business_unit) = (select month, business_unit from mart.mart_mrr_bridge "
+                         "order by month desc, business_unit limit 1)")
+        return certify(self, context)
+
+    monkeypatch.setattr(CertificationGateOperator, "execute", alter_one_cent_then_certify)
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "independent_derivation",
+                         "2026-11", "ending_mrr")
+    assert "-0.01" not in page and "0.01" in page
+
+
+def test_rerunning_the_same_as_of_gives_the_same_rows_and_an_earlier_one_keeps_complete_months(
+        dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path):
+    first = published(warehouse_after_certified_run)
+    state, _ = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    assert state == "success"
+    again = published(warehouse_after_certified_run)
+    assert set(again) == set(first)
+    assert all({f: again[k][f] for f in (*BRIDGE_FIGURES, "snapshot_date")}
+               == {f: first[k][f] for f in (*BRIDGE_FIGURES, "snapshot_date")} for k in first)
+    second_certification = certification(warehouse_after_certified_run)[0]
+
+    state, _ = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, as_of=date(2026, 10, 15),
+                       tmp_path=tmp_path)
+    assert state == "success"
+    earlier = published(warehouse_after_certified_run)
+    third_certification = certification(warehouse_after_certified_run)[0]
+    october = [row for (month, _), row in earlier.items() if month == date(2026, 10, 1)]
+    november = [row for (month, _), row in earlier.items() if month == date(2026, 11, 1)]
+    september = [row for (month, _), row in earlier.items() if month == date(2026, 9, 1)]
+    assert october and all(r["snapshot_date"] == date(2026, 10, 31) and r["certification_id"] == second_certification
+                           for r in october)
+    assert november and all(r["certification_id"] == second_certification for r in november)
+    assert september and all(r["certification_id"] == third_certification for r in september)
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        assert conn.execute("select count(*) = count(distinct (month, business_unit)) from viz.mrr_bridge"
+                            ).fetchone()[0]
+
+
+def test_a_bad_as_of_date_is_refused_before_any_task_runs(dag, monkeypatch, warehouse_url, org, slack, tmp_path):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    with pytest.raises(ParamValidationError, match="'2026-02-30' is not a 'date'"):
+        run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path, run_conf={"as_of": "2026-02-30"})
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select count(*) from certification.certification_run").fetchone()[0] == 0
+        assert conn.execute("select count(*) from raw.extraction_batch").fetchone()[0] == 0
+
+
+def test_certify_only_records_a_certification_and_publishes_nothing(dag, monkeypatch, warehouse_after_certified_run,
+                                                                    org, slack, tmp_path):
+    before = viz_before(warehouse_after_certified_run)
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path,
+                           as_of=date(2026, 11, 20), run_conf={"certify_only": True})
+    assert state == "success" and tasks["publish"] == "skipped" and tasks["certify"] == "success"
+    assert certification(warehouse_after_certified_run)[1] == "certified"
+    assert viz_before(warehouse_after_certified_run) == before
+    assert any("certify-only run: nothing was published" in text for text in slack.texts)
+
+
+def test_without_an_as_of_param_the_logical_date_decides(dag, monkeypatch, warehouse_url, org, slack, tmp_path):
+    state, _ = run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path, as_of=None,
+                       logical_date=datetime(2026, 9, 30, 18, tzinfo=timezone.utc))
+    assert state == "success"
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select as_of_date from certification.certification_run").fetchone()[0] == date(2026, 9, 30)
+        assert conn.execute("select max(snapshot_date) from viz.mrr_bridge").fetchone()[0] == date(2026, 9, 30)
+
+
+def task_tries() -> dict[str, int]:
+    """Each task's try number in the latest run of the tests' Airflow home."""
+    from airflow import settings
+    from airflow.models.dagrun import DagRun
+
+    session = settings.Session()
+    try:
+        run = session.query(DagRun).filter(DagRun.dag_id == "certified_mrr").order_by(DagRun.id.desc()).first()
+        return {ti.task_id: ti.try_number for ti in run.get_task_instances(session=session)}
+    finally:
+        session.close()
+
+
+def test_a_field_the_org_lacks_fails_at_once_and_pages_once(dag, monkeypatch, warehouse_after_certified_run, org,
+                                                            slack, tmp_path):
+    """Issue 9, defect 6: a configuration error is not retried; the one page names the field."""
+    before = viz_before(warehouse_after_certified_run)
+    monkeypatch.setenv("REVCERT_BUSINESS_UNIT_FIELD", "Region__c")
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "completeness")
+    assert tasks["extract"] == "failed" and task_tries()["extract"] == 1
+    assert "fields missing from the Salesforce org: Account.Region__c" in page
+
+
+def test_a_source_that_stays_down_is_paged_once_naming_the_fault(dag, monkeypatch, warehouse_after_certified_run,
+                                                                 org, slack, tmp_path):
+    from revcert.standins.salesforce.server import Fault
+
+    before = viz_before(warehouse_after_certified_run)
+    monkeypatch.setenv("REVCERT_RETRY_ATTEMPTS", "2")
+    # A transient fault is retried by the task too; once is enough to see the page.
+    monkeypatch.setattr(dag.get_task("extract"), "retries", 0)
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path,
+                           faults=[Fault("status", status=500, times=None, path_contains="/query")])
+    page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "completeness")
+    assert tasks["extract"] == "failed"
+    assert "Salesforce request failed after 2 attempts: HTTP 500" in page and "(blocked)" in page
+
+
+def test_a_restatement_withdraws_months_published_by_mistake(dag, monkeypatch, warehouse_after_certified_run, org,
+                                                             slack, tmp_path):
+    """Issue 9, defect 2: figures once published for a future as-of date (2027-03-31 typed for 2026) are
+    not replaced by normal runs; a restatement replaces them and withdraws the months after its as-of month,
+    and its certification record says so."""
+    url = warehouse_after_certified_run
+    with psycopg.connect(url) as conn:
+        for table in ("mrr_bridge", "mrr_bridge_total", "cohort_retention", "cohort_retention_total"):
+            conn.execute(f"update viz.{table} set snapshot_date = '2026-11-30' where month = '2026-11-01'")
+        for table in (viz_mrr_bridge_total, viz_mrr_bridge):
+            columns = [c for c in column_names(table) if c not in ("month", "snapshot_date")]
+            conn.execute(f"insert into viz.{table.name} (month, snapshot_date, {', '.join(columns)}) "
+                         f"select '2027-03-01', '2027-03-31', {', '.join(columns)} from viz.{table.name} "
+                         "where month = '2026-11-01'")
+
+    def shown() -> dict:
+        with psycopg.connect(url) as conn:
+            return dict(conn.execute("select month, snapshot_date from viz.mrr_bridge_total "
+                                     "where month >= '2026-11-01'").fetchall())
+
+    state, _ = run_dag(dag, monkeypatch, url, org, slack, tmp_path=tmp_path)
+    assert state == "success"
+    assert shown() == {date(2026, 11, 1): date(2026, 11, 30), date(2027, 3, 1): date(2027, 3, 31)}
+
+    state, _ = run_dag(dag, monkeypatch, url, org, slack, tmp_path=tmp_path, run_conf={"restate": True})
+    assert state == "success"
+    assert shown() == {date(2026, 11, 1): date(2026, 11, 21)}
+    with psycopg.connect(url) as conn:
+        restated = conn.execute("select is_restatement, withdrawn_months, published_months from "
+                                "certification.certification_run order by certification_id desc limit 1").fetchone()
+        leftovers = conn.execute("select count(*) from viz.mrr_bridge where month > '2026-11-01'").fetchone()[0]
+    assert restated[0] is True and restated[1] == ["2027-03-01"] and "2026-11-01" in restated[2]
+    assert leftovers == 0
+    assert any("withdrawn: 2027-03" in text for text in slack.texts)
+
+
+def test_a_future_as_of_date_is_refused_by_the_trigger_and_the_task(dag, monkeypatch, warehouse_url, org, slack,
+                                                                    tmp_path):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    future = date.today().replace(year=date.today().year + 1)
+    with pytest.raises(ParamValidationError, match="revcert-not-future-date"):
+        run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path, as_of=future)
+    with psycopg.connect(warehouse_url) as conn:
+        assert conn.execute("select count(*) from certification.certification_run").fetchone()[0] == 0
+
+
+def latest_run_id() -> str:
+    from airflow import settings
+    from airflow.models.dagrun import DagRun
+
+    session = settings.Session()
+    try:
+        return session.query(DagRun).filter(DagRun.dag_id == "certified_mrr").order_by(DagRun.id.desc()).first().run_id
+    finally:
+        session.close()
+
+
+@pytest.mark.parametrize("holder_state", ["silent for five minutes, unknown to Airflow",
+                                          "beating a second ago, its Airflow run ended"])
+def test_a_run_gone_while_holding_the_warehouse_blocks_nothing(holder_state, dag, monkeypatch,
+                                                               warehouse_after_certified_run, org, slack, tmp_path):
+    """Issue 9 defect 3 and issue 17 defect 7: the next run takes the warehouse over at once (or after a
+    minute's silence when nothing can vouch either way) and closes what the dead run left open."""
+    url = warehouse_after_certified_run
+    dead_run = "manual__dead" if holder_state.startswith("silent") else latest_run_id()
+    with psycopg.connect(url) as conn:
+        dead_certification = conn.execute(
+            "insert into certification.certification_run (dag_id, run_id, as_of_date, status, is_certify_only, "
+            "is_restatement, overrides_used) values ('certified_mrr', %s, '2026-11-20', 'running', false, false, "
+            "'[]') on conflict (dag_id, run_id) do update set status = 'running', published_at = null "
+            "returning certification_id", [dead_run]).fetchone()[0]
+        dead_batch = conn.execute("insert into raw.extraction_batch (source, mode, status) values ('salesforce', "
+                                  "'incremental', 'running') returning batch_id").fetchone()[0]
+        conn.execute("update certification.certification_run set extraction_batch_id = %s where certification_id = %s",
+                     [dead_batch, dead_certification])
+        silent = 300 if holder_state.startswith("silent") else 1
+        conn.execute("update certification.warehouse_lease set holder = %s, holder_dag_id = 'certified_mrr', "
+                     "holder_run_id = %s, certification_id = %s, acquired_at = now() - interval '1 hour', "
+                     "heartbeat_at = now() - make_interval(secs => %s)",
+                     [f"certified_mrr/{dead_run}", dead_run, dead_certification, silent])
+    started = time.monotonic()
+    state, tasks = run_dag(dag, monkeypatch, url, org, slack, tmp_path=tmp_path)
+    assert state == "success", tasks
+    assert time.monotonic() - started < 90
+    with psycopg.connect(url) as conn:
+        status, reason = conn.execute("select status, failure_summary from certification.certification_run "
+                                      "where certification_id = %s", [dead_certification]).fetchone()
+        batch_status = conn.execute("select status from raw.extraction_batch where batch_id = %s",
+                                    [dead_batch]).fetchone()[0]
+        event = conn.execute("select event, previous_holder from certification.warehouse_lease_event "
+                             "where event = 'taken_over'").fetchone()
+        lease = conn.execute("select holder from certification.warehouse_lease").fetchone()[0]
+    assert status == "abandoned" and f"over from certified_mrr/{dead_run}" in reason
+    assert batch_status == "abandoned"
+    assert event == ("taken_over", f"certified_mrr/{dead_run}") and lease is None

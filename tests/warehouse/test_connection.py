@@ -1,0 +1,55 @@
+"""One way to the warehouse: every libpq form and extra an Airflow connection can carry works."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from revcert.warehouse.connection import WarehouseUnreachable, connect, dsn_from_airflow
+from revcert.warehouse.embedded import EmbeddedPostgres
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_unix_socket_host_in_the_connection_is_used(tmp_path, monkeypatch):
+    sockets = tmp_path / "sockets"
+    sockets.mkdir()
+    sockets.chmod(0o777)
+    server = EmbeddedPostgres(tmp_path / "data", socket_dir=sockets)
+    server.start()
+    try:
+        port = server.url().rsplit(":", 1)[1].split("/")[0]
+        monkeypatch.setenv("AIRFLOW_CONN_SOCKET_WAREHOUSE", f"postgresql://postgres@/postgres?host={sockets}&port={port}")
+        with connect(dsn_from_airflow("socket_warehouse")) as conn:
+            # A Unix-socket session has no server address; a TCP one would be 127.0.0.1.
+            assert conn.execute("select inet_server_addr()").fetchone()[0] is None
+    finally:
+        server.stop()
+
+
+def test_sslmode_in_the_connection_extras_reaches_libpq(postgres_server, monkeypatch):
+    """A managed PostgreSQL's `sslmode=require` is kept: against a server without TLS (the embedded build
+    has none) libpq refuses to connect in the clear, where a URL rebuilt without the extra would connect."""
+    port = postgres_server.url().rsplit(":", 1)[1].split("/")[0]
+    for mode in ("require", "prefer"):
+        monkeypatch.setenv(f"AIRFLOW_CONN_SSL_{mode.upper()}", json.dumps({
+            "conn_type": "postgres", "host": "127.0.0.1", "port": int(port), "login": "postgres",
+            "schema": "postgres", "extra": {"sslmode": mode, "application_name": "revcert-test"}}))
+    with pytest.raises(WarehouseUnreachable, match="server does not support SSL, but SSL was required"):
+        connect(dsn_from_airflow("ssl_require"))
+    with connect(dsn_from_airflow("ssl_prefer")) as conn:
+        assert conn.execute("select current_setting('application_name')").fetchone()[0] == "revcert-test"
+
+
+def test_an_unreachable_server_is_named_within_the_connect_timeout():
+    started = time.monotonic()
+    with pytest.raises(WarehouseUnreachable, match=r"cannot reach PostgreSQL at 127\.0\.0\.1:9/revcert"):
+        connect("postgresql://nobody:secret@127.0.0.1:9/revcert")
+    assert time.monotonic() - started < 12
+
+
+def test_the_password_never_appears_in_the_message():
+    with pytest.raises(WarehouseUnreachable) as error:
+        connect("postgresql://nobody:s3cr3t-pw@127.0.0.1:9/revcert")
+    assert "s3cr3t-pw" not in str(error.value)
