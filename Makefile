@@ -23,7 +23,7 @@ run: $(STAMP)
 
 # The whole suite: linters, then every test (PostgreSQL, stand-ins, Airflow processes, the browser).
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3 --dist loadfile --durations=15
 
 # The fast tier: no PostgreSQL, no Airflow process; under 30 seconds.
 unit: $(STAMP)

@@ -101,19 +101,6 @@ def test_an_as_of_date_years_back_certifies_a_record_of_its_own(warehouse_after_
     assert shown == {date(2025, 6, 1): records[1][0], date(2025, 7, 1): records[0][0]}
 
 
-def test_the_same_command_runs_five_times_in_a_row_and_with_another_org(warehouse_url, small_org, tmp_path, capsys):
-    """Issue 9, defect 4: every invocation is a run of its own, in the same local Airflow home."""
-    for _ in range(5):
-        assert run(small_org, warehouse_url) == 0
-    other = tmp_path / "other-org"
-    assert main(["generate-org", "--out", str(other), "--accounts", "40", "--seed", "7"]) == 0
-    # Another org into the same warehouse replaces what staging holds: a full extraction.
-    assert run(other, warehouse_url, "--full") == 0
-    records = certifications(warehouse_url)
-    assert len(records) == 6 and len({r[1] for r in records}) == 6
-    assert all(status == "certified" and published for _, _, _, status, published in records)
-
-
 def test_a_future_as_of_date_is_refused_before_anything_runs(warehouse_url, small_org, capsys):
     tomorrow = (date.today() + timedelta(days=2)).isoformat()
     with pytest.raises(SystemExit) as exit_:
