@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pyproject.toml package-lock.json | sha256sum | cut -c1-12)
 DEMO_ORG := .revcert/demo-org
+DEMO_SHOPS := .revcert/demo-shops
 
 .PHONY: run test unit lint ui install
 
@@ -17,9 +18,12 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml package-lock.json
 	npm ci --no-audit --no-fund --silent
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
+# Both pipelines on the demo data: the certified MRR bridge, then the certified shop revenue.
 run: $(STAMP)
 	$(BIN)/revcert generate-org --out $(DEMO_ORG) --if-missing
 	$(BIN)/revcert run --snapshot $(DEMO_ORG)
+	$(BIN)/revcert generate-shops --out $(DEMO_SHOPS) --if-missing
+	$(BIN)/revcert shop run --snapshot $(DEMO_SHOPS)
 
 # The whole suite: linters, then every test (PostgreSQL, stand-ins, Airflow processes, the browser).
 test: lint

@@ -23,17 +23,8 @@ from airflow.sdk import CronTriggerTimetable, Param, chain, dag
 
 from revcert.orchestration import dag_settings
 from revcert.orchestration.as_of import NOT_FUTURE, register_not_future_format
-from revcert.orchestration.certified_mrr import (
-    certify,
-    close_run,
-    extract,
-    identity_check,
-    migrate,
-    open_run,
-    publish,
-    stage,
-    transform,
-)
+from revcert.orchestration.certified_mrr import certify, extract, identity_check, publish, stage, transform
+from revcert.orchestration.runs import close_run, migrate, open_run
 from revcert.settings import Settings
 
 BUSINESS_TIMEZONE = Settings().business_timezone

@@ -1,8 +1,12 @@
 """`revcert`: the command line beside the Airflow UI.
 
     revcert run (--snapshot DIR | --salesforce-conn CONN_ID) [--as-of YYYY-MM-DD] [--database-url URL] [--full]
+    revcert shop run (--snapshot DIR | --shopify-conn CONN_ID) [--as-of YYYY-MM-DD] [--database-url URL]
+                     [--refund-date-shops ID,ID] [--full]
     revcert generate-org --out DIR [--accounts N] [--lines N] [--seed S] [--if-missing]
+    revcert generate-shops --out DIR [--shops N] [--orders N] [--seed S] [--if-missing]
     revcert standin salesforce --snapshot DIR [--port P] [--page-size N]
+    revcert standin shopify --snapshot DIR [--port P]
     revcert db start|stop|url|migrate [--database-url URL]
     revcert db viz-login NAME [--database-url URL]   (password from REVCERT_VIZ_PASSWORD)
     revcert lease show|release [--force] [--reason TEXT] [--database-url URL]
@@ -70,6 +74,13 @@ def _directory(text: str) -> Path:
     return path
 
 
+def _shop_ids(text: str) -> list[str]:
+    ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not ids or not all(part.isdigit() for part in ids):
+        raise argparse.ArgumentTypeError(f"shop ids are numbers separated by commas: {text!r}")
+    return ids
+
+
 def _database_url(text: str) -> str:
     from revcert.warehouse.connection import check_dsn
 
@@ -92,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--database-url", type=_database_url, help="warehouse (default: the embedded server)")
     run.add_argument("--full", action="store_true", help="ignore the watermarks and read everything")
 
+    shop = commands.add_parser("shop", help="Shopify daily order revenue")
+    shop_commands = shop.add_subparsers(dest="shop_command", required=True)
+    shop_run = shop_commands.add_parser("run", help="run the shop_daily_revenue DAG end to end and print the report")
+    shops_source = shop_run.add_mutually_exclusive_group(required=True)
+    shops_source.add_argument("--snapshot", type=_directory, help="shops snapshot directory, served by the stand-in")
+    shops_source.add_argument("--shopify-conn", help="Airflow connection id listing the shops and their tokens")
+    shop_run.add_argument("--as-of", type=_date, help="last local day covered (default: today in the business "
+                                                      "timezone)")
+    shop_run.add_argument("--database-url", type=_database_url, help="warehouse (default: the embedded server)")
+    shop_run.add_argument("--refund-date-shops", type=_shop_ids, default=[],
+                          help="shop ids whose refunds count on their own date, for this run (comma separated)")
+    shop_run.add_argument("--full", action="store_true", help="ignore the watermarks; recompute every day")
+
     generate = commands.add_parser("generate-org", help="write a synthetic CPQ org snapshot")
     generate.add_argument("--out", type=Path, required=True)
     generate.add_argument("--accounts", type=_positive, default=2000)
@@ -99,12 +123,22 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=20260101)
     generate.add_argument("--if-missing", action="store_true", help="do nothing when --out already holds an org")
 
+    generate_shops = commands.add_parser("generate-shops", help="write a synthetic Shopify snapshot")
+    generate_shops.add_argument("--out", type=Path, required=True)
+    generate_shops.add_argument("--shops", type=_positive, default=12)
+    generate_shops.add_argument("--orders", type=_positive, default=6000)
+    generate_shops.add_argument("--seed", type=int, default=20260101)
+    generate_shops.add_argument("--if-missing", action="store_true", help="do nothing when --out holds a snapshot")
+
     standin = commands.add_parser("standin", help="serve a snapshot through a source's wire protocol")
     standin_kinds = standin.add_subparsers(dest="standin", required=True)
     salesforce = standin_kinds.add_parser("salesforce")
     salesforce.add_argument("--snapshot", type=_directory, required=True)
     salesforce.add_argument("--port", type=_any_port, default=0)
     salesforce.add_argument("--page-size", type=_positive, default=2000)
+    shopify = standin_kinds.add_parser("shopify")
+    shopify.add_argument("--snapshot", type=_directory, required=True)
+    shopify.add_argument("--port", type=_any_port, default=0)
 
     db = commands.add_parser("db", help="the warehouse database")
     db.add_argument("action", choices=["start", "stop", "url", "migrate", "viz-login"])
@@ -166,6 +200,34 @@ def command_run(args: argparse.Namespace) -> int:
     return 0 if result.certified else 1
 
 
+def command_shop(args: argparse.Namespace) -> int:
+    from revcert.local.run import RunStopped
+    from revcert.local.shop_run import run_shop_daily_revenue
+    from revcert.snapshots.shopify_snapshot import ShopifySnapshotError
+
+    settings = Settings()
+    as_of = _as_of(args.as_of, settings)
+    try:
+        result = run_shop_daily_revenue(snapshot=args.snapshot, shopify_conn=args.shopify_conn,
+                                        database_url=args.database_url, as_of=as_of,
+                                        refund_date_shops=args.refund_date_shops, full=args.full, settings=settings)
+    except RunStopped as stopped:
+        print(f"shop_daily_revenue: stopped. {stopped}", file=sys.stderr)
+        return 1
+    except ShopifySnapshotError as error:
+        raise Refused(f"the snapshot cannot be served: {error}") from error
+    print(f"shop_daily_revenue: {result.state}; {len(result.shops) - len(result.failed_shops)} of "
+          f"{len(result.shops)} shop(s) certified and published")
+    for shop in result.failed_shops:
+        print(f"  shop {shop.shop_id} NOT published (certification {shop.certification_id}, {shop.status}): "
+              f"{shop.why}")
+    print(result.report)
+    for message in result.slack_messages if result.failed_shops else []:
+        print(f"\nSlack message:\n{message}")
+    print(f"\nAirflow's log of the run: {result.log_file}")
+    return 0 if result.certified else 1
+
+
 def command_generate(args: argparse.Namespace) -> int:
     from revcert.snapshots.salesforce_generator import OrgShape, generate_org
 
@@ -179,19 +241,43 @@ def command_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_generate_shops(args: argparse.Namespace) -> int:
+    from revcert.snapshots.shopify_generator import ShopShape, generate_shops
+    from revcert.snapshots.shopify_snapshot import ORDERS_FILE
+
+    if args.if_missing and (args.out / ORDERS_FILE).exists():
+        print(f"shops already at {args.out}")
+        return 0
+    started = time.monotonic()
+    counts = generate_shops(args.out, ShopShape(shops=args.shops, orders=args.orders, seed=args.seed))
+    summary = ", ".join(f"{name} {count}" for name, count in sorted(counts.items()))
+    print(f"generated shops in {args.out} in {time.monotonic() - started:.1f}s: {summary}")
+    return 0
+
+
 def command_standin(args: argparse.Namespace) -> int:
+    if args.standin == "shopify":
+        from revcert.standins.shopify.server import ShopifyStandIn, ShopifyStore
+
+        with ShopifyStandIn(ShopifyStore.from_snapshot(args.snapshot), port=args.port) as shopify:
+            return _serve({"url": shopify.url, "ca_bundle": str(shopify.ca_bundle),
+                           "airflow_connection": json.loads(shopify.airflow_connection())})
     from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
 
     standin = SalesforceStandIn(SalesforceOrg.from_snapshot(args.snapshot), port=args.port, page_size=args.page_size)
     with standin:
-        # One JSON line, so scripts (and the benchmark) can read where it listens.
-        print(json.dumps({"url": standin.url, "ca_bundle": str(standin.ca_bundle), "client_id": standin.client_id,
-                          "client_secret": standin.client_secret}), flush=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            return 0
+        return _serve({"url": standin.url, "ca_bundle": str(standin.ca_bundle), "client_id": standin.client_id,
+                       "client_secret": standin.client_secret})
+
+
+def _serve(where: dict) -> int:
+    """Say where a stand-in listens (one JSON line, for scripts and the benchmark), then serve until Ctrl-C."""
+    print(json.dumps(where), flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return 0
 
 
 def command_db(args: argparse.Namespace) -> int:
@@ -280,7 +366,8 @@ def command_ui(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "run": command_run, "generate-org": command_generate, "standin": command_standin, "db": command_db,
+    "run": command_run, "shop": command_shop, "generate-org": command_generate,
+    "generate-shops": command_generate_shops, "standin": command_standin, "db": command_db,
     "lease": command_lease, "bench": command_bench, "ui": command_ui,
 }
 
@@ -294,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from revcert.extraction.errors import ExtractionError
     from revcert.snapshots.salesforce_snapshot import SnapshotError
+    from revcert.snapshots.shopify_snapshot import ShopifySnapshotError
     from revcert.warehouse.connection import WarehouseUnreachable
 
     try:
@@ -302,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     except ValidationError as error:
         parser.error(f"bad REVCERT_* setting: {error}")
-    except (Refused, ExtractionError, SnapshotError, WarehouseUnreachable) as error:
+    except (Refused, ExtractionError, SnapshotError, ShopifySnapshotError, WarehouseUnreachable) as error:
         print(f"revcert {args.command}: {error}", file=sys.stderr)
         return 1
     return 2

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
         lookback_seconds: How far before the watermark an incremental read starts.
         bulk_threshold: Above this many records due, an object is read with Bulk API 2.0.
         bulk_page_size: Records per Bulk 2.0 results page.
+        shopify_bulk_threshold: Above this many orders due, a shop is read with a bulk operation.
         request_timeout: Seconds per HTTP request to a source.
         retry_attempts: Attempts per source request before a transient fault is final.
         extract_retries: Retries of an extract task after a transient fault (exponential backoff).
@@ -59,6 +60,7 @@ class Settings(BaseSettings):
     lookback_seconds: int = Field(300, ge=0)
     bulk_threshold: int = Field(50_000, ge=0)
     bulk_page_size: int = Field(50_000, gt=0)
+    shopify_bulk_threshold: int = Field(250, ge=0)
     request_timeout: float = Field(60, gt=0)
     retry_attempts: int = Field(5, ge=1)
     extract_retries: int = Field(3, ge=0)

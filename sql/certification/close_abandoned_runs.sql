@@ -1,7 +1,7 @@
--- Close the run state that runs no longer holding the warehouse left open:
--- certification records still running and extraction batches never staged.
--- Only the lease holder works on the warehouse, so whatever else is open
--- belongs to a run that crashed, was stopped, or was taken over.
+-- Close the run state that runs no longer holding their pipeline's lease left
+-- open: certification records still running and extraction batches never
+-- staged. Only the lease holder works on its pipeline's tables, so whatever
+-- else is open belongs to a run that crashed, was stopped, or was taken over.
 -- Grain: one row per record or batch closed.
 with abandoned_runs as (
     update certification.certification_run
@@ -9,9 +9,11 @@ with abandoned_runs as (
         status = 'abandoned',
         closed_at = now(),
         failure_summary = %(reason)s
-    where status = 'running'
-        and certification_id is distinct from %(own_certification_id)s
-    returning certification_id
+    where
+        status = 'running'
+        and dag_id = %(dag_id)s
+        and run_id <> %(own_run_id)s
+    returning certification_id, extraction_batch_id
 ),
 
 abandoned_batches as (
@@ -20,8 +22,17 @@ abandoned_batches as (
         status = 'abandoned',
         finished_at = now(),
         error = %(reason)s
-    where status in ('running', 'extracted')
-        and batch_id is distinct from %(own_batch_id)s
+    where
+        status in ('running', 'extracted')
+        and source = %(source)s
+        and batch_id not in (
+            select run.extraction_batch_id
+            from certification.certification_run as run
+            where
+                run.dag_id = %(dag_id)s
+                and run.run_id = %(own_run_id)s
+                and run.extraction_batch_id is not null
+        )
     returning batch_id
 )
 

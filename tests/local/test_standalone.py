@@ -132,7 +132,8 @@ def test_a_backfill_of_last_year_equals_one_run_as_of_its_latest_date(airflow, a
     backfilled = figures(airflow.warehouse_url)
     assert backfilled and backfilled == figures(warehouse_url)
     with psycopg.connect(airflow.warehouse_url) as conn:
-        lease = conn.execute("select holder from certification.warehouse_lease").fetchone()[0]
+        lease = conn.execute("select holder from certification.warehouse_lease "
+                             "where lease_name = 'certified_mrr'").fetchone()[0]
         left_running = conn.execute("select count(*) from certification.certification_run "
                                     "where status = 'running'").fetchone()[0]
     assert lease is None and left_running == 0

@@ -326,9 +326,10 @@ def test_a_run_gone_while_holding_the_warehouse_blocks_nothing(holder_state, dag
     dead_run = "manual__dead" if holder_state.startswith("silent") else latest_run_id()
     with psycopg.connect(url) as conn:
         dead_certification = conn.execute(
-            "insert into certification.certification_run (dag_id, run_id, as_of_date, status, is_certify_only, "
-            "is_restatement, overrides_used) values ('certified_mrr', %s, '2026-11-20', 'running', false, false, "
-            "'[]') on conflict (dag_id, run_id) do update set status = 'running', published_at = null "
+            "insert into certification.certification_run (dag_id, run_id, scope, as_of_date, status, "
+            "is_certify_only, is_restatement, overrides_used) values ('certified_mrr', %s, '', '2026-11-20', "
+            "'running', false, false, '[]') on conflict (dag_id, run_id, scope) do update set status = 'running', "
+            "published_at = null "
             "returning certification_id", [dead_run]).fetchone()[0]
         dead_batch = conn.execute("insert into raw.extraction_batch (source, mode, status) values ('salesforce', "
                                   "'incremental', 'running') returning batch_id").fetchone()[0]
@@ -337,7 +338,7 @@ def test_a_run_gone_while_holding_the_warehouse_blocks_nothing(holder_state, dag
         silent = 300 if holder_state.startswith("silent") else 1
         conn.execute("update certification.warehouse_lease set holder = %s, holder_dag_id = 'certified_mrr', "
                      "holder_run_id = %s, certification_id = %s, acquired_at = now() - interval '1 hour', "
-                     "heartbeat_at = now() - make_interval(secs => %s)",
+                     "heartbeat_at = now() - make_interval(secs => %s) where lease_name = 'certified_mrr'",
                      [f"certified_mrr/{dead_run}", dead_run, dead_certification, silent])
     started = time.monotonic()
     state, tasks = run_dag(dag, monkeypatch, url, org, slack, tmp_path=tmp_path)
@@ -350,7 +351,8 @@ def test_a_run_gone_while_holding_the_warehouse_blocks_nothing(holder_state, dag
                                     [dead_batch]).fetchone()[0]
         event = conn.execute("select event, previous_holder from certification.warehouse_lease_event "
                              "where event = 'taken_over'").fetchone()
-        lease = conn.execute("select holder from certification.warehouse_lease").fetchone()[0]
+        lease = conn.execute("select holder from certification.warehouse_lease "
+                             "where lease_name = 'certified_mrr'").fetchone()[0]
     assert status == "abandoned" and f"over from certified_mrr/{dead_run}" in reason
     assert batch_status == "abandoned"
     assert event == ("taken_over", f"certified_mrr/{dead_run}") and lease is None

@@ -26,8 +26,8 @@ FIRST, SECOND = LeaseHolder.of_dag_run("certified_mrr", "first"), LeaseHolder.of
 def silence(url: str, seconds: int) -> None:
     """Pretend the holder's last heartbeat was `seconds` ago."""
     with psycopg.connect(url) as conn:
-        conn.execute("update certification.warehouse_lease set heartbeat_at = now() - make_interval(secs => %s)",
-                     [seconds])
+        conn.execute("update certification.warehouse_lease set heartbeat_at = now() - make_interval(secs => %s) "
+                     "where lease_name = 'certified_mrr'", [seconds])
 
 
 def events(url: str) -> list[tuple]:

@@ -1,8 +1,9 @@
-"""Certify a run: checks 1-4 of METHODOLOGY.md Part C, from what the run left in the warehouse.
+"""Certify a run (or one shop of it): the checks of METHODOLOGY.md Part C, from what it left in the warehouse.
 
 A check that cannot run because an earlier stage failed is recorded as not
-run (passed = None) and counts as a failure: nothing is certified unless all
-four checks ran and passed.
+run (passed = None, "blocked") and counts as a failure: nothing is certified
+unless every check ran and passed. A check that crashes is recorded as failed,
+named, and the others still run.
 """
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from revcert.certification.checks import (
     check_integrity,
     check_movement_identity,
 )
-from revcert.certification.fingerprint import figures_hash
+from revcert.certification.fingerprint import figures_hash, shop_figures_hash
 from revcert.certification.record import Certification, CheckResult, record_check, update_certification
+from revcert.certification.shop_checks import check_shop_completeness, check_shop_derivation, check_shop_integrity
 from revcert.methodology.overrides import ClassificationOverride
 from revcert.settings import Settings
 
@@ -52,12 +54,38 @@ def _extraction_problem(conn: psycopg.Connection, certification: Certification) 
     return None
 
 
-def certify_run(conn: psycopg.Connection, certification: Certification, settings: Settings) -> list[CheckResult]:
-    """Run and record every check for `certification`; mark it certified or failed.
+def _conclude(conn: psycopg.Connection, certification: Certification, results: list[CheckResult],
+              hashed: str | None) -> list[CheckResult]:
+    """Record every result and mark the record certified (every check ran and passed) or failed.
 
     A certified record stays open (closed_at empty) until it is published, or
     closed as certify-only; a failed one is closed here.
     """
+    for result in results:
+        record_check(conn, certification.certification_id, result)
+    failed = [r for r in results if r.passed is not True]
+    now = datetime.now(timezone.utc)
+    if failed:
+        update_certification(conn, certification.certification_id, status="failed", figures_hash=hashed,
+                             failure_summary="; ".join(f"{r.check_name}: {r.summary}" for r in failed), closed_at=now)
+    else:
+        update_certification(conn, certification.certification_id, status="certified", figures_hash=hashed,
+                             certified_at=now)
+    return results
+
+
+def _rebuilt_by_this_run(built: tuple | None, certification: Certification) -> bool:
+    return bool(built) and built[0] == certification.certification_id
+
+
+def _recorded_or_not_run(certification: Certification, check_name: str, why: str) -> CheckResult:
+    """A check that could not run: the failure the build recorded for it, if any, else `not run`."""
+    recorded = certification.checks.get(check_name)
+    return recorded if recorded and recorded.passed is False else _not_run(check_name, why)
+
+
+def certify_run(conn: psycopg.Connection, certification: Certification, settings: Settings) -> list[CheckResult]:
+    """Checks 1-4 of the MRR pipeline's run, recorded; the record ends certified or failed."""
     results = []
     extraction_problem = _extraction_problem(conn, certification)
     if extraction_problem:
@@ -66,29 +94,40 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
         results.append(_guarded(conn, "completeness",
                                 lambda: check_completeness(conn, certification.extraction_batch_id)))
     built = conn.execute("select certification_id from mart.mart_build").fetchone()
-    if not built or built[0] != certification.certification_id:
-        recorded = certification.checks.get("integrity")
+    if not _rebuilt_by_this_run(built, certification):
         why = "the mart was not built by this run"
-        results.append(recorded if recorded and recorded.passed is False else _not_run("integrity", why))
-        results += [_not_run("movement_identity", why), _not_run("independent_derivation", why)]
-        hashed = None
+        results += [_recorded_or_not_run(certification, "integrity", why), _not_run("movement_identity", why),
+                    _not_run("independent_derivation", why)]
+        return _conclude(conn, certification, results, None)
+    overrides = [ClassificationOverride(**o) for o in certification.overrides_used]
+    results += [
+        _guarded(conn, "integrity", lambda: check_integrity(conn)),
+        _guarded(conn, "movement_identity", lambda: check_movement_identity(conn)),
+        _guarded(conn, "independent_derivation", lambda: check_independent_derivation(
+            conn, certification.as_of_date, settings.renewal_grace_days, overrides)),
+    ]
+    return _conclude(conn, certification, results, figures_hash(conn))
+
+
+def certify_shop(conn: psycopg.Connection, certification: Certification) -> list[CheckResult]:
+    """Checks 1, 2 and 4 of one shop of a shop revenue run (its record's scope), recorded."""
+    shop_id = certification.scope
+    results = []
+    extraction_problem = _extraction_problem(conn, certification)
+    if extraction_problem:
+        results.append(_not_run("completeness", extraction_problem))
     else:
-        overrides = [ClassificationOverride(**o) for o in certification.overrides_used]
-        results += [
-            _guarded(conn, "integrity", lambda: check_integrity(conn)),
-            _guarded(conn, "movement_identity", lambda: check_movement_identity(conn)),
-            _guarded(conn, "independent_derivation", lambda: check_independent_derivation(
-                conn, certification.as_of_date, settings.renewal_grace_days, overrides)),
-        ]
-        hashed = figures_hash(conn)
-    for result in results:
-        record_check(conn, certification.certification_id, result)
-    failed = [r for r in results if r.passed is not True]
-    if failed:
-        update_certification(conn, certification.certification_id, status="failed", figures_hash=hashed,
-                             failure_summary="; ".join(f"{r.check_name}: {r.summary}" for r in failed),
-                             closed_at=datetime.now(timezone.utc))
-    else:
-        update_certification(conn, certification.certification_id, status="certified", figures_hash=hashed,
-                             certified_at=datetime.now(timezone.utc))
-    return results
+        results.append(_guarded(conn, "completeness",
+                                lambda: check_shop_completeness(conn, certification.extraction_batch_id)))
+    built = conn.execute("select certification_id from mart.mart_shop_build where shop_id = %s",
+                         [shop_id]).fetchone()
+    if not _rebuilt_by_this_run(built, certification):
+        why = "the shop's mart was not built by this run"
+        results += [_recorded_or_not_run(certification, "integrity", why),
+                    _not_run("independent_derivation", why)]
+        return _conclude(conn, certification, results, None)
+    results += [
+        _guarded(conn, "integrity", lambda: check_shop_integrity(conn, shop_id)),
+        _guarded(conn, "independent_derivation", lambda: check_shop_derivation(conn, shop_id)),
+    ]
+    return _conclude(conn, certification, results, shop_figures_hash(conn, shop_id))

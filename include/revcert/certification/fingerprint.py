@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import Table
 
-from revcert.warehouse.schema import PUBLISHED_FROM_MART, column_names, key_names
+from revcert.warehouse.schema import PUBLISHED_FROM_MART, column_names, key_names, mart_shop_day
 
 
 def rows_hash(rows: Iterable[tuple], digest: Any = None) -> str:
@@ -39,6 +39,15 @@ def figures_hash(conn: psycopg.Connection) -> str:
         digest.update(f"{table.schema}.{table.name}\n".encode())
         rows_hash(table_rows(conn, table), digest)
     return digest.hexdigest()
+
+
+def shop_figures_hash(conn: psycopg.Connection, shop_id: str) -> str:
+    """The fingerprint of what publishing would copy of one shop: its days in this run's scope."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, column_names(mart_shop_day)))
+    rows = conn.execute(sql.SQL("select {} from mart.mart_shop_day where shop_id = %s and day in (select day from "
+                                "mart.mart_shop_day_scope where shop_id = %s) order by day").format(columns),
+                        [shop_id, shop_id])
+    return rows_hash(rows)
 
 
 def published_hash(conn: psycopg.Connection) -> str:

@@ -35,6 +35,7 @@ class Certification:
     certification_id: int
     dag_id: str
     run_id: str
+    scope: str
     as_of_date: date
     status: str
     is_certify_only: bool
@@ -67,30 +68,39 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def open_certification(conn: psycopg.Connection, dag_id: str, run_id: str, as_of: date, *,
+def open_certification(conn: psycopg.Connection, dag_id: str, run_id: str, as_of: date, *, scope: str = "",
                        certify_only: bool = False, restatement: bool = False) -> int:
-    """The certification of a run, created on first call (a retried task finds the same one)."""
+    """The certification of a run (or of one shop of it: `scope`), created on first call (a retried task finds
+    the same one)."""
     return conn.execute(
-        "insert into certification.certification_run (dag_id, run_id, as_of_date, status, is_certify_only, "
-        "is_restatement, overrides_used) values (%s, %s, %s, 'running', %s, %s, '[]') on conflict (dag_id, run_id) "
-        "do update set as_of_date = excluded.as_of_date returning certification_id",
-        [dag_id, run_id, as_of, certify_only, restatement]).fetchone()[0]
+        "insert into certification.certification_run (dag_id, run_id, scope, as_of_date, status, is_certify_only, "
+        "is_restatement, overrides_used) values (%s, %s, %s, %s, 'running', %s, %s, '[]') "
+        "on conflict (dag_id, run_id, scope) do update set as_of_date = excluded.as_of_date "
+        "returning certification_id", [dag_id, run_id, scope, as_of, certify_only, restatement]).fetchone()[0]
 
 
-def certification_of_run(conn: psycopg.Connection, dag_id: str, run_id: str) -> int | None:
+def certification_of_run(conn: psycopg.Connection, dag_id: str, run_id: str, scope: str = "") -> int | None:
     row = conn.execute("select certification_id from certification.certification_run where dag_id = %s "
-                       "and run_id = %s", [dag_id, run_id]).fetchone()
+                       "and run_id = %s and scope = %s", [dag_id, run_id, scope]).fetchone()
     return row[0] if row else None
 
 
-def record_abandoned(conn: psycopg.Connection, dag_id: str, run_id: str, as_of: date, reason: str) -> int:
-    """Record a run that ended before it could work (it never held the warehouse), with why."""
+def scoped_certifications(conn: psycopg.Connection, dag_id: str, run_id: str) -> dict[str, int]:
+    """The per-scope (per-shop) records of a run: scope -> certification id."""
+    return dict(conn.execute("select scope, certification_id from certification.certification_run where dag_id = %s "
+                             "and run_id = %s and scope <> '' order by scope", [dag_id, run_id]).fetchall())
+
+
+def record_abandoned(conn: psycopg.Connection, dag_id: str, run_id: str, as_of: date, reason: str,
+                     scope: str = "") -> int:
+    """Record a run (or a shop of it) that ended before it could work, with why."""
     return conn.execute(
-        "insert into certification.certification_run (dag_id, run_id, as_of_date, status, is_certify_only, "
+        "insert into certification.certification_run (dag_id, run_id, scope, as_of_date, status, is_certify_only, "
         "is_restatement, overrides_used, failure_summary, closed_at) "
-        "values (%s, %s, %s, 'abandoned', false, false, '[]', %s, now()) "
-        "on conflict (dag_id, run_id) do update set status = 'abandoned', failure_summary = excluded.failure_summary, "
-        "closed_at = now() returning certification_id", [dag_id, run_id, as_of, reason]).fetchone()[0]
+        "values (%s, %s, %s, %s, 'abandoned', false, false, '[]', %s, now()) "
+        "on conflict (dag_id, run_id, scope) do update set status = 'abandoned', "
+        "failure_summary = excluded.failure_summary, closed_at = now() returning certification_id",
+        [dag_id, run_id, scope, as_of, reason]).fetchone()[0]
 
 
 def fail_certification(conn: psycopg.Connection, certification_id: int, reason: str) -> None:
@@ -105,12 +115,13 @@ def abandon_certification(conn: psycopg.Connection, certification_id: int, reaso
                  {"certification_id": certification_id, "reason": reason})
 
 
-def close_abandoned_runs(conn: psycopg.Connection, reason: str, own_certification_id: int | None = None,
-                         own_batch_id: int | None = None) -> list[tuple[str, int]]:
-    """Close every record and batch left open by runs that no longer hold the warehouse; returns what closed."""
+def close_abandoned_runs(conn: psycopg.Connection, dag_id: str, own_run_id: str, reason: str,
+                         source: str) -> list[tuple[str, int]]:
+    """Close every record of a pipeline, and every batch of its source, left open by runs that no longer
+    hold its lease (every run but this one); returns what it closed."""
     return [tuple(row) for row in conn.execute(load_sql("certification", "close_abandoned_runs"),
-                                               {"reason": reason, "own_certification_id": own_certification_id,
-                                                "own_batch_id": own_batch_id})]
+                                               {"reason": reason, "dag_id": dag_id, "own_run_id": own_run_id,
+                                                "source": source})]
 
 
 def record_check(conn: psycopg.Connection, certification_id: int, result: CheckResult) -> None:
@@ -140,7 +151,7 @@ def update_certification(conn: psycopg.Connection, certification_id: int, **valu
 def read_certification(conn: psycopg.Connection, certification_id: int) -> Certification:
     with conn.cursor(row_factory=dict_row) as cursor:
         row = cursor.execute(
-            "select certification_id, dag_id, run_id, as_of_date, status, is_certify_only, is_restatement, "
+            "select certification_id, dag_id, run_id, scope, as_of_date, status, is_certify_only, is_restatement, "
             "extraction_batch_id, figures_hash, certified_at, published_at, closed_at, failure_summary, "
             "published_months, withdrawn_months, overrides_used, row_counts "
             "from certification.certification_run where certification_id = %s", [certification_id]).fetchone()

@@ -25,6 +25,8 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from revcert.extraction.shopify_client import legacy_id
+
 ZERO = Decimal("0.00")
 
 
@@ -237,11 +239,6 @@ def _money(value: Any, where: str, order_id: str) -> Decimal:
 
 def _instant(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def legacy_id(gid: str) -> str:
-    """`gid://shopify/Order/123` -> `123` (the number Shopify's admin shows and URLs carry)."""
-    return gid.rsplit("/", 1)[-1]
 
 
 def order_from_record(record: dict[str, Any]) -> Order:

@@ -67,6 +67,11 @@ mutation Bulk($query: String!) {
 BULK_POLL = gql("query Poll { currentBulkOperation { id status errorCode objectCount url } }")
 
 
+def legacy_id(gid: str) -> str:
+    """`gid://shopify/Order/123` -> `123`: the number Shopify's admin shows, and this project's id."""
+    return gid.rsplit("/", 1)[-1]
+
+
 class Throttled(Exception):
     """Shopify answered THROTTLED: the bucket is empty; wait `seconds` and ask again."""
 
@@ -93,7 +98,7 @@ class ShopAccess:
 
     @property
     def shop_id(self) -> str:
-        return self.shop_gid.rsplit("/", 1)[-1]
+        return legacy_id(self.shop_gid)
 
 
 def shops_from_airflow_connection(conn_id: str) -> list[ShopAccess]:

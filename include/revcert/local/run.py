@@ -25,7 +25,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -102,9 +102,10 @@ def _one_run_per_home(home: Path, console: IO[str]) -> Iterator[int]:
 class _LeaseWatcher(threading.Thread):
     """Tells the console, every half minute, who holds the warehouse while this run waits for it."""
 
-    def __init__(self, dsn: str, holder_name: str, console: IO[str], every_seconds: float = 30) -> None:
+    def __init__(self, dsn: str, lease: str, holder_name: str, console: IO[str], every_seconds: float = 30) -> None:
         super().__init__(name="lease-watcher", daemon=True)
-        self.dsn, self.holder_name, self.console, self.every_seconds = dsn, holder_name, console, every_seconds
+        self.dsn, self.lease, self.holder_name = dsn, lease, holder_name
+        self.console, self.every_seconds = console, every_seconds
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -113,7 +114,7 @@ class _LeaseWatcher(threading.Thread):
         pause = 2.0
         while not self.stopping.wait(pause):
             try:
-                state = read_lease(self.dsn)
+                state = read_lease(self.dsn, self.lease)
             except Exception:  # the run itself reports a warehouse it cannot reach
                 continue
             if state.holder is not None and state.holder.name == self.holder_name:
@@ -157,38 +158,53 @@ def _stop(child: subprocess.Popen) -> None:
             continue
 
 
-def _close_stopped_run(dsn: str, run_id: str, as_of: date, why: str) -> str:
-    """Give the warehouse back and close the stopped run's record; returns what state it left."""
-    from revcert.certification.record import abandon_certification, certification_of_run, record_abandoned
+def _close_stopped_run(dsn: str, dag_id: str, run_id: str, as_of: date, why: str) -> str:
+    """Give the lease back and close the stopped run's records (its shops' too); returns what state it left."""
+    from revcert.certification.record import (
+        abandon_certification,
+        certification_of_run,
+        record_abandoned,
+        scoped_certifications,
+    )
     from revcert.warehouse.connection import connect
     from revcert.warehouse.lease import LeaseHolder, release_lease
 
-    released = release_lease(dsn, LeaseHolder.of_dag_run(DAG_ID, run_id))
+    released = release_lease(dsn, LeaseHolder.of_dag_run(dag_id, run_id))
     with connect(dsn) as conn:
-        certification_id = certification_of_run(conn, DAG_ID, run_id)
+        certification_id = certification_of_run(conn, dag_id, run_id)
         if certification_id is None:
-            record_abandoned(conn, DAG_ID, run_id, as_of, why)
+            record_abandoned(conn, dag_id, run_id, as_of, why)
             return f"{why} before it held the warehouse; nothing was changed"
-        abandon_certification(conn, certification_id, why)
+        for record in (certification_id, *scoped_certifications(conn, dag_id, run_id).values()):
+            abandon_certification(conn, record, why)
     return (f"{why}: certification {certification_id} closed as abandoned, "
             f"{'the warehouse lease given back' if released else 'no warehouse lease was held'}; "
             "the published figures are unchanged")
 
 
-def run_certified_mrr(*, snapshot: Path | None = None, salesforce_conn: str | None = None,
-                      database_url: str | None = None, as_of: date, full: bool = False,
-                      settings: Settings | None = None, console: IO[str] | None = None) -> LocalRunResult:
-    """Run the certified_mrr DAG once, end to end, and report what it certified and published.
+@dataclass(frozen=True)
+class DagRunOutcome:
+    """What the child process reported: the run, its state, and each task's state."""
+
+    dsn: str
+    run_id: str
+    state: str
+    tasks: dict[str, str]
+    slack_messages: list[str]
+    log_file: Path
+
+
+def run_dag_locally(dag_id: str, conf: dict, *, as_of: date, database_url: str | None,
+                    connections: Callable[[ExitStack, Settings], dict[str, str]],
+                    settings: Settings, console: IO[str]) -> DagRunOutcome:
+    """Run a DAG once with `dag.test` in a child process, the run's connections set by `connections`.
 
     Raises:
-        RunStopped: SIGTERM or Ctrl-C; the run was closed cleanly first (the message says how).
+        RunStopped: SIGTERM or Ctrl-C, or the child died; the run was closed cleanly first.
     """
-    settings = settings or Settings()
-    console = console or sys.stdout
     home = prepare_airflow_home(settings)
     log_file = home / "revcert-run.log"
 
-    from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
     from revcert.standins.slack import SlackWebhookReceiver
     from revcert.warehouse import migrate
     from revcert.warehouse.connection import warehouse_dsn
@@ -200,12 +216,8 @@ def run_certified_mrr(*, snapshot: Path | None = None, salesforce_conn: str | No
         lock = stack.enter_context(_one_run_per_home(home, console))
         log_file.write_text("")
         migrate_airflow_metadata(home, log_file)
-        env = {**os.environ, "AIRFLOW_CONN_" + settings.warehouse_conn_id.upper(): airflow_connection(dsn)}
-        if snapshot is not None:
-            standin = stack.enter_context(SalesforceStandIn(SalesforceOrg.from_snapshot(snapshot)))
-            env["AIRFLOW_CONN_" + settings.salesforce_conn_id.upper()] = standin.airflow_connection()
-        elif salesforce_conn:
-            env["REVCERT_SALESFORCE_CONN_ID"] = salesforce_conn
+        env = {**os.environ, "AIRFLOW_CONN_" + settings.warehouse_conn_id.upper(): airflow_connection(dsn),
+               **connections(stack, settings)}
         receiver = None
         if "AIRFLOW_CONN_" + settings.slack_conn_id.upper() not in os.environ:
             receiver = stack.enter_context(SlackWebhookReceiver())
@@ -213,29 +225,50 @@ def run_certified_mrr(*, snapshot: Path | None = None, salesforce_conn: str | No
         started = datetime.now(timezone.utc)
         result_file = home / "revcert-run-result.json"
         result_file.unlink(missing_ok=True)
-        conf = {"as_of": as_of.isoformat(), "full_extraction": full, "certify_only": False, "restate": False}
         with log_file.open("a") as log:
-            child = subprocess.Popen([sys.executable, "-m", "revcert.local.dag_test", DAG_ID, started.isoformat(),
+            child = subprocess.Popen([sys.executable, "-m", "revcert.local.dag_test", dag_id, started.isoformat(),
                                       json.dumps(conf), str(result_file)],
                                      env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                      pass_fds=(lock,))
         run_id = f"manual__{started.isoformat()}"
-        watcher = _LeaseWatcher(dsn, f"{DAG_ID}/{run_id}", console)
+        watcher = _LeaseWatcher(dsn, dag_id, f"{dag_id}/{run_id}", console)
         watcher.start()
         try:
             child.wait()
         except KeyboardInterrupt as stopped:
             _stop(child)
             why = "stopped by SIGTERM" if isinstance(stopped, RunStopped) else "stopped by Ctrl-C"
-            raise RunStopped(_close_stopped_run(dsn, run_id, as_of, why)) from None
+            raise RunStopped(_close_stopped_run(dsn, dag_id, run_id, as_of, why)) from None
         finally:
             watcher.stopping.set()
         messages = receiver.texts if receiver else []
         if not result_file.exists():
             why = f"the DAG run's process died (exit {child.returncode}; its log: {log_file})"
-            raise RunStopped(_close_stopped_run(dsn, run_id, as_of, why))
+            raise RunStopped(_close_stopped_run(dsn, dag_id, run_id, as_of, why))
     outcome = json.loads(result_file.read_text())
-    return _outcome(dsn, outcome["run_id"], outcome["state"], outcome["tasks"], messages, log_file)
+    return DagRunOutcome(dsn, outcome["run_id"], outcome["state"], outcome["tasks"], messages, log_file)
+
+
+def run_certified_mrr(*, snapshot: Path | None = None, salesforce_conn: str | None = None,
+                      database_url: str | None = None, as_of: date, full: bool = False,
+                      settings: Settings | None = None, console: IO[str] | None = None) -> LocalRunResult:
+    """Run the certified_mrr DAG once, end to end, and report what it certified and published.
+
+    Raises:
+        RunStopped: SIGTERM or Ctrl-C; the run was closed cleanly first (the message says how).
+    """
+    from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
+
+    def connections(stack: ExitStack, settings: Settings) -> dict[str, str]:
+        if snapshot is not None:
+            standin = stack.enter_context(SalesforceStandIn(SalesforceOrg.from_snapshot(snapshot)))
+            return {"AIRFLOW_CONN_" + settings.salesforce_conn_id.upper(): standin.airflow_connection()}
+        return {"REVCERT_SALESFORCE_CONN_ID": salesforce_conn} if salesforce_conn else {}
+
+    conf = {"as_of": as_of.isoformat(), "full_extraction": full, "certify_only": False, "restate": False}
+    run = run_dag_locally(DAG_ID, conf, as_of=as_of, database_url=database_url, connections=connections,
+                          settings=settings or Settings(), console=console or sys.stdout)
+    return _outcome(run)
 
 
 def airflow_connection(dsn: str) -> str:
@@ -249,19 +282,19 @@ def airflow_connection(dsn: str) -> str:
     return json.dumps({key: value for key, value in fields.items() if value not in (None, "", {})})
 
 
-def _outcome(dsn: str, run_id: str, state: str, tasks: dict[str, str], messages: list[str],
-             log_file: Path) -> LocalRunResult:
+def _outcome(run: DagRunOutcome) -> LocalRunResult:
     from revcert.certification.record import certification_of_run, read_certification
     from revcert.publishing.reports import certified_bridge_report
     from revcert.staging.audit import format_batch_audit, read_batch_audit
     from revcert.warehouse.connection import connect
 
-    with connect(dsn) as conn:
-        certification_id = certification_of_run(conn, DAG_ID, run_id)
+    with connect(run.dsn) as conn:
+        certification_id = certification_of_run(conn, DAG_ID, run.run_id)
         certification = read_certification(conn, certification_id) if certification_id else None
         batch_id = certification.extraction_batch_id if certification else None
         audit = format_batch_audit(read_batch_audit(conn, batch_id)) if batch_id else "No extraction batch."
         report = certified_bridge_report(conn)
     published = bool(certification and (certification.published_at or certification.is_certify_only))
-    return LocalRunResult(state, run_id, tasks, certification_id, certification.status if certification else None,
-                          published, audit, report, messages, log_file)
+    return LocalRunResult(run.state, run.run_id, run.tasks, certification_id,
+                          certification.status if certification else None, published, audit, report,
+                          run.slack_messages, run.log_file)

@@ -17,7 +17,9 @@ _IDS_SHOWN = 10
 
 
 def _label(discrepancy: dict[str, Any]) -> str:
-    """Where a discrepancy is, in a few words: the month and unit, the cohort, or the object."""
+    """Where a discrepancy is, in a few words: the month and unit, the cohort, the shop-day, or the object."""
+    if "day" in discrepancy:
+        return f"shop {discrepancy['shop_id']} {discrepancy['day']} {discrepancy['figure']}"
     if "month" in discrepancy:
         cohort = f"cohort {discrepancy['cohort_month'][:7]} " if "cohort_month" in discrepancy else ""
         figure = f" {discrepancy['figure']}" if "figure" in discrepancy else ""
@@ -51,24 +53,36 @@ def _headline(title: str, certification: Certification) -> str:
             f"{certification.as_of_date}, certification {certification.certification_id}.")
 
 
-def certification_page(certification: Certification, run_url: str) -> str:
-    """The text of the page sent when a run fails certification."""
+def _failures(certification: Certification) -> list[str]:
     failed = certification.failed_checks
-    lines = [_headline("Revenue not certified: publishing halted.", certification)]
-    if failed:
-        lines.append("*Failed checks:*")
-        lines += [f"• *{check.check_name}*{'' if check.passed is False else ' (blocked)'}: {check.summary}"
-                  for check in failed]
-    else:
-        lines.append(f"*Why:* {certification.failure_summary}")
+    if not failed:
+        return [f"*Why:* {certification.failure_summary}"]
+    lines = [f"• *{check.check_name}*{'' if check.passed is False else ' (blocked)'}: {check.summary}"
+             for check in failed]
     lines += _table(failed)
     ids = _record_ids(failed)
     if ids:
         lines.append(f"*First record ids:* {', '.join(ids)}")
+    return lines
+
+
+def certification_page(certifications: list[Certification], run_url: str) -> str:
+    """The one page of a run whose certification failed: every failed record (the run, or each shop)."""
+    first = certifications[0]
+    if len(certifications) == 1 and not first.scope:
+        lines = [_headline("Revenue not certified: publishing halted.", first), "*Failed checks:*", *_failures(first)]
+    else:
+        lines = [f":rotating_light: *Shop revenue not certified for {len(certifications)} shop(s): their figures "
+                 f"are not published, the other shops' are.* Run `{first.run_id}` of `{first.dag_id}`, as of "
+                 f"{first.as_of_date}."]
+        for certification in certifications:
+            lines += [f"*Shop {certification.scope}* (certification {certification.certification_id}):",
+                      *_failures(certification)]
     lines += [f"*Run:* {run_url}",
               "*Next:* read the certification record (certification.check_result, certification_id "
-              f"{certification.certification_id}); fix the source records or add a classification override with a "
-              "reason and an approver; then re-run. The figures already published are unchanged."]
+              f"{', '.join(str(c.certification_id) for c in certifications)}); fix the source records (or, for a "
+              "chain the rules cannot classify, add a classification override with a reason and an approver); then "
+              "re-run. The figures already published are unchanged."]
     return "\n".join(lines)
 
 
@@ -94,8 +108,12 @@ def unreachable_page(dag_id: str, run_id: str, why: str, run_url: str) -> str:
                       "certified or published."])
 
 
-def certified_notice(certification: Certification, run_url: str) -> str:
-    """The notice of a certified run: what it published, or that it was certify-only."""
+def certified_notice(certification: Certification, run_url: str, shops: list[Certification] | None = None) -> str:
+    """The notice of a certified run: what it published (months, or shops), or that it was certify-only."""
+    if shops:
+        return (f":white_check_mark: Shop revenue certified and published: as of {certification.as_of_date}, "
+                f"{len(shops)} shop(s) ({', '.join(s.scope for s in shops)}), certifications "
+                f"{', '.join(str(s.certification_id) for s in shops)}. {run_url}")
     if certification.is_certify_only:
         published = "certify-only run: nothing was published"
     else:

@@ -13,11 +13,14 @@ from revcert.settings import Settings
 
 OWNER = "revenue-data"
 TAGS = ["revcert", "certified"]
+# Each pipeline's DAG and the source its extraction batches come from.
+SOURCE_OF = {"certified_mrr": "salesforce", "shop_daily_revenue": "shopify"}
 
 # Each task's retries and why: a retry is safe only where a try leaves nothing a second try could double.
 RETRY_POLICY: dict[str, tuple[int, str]] = {
     "migrate": (2, "migrations are idempotent and run under an advisory lock"),
     "open_run": (1, "taking the lease and opening the record are idempotent for the same run"),
+    "select_shops": (1, "it only reads the Shopify connection"),
     "extract": (Settings().extract_retries, "transient source faults only; a data or configuration error fails "
                                             "at once (AirflowFailException), and each try writes a batch of its own"),
     "stage": (1, "staging is one transaction: a failed try leaves staging as it was"),
@@ -30,7 +33,10 @@ RETRY_POLICY: dict[str, tuple[int, str]] = {
 
 
 def retries(task_id: str) -> dict[str, Any]:
-    """The retry arguments of a task, from RETRY_POLICY (extraction backs off exponentially)."""
+    """The retry arguments of a task, from RETRY_POLICY (extraction backs off exponentially).
+
+    Task ids inside a task group (`shop.extract`) follow the policy of their last part.
+    """
     count, _why = RETRY_POLICY[task_id]
     if task_id == "extract":
         return {"retries": count, "retry_exponential_backoff": True,

@@ -1,19 +1,21 @@
-"""The certification gate: the operator between a run's figures and publishing."""
+"""The certification gate: the operator between a run's figures and publishing, for every pipeline."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+import psycopg
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from revcert.certification.certify import certify_run
 from revcert.certification.record import (
     Certification,
     certification_of_run,
     fail_certification,
     read_certification,
     record_abandoned,
+    scoped_certifications,
+    update_certification,
 )
 from revcert.notifications.slack import abandoned_page, certification_page, send_slack, unreachable_page
 from revcert.orchestration.as_of import requested_as_of
@@ -21,73 +23,100 @@ from revcert.settings import Settings
 from revcert.warehouse.connection import WarehouseUnreachable, connect
 from revcert.warehouse.lease import LeaseHolder, heartbeat
 
+Certify = Callable[[psycopg.Connection, Certification], object]
+
 
 class CertificationGateOperator(BaseOperator):
-    """Run checks 1-4 of METHODOLOGY.md Part C on this run's figures, and stop the run if any fails.
+    """Run the checks of METHODOLOGY.md Part C on this run's figures, and stop the run if any fails.
 
     It runs whatever happened upstream (trigger rule `all_done`), so a run that
     failed earlier is still recorded and paged: this gate is the one place a
     failed run pages on-call, once. On any failure it writes the certification
     record, pages Slack with what failed, and ends failed (red, where the
     problem is). Publishing runs after it whatever its state and publishes only
-    a certification that passed, skipping itself otherwise.
+    what passed, skipping itself otherwise.
+
+    A run is certified as one record (the MRR pipeline) or as one record per
+    shop (`per_scope`: the shop revenue pipeline), where each shop passes or
+    fails on its own and the run's own record says which did.
 
     Args:
         warehouse: Returns the warehouse's connection string when the task runs.
+        certify: Runs and records the checks of one open record.
         slack_conn_id: Slack incoming-webhook connection for the page.
         run_url: Builds the link to the run in the Airflow UI from (dag_id, run_id).
+        per_scope: Certify every scope (shop) record of the run instead of the run's own.
     """
 
     ui_color = "#f4d03f"
 
-    def __init__(self, *, warehouse: Callable[[], str], slack_conn_id: str, run_url: Callable[[str, str], str],
-                 **kwargs: Any) -> None:
+    def __init__(self, *, warehouse: Callable[[], str], certify: Certify, slack_conn_id: str,
+                 run_url: Callable[[str, str], str], per_scope: bool = False, **kwargs: Any) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         kwargs.setdefault("retries", 0)
         super().__init__(**kwargs)
         self.warehouse = warehouse
+        self.certify = certify
         self.slack_conn_id = slack_conn_id
         self.run_url = run_url
+        self.per_scope = per_scope
 
     def execute(self, context: Any) -> dict[str, Any]:
         ti = context["ti"]
         link = self.run_url(ti.dag_id, ti.run_id)
         try:
-            certification = self._certify(context, Settings())
+            certifications = self._certify_all(context, Settings())
         except WarehouseUnreachable as error:
             send_slack(self.slack_conn_id, unreachable_page(ti.dag_id, ti.run_id, str(error), link))
             raise AirflowFailException(str(error)) from error
-        verdict = {"certification_id": certification.certification_id, "status": certification.status,
-                   "checks": {name: check.passed for name, check in certification.checks.items()}}
-        if certification.status == "certified":
-            self.log.info("Certification %s passed every check", certification.certification_id)
+        verdict = {c.scope or "run": c.status for c in certifications}
+        failed = [c for c in certifications if c.status != "certified"]
+        if not failed:
+            self.log.info("Every certification passed: %s", verdict)
             return verdict
-        if certification.status == "abandoned":
-            send_slack(self.slack_conn_id, abandoned_page(certification, link))
-            raise AirflowFailException(f"run abandoned: {certification.failure_summary}")
-        self.log.error("Certification %s failed: %s", certification.certification_id, certification.failure_summary)
-        send_slack(self.slack_conn_id, certification_page(certification, link))
-        raise AirflowFailException(f"certification {certification.certification_id} failed: nothing is published "
-                                   f"({certification.failure_summary})")
+        abandoned = [c for c in failed if c.status == "abandoned" and not c.scope]
+        page = abandoned_page(abandoned[0], link) if abandoned else certification_page(failed, link)
+        send_slack(self.slack_conn_id, page)
+        self.log.error("Not certified: %s", "; ".join(f"{c.scope or 'run'}: {c.failure_summary}" for c in failed))
+        raise AirflowFailException(f"{len(failed)} certification(s) failed: nothing of theirs is published")
 
-    def _certify(self, context: Any, settings: Settings) -> Certification:
-        """Certify this run's record if it is still open; a crash inside is recorded as the failure."""
+    def _run_record(self, conn: psycopg.Connection, context: Any) -> int:
+        ti = context["ti"]
+        certification_id = certification_of_run(conn, ti.dag_id, ti.run_id)
+        if certification_id is None:
+            certification_id = record_abandoned(
+                conn, ti.dag_id, ti.run_id, requested_as_of(context, Settings().business_timezone),
+                "the run stopped before it opened its certification record (see the open_run task's log)")
+        return certification_id
+
+    def _certify_all(self, context: Any, settings: Settings) -> list[Certification]:
+        """Certify each open record of the run; a crash inside one is recorded as its failure."""
         ti = context["ti"]
         dsn = self.warehouse()
         with connect(dsn) as conn:
-            certification_id = certification_of_run(conn, ti.dag_id, ti.run_id)
-            if certification_id is None:
-                certification_id = record_abandoned(
-                    conn, ti.dag_id, ti.run_id, requested_as_of(context, settings.business_timezone),
-                    "the run stopped before it opened its certification record (see the open_run task's log)")
+            run_record = self._run_record(conn, context)
+            targets = list(scoped_certifications(conn, ti.dag_id, ti.run_id).values()) if self.per_scope \
+                else [run_record]
+        holder = LeaseHolder.of_dag_run(ti.dag_id, ti.run_id, run_record)
+        with heartbeat(dsn, holder, settings.lease_heartbeat_seconds):
+            for certification_id in targets:
+                self._certify_one(dsn, certification_id, settings)
+        with connect(dsn) as conn:
+            certifications = [read_certification(conn, c) for c in targets]
+            if self.per_scope:
+                self._conclude_run(conn, run_record, certifications)
+                if not targets:
+                    certifications.append(read_certification(conn, run_record))
+        return certifications
+
+    def _certify_one(self, dsn: str, certification_id: int, settings: Settings) -> None:
+        with connect(dsn) as conn:
             certification = read_certification(conn, certification_id)
         if certification.status != "running":
-            return certification
+            return
         try:
-            with heartbeat(dsn, LeaseHolder.of_dag_run(ti.dag_id, ti.run_id, certification_id),
-                           settings.lease_heartbeat_seconds):
-                with connect(dsn, statement_timeout_seconds=settings.statement_timeout_seconds) as conn:
-                    certify_run(conn, certification, settings)
+            with connect(dsn, statement_timeout_seconds=settings.statement_timeout_seconds) as conn:
+                self.certify(conn, certification)
         except WarehouseUnreachable:
             raise
         except Exception as error:
@@ -95,5 +124,15 @@ class CertificationGateOperator(BaseOperator):
             with connect(dsn) as conn:
                 fail_certification(conn, certification_id,
                                    f"certification could not finish: {type(error).__name__}: {error}")
-        with connect(dsn) as conn:
-            return read_certification(conn, certification_id)
+
+    @staticmethod
+    def _conclude_run(conn: psycopg.Connection, run_record: int, shops: list[Certification]) -> None:
+        """The run's own record says whether every shop certified, and which did not."""
+        failed = [c for c in shops if c.status != "certified"]
+        if not shops:
+            fail_certification(conn, run_record, "no shop was extracted by this run")
+        elif failed:
+            fail_certification(conn, run_record, "; ".join(f"shop {c.scope}: {c.failure_summary}" for c in failed))
+        else:
+            update_certification(conn, run_record, status="certified",
+                                 certified_at=max(c.certified_at for c in shops))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import psycopg
 from psycopg.rows import dict_row
@@ -47,3 +47,39 @@ def certified_bridge_report(conn: psycopg.Connection, months: int = 12) -> str:
     lines += ["", f"Certified by certification {', '.join(map(str, certifications))} "
                   "(certification.certification_run and certification.check_result)."]
     return "\n".join(lines)
+
+
+SHOP_HEADINGS = ("day", "gross", "refunds", "net", "orders", "refunds #")
+
+
+def _shop_table(rows: list[dict]) -> str:
+    return tabulate([(row["day"].isoformat(), *(f"{row[name]:,.2f}" for name in ("gross_revenue", "refunds",
+                                                                                   "net_revenue")),
+                      row["order_count"], row["refund_count"]) for row in rows],
+                    headers=SHOP_HEADINGS, disable_numparse=True, colalign=("left", *["right"] * 5))
+
+
+def shop_revenue_report(conn: psycopg.Connection, days: int = 14) -> str:
+    """The last `days` published days of every shop, and their sum per currency (exact sums of the
+    certified shop figures; amounts of different currencies are never added)."""
+    with conn.cursor(row_factory=dict_row) as cursor:
+        shops = cursor.execute(load_sql("api", "api_shops")).fetchall()
+        if not shops:
+            return "No certified shop figures are published yet."
+        lines = []
+        for shop in shops:
+            first = shop["last_day"] - timedelta(days=days - 1) if shop["last_day"] else None
+            rows = cursor.execute(load_sql("api", "api_shop_daily"), {"shop_id": shop["shop_id"], "from_day": first,
+                                                                      "to_day": None}).fetchall()
+            lines += [f"Shop {shop['shop_id']} {shop['shop_name'] or ''} ({shop['currency']}, {shop['iana_timezone']}, "
+                      f"refunds on the {shop['refund_attribution'].replace('_', ' ')}), certification "
+                      f"{shop['certification_id']}", _shop_table(rows), ""]
+        latest = max(shop["last_day"] for shop in shops if shop["last_day"])
+        totals = cursor.execute(load_sql("api", "api_shop_daily_totals"),
+                                {"from_day": latest - timedelta(days=days - 1), "to_day": None}).fetchall()
+    by_currency: dict[str, list[dict]] = defaultdict(list)
+    for row in totals:
+        by_currency[row["currency"]].append(row)
+    for currency, rows in sorted(by_currency.items()):
+        lines += [f"All shops in {currency} (sums of the certified shop figures above)", _shop_table(rows), ""]
+    return "\n".join(lines).rstrip()

@@ -31,7 +31,10 @@ from revcert.sqlfiles import load_sql
 from revcert.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
-LEASE = "warehouse"
+# One lease per pipeline (named for its DAG): runs of one pipeline take turns; pipelines do not wait on
+# each other, as they share no table they write.
+MRR_LEASE = "certified_mrr"
+SHOP_LEASE = "shop_daily_revenue"
 
 
 class LeaseUnavailable(RuntimeError):
@@ -44,23 +47,26 @@ class LeaseLost(RuntimeError):
 
 @dataclass(frozen=True)
 class LeaseHolder:
-    """Who holds (or wants) the warehouse: an Airflow DAG run, or a command-line process.
+    """Who holds (or wants) a lease: an Airflow DAG run, or a command-line process.
 
     Attributes:
         name: Shown to people and stored in the lease row.
+        lease: Which lease (one per pipeline, named for its DAG).
         dag_id: The holder's DAG, when it is an Airflow run.
         run_id: The holder's DAG run, when it is an Airflow run.
-        certification_id: The holder's certification record, closed as abandoned if it is taken over.
+        certification_id: The holder's certification record.
     """
 
     name: str
+    lease: str = MRR_LEASE
     dag_id: str | None = None
     run_id: str | None = None
     certification_id: int | None = None
 
     @classmethod
     def of_dag_run(cls, dag_id: str, run_id: str, certification_id: int | None = None) -> LeaseHolder:
-        return cls(f"{dag_id}/{run_id}", dag_id, run_id, certification_id)
+        """A DAG run holds its own pipeline's lease."""
+        return cls(f"{dag_id}/{run_id}", dag_id, dag_id, run_id, certification_id)
 
 
 @dataclass(frozen=True)
@@ -85,30 +91,32 @@ class LeaseState:
 LivenessCheck = Callable[[LeaseHolder], "bool | None"]
 
 
-def _read(conn: psycopg.Connection, *, lock: bool) -> LeaseState:
+def _read(conn: psycopg.Connection, lease: str, *, lock: bool) -> LeaseState:
     row = conn.execute(
         "select holder, holder_dag_id, holder_run_id, certification_id, acquired_at, heartbeat_at, now() "
-        f"from certification.warehouse_lease where lease_name = %s{' for update' if lock else ''}", [LEASE]
+        f"from certification.warehouse_lease where lease_name = %s{' for update' if lock else ''}", [lease]
     ).fetchone()
+    if row is None:
+        raise LookupError(f"no lease named {lease!r} (is the warehouse migrated?)")
     name, dag_id, run_id, certification_id, acquired_at, heartbeat_at, now = row
-    holder = LeaseHolder(name, dag_id, run_id, certification_id) if name else None
+    holder = LeaseHolder(name, lease, dag_id, run_id, certification_id) if name else None
     return LeaseState(holder, acquired_at, heartbeat_at, now)
 
 
-def read_lease(dsn: str) -> LeaseState:
+def read_lease(dsn: str, lease: str = MRR_LEASE) -> LeaseState:
     with connect(dsn) as conn:
-        return _read(conn, lock=False)
+        return _read(conn, lease, lock=False)
 
 
-def _event(conn: psycopg.Connection, event: str, holder: str | None, previous: str | None,
+def _event(conn: psycopg.Connection, lease: str, event: str, holder: str | None, previous: str | None,
            reason: str | None = None) -> None:
     conn.execute("insert into certification.warehouse_lease_event (lease_name, event, holder, previous_holder, "
-                 "reason) values (%s, %s, %s, %s, %s)", [LEASE, event, holder, previous, reason])
+                 "reason) values (%s, %s, %s, %s, %s)", [lease, event, holder, previous, reason])
 
 
 def _take(conn: psycopg.Connection, holder: LeaseHolder) -> None:
     conn.execute(load_sql("warehouse", "take_warehouse_lease"),
-                 {"lease_name": LEASE, "holder": holder.name, "dag_id": holder.dag_id, "run_id": holder.run_id,
+                 {"lease_name": holder.lease, "holder": holder.name, "dag_id": holder.dag_id, "run_id": holder.run_id,
                   "certification_id": holder.certification_id})
 
 
@@ -142,17 +150,17 @@ def acquire_lease(dsn: str, holder: LeaseHolder, *, is_alive: LivenessCheck = la
     reported = float("-inf")
     while True:
         with connect(dsn) as conn:
-            state = _read(conn, lock=True)
+            state = _read(conn, holder.lease, lock=True)
             current = state.holder
             if current is None or current.name == holder.name:
                 _take(conn, holder)
                 if current is None:
-                    _event(conn, "acquired", holder.name, None)
+                    _event(conn, holder.lease, "acquired", holder.name, None)
                 return None
             why = _why_gone(state, is_alive, stale_seconds, orphan_seconds)
             if why:
                 _take(conn, holder)
-                _event(conn, "taken_over", holder.name, current.name, why)
+                _event(conn, holder.lease, "taken_over", holder.name, current.name, why)
                 log.warning("Took the warehouse over from %s: %s", current.name, why)
                 return f"{current.name}: {why}"
         if time.monotonic() >= deadline:
@@ -170,7 +178,7 @@ def renew_lease(dsn: str, holder: LeaseHolder) -> None:
     """Confirm `holder` still has the warehouse and record a heartbeat."""
     with connect(dsn) as conn:
         renewed = conn.execute("update certification.warehouse_lease set heartbeat_at = now() "
-                               "where lease_name = %s and holder = %s", [LEASE, holder.name]).rowcount
+                               "where lease_name = %s and holder = %s", [holder.lease, holder.name]).rowcount
     if not renewed:
         raise LeaseLost(f"{holder.name} no longer holds the warehouse lease; another run took it over "
                         "(see certification.warehouse_lease_event)")
@@ -178,7 +186,7 @@ def renew_lease(dsn: str, holder: LeaseHolder) -> None:
 
 def confirm_lease(conn: psycopg.Connection, holder: LeaseHolder) -> None:
     """Inside the caller's transaction: fail unless `holder` holds the warehouse, and keep it held until commit."""
-    state = _read(conn, lock=True)
+    state = _read(conn, holder.lease, lock=True)
     if state.holder is None or state.holder.name != holder.name:
         raise LeaseLost(f"{holder.name} no longer holds the warehouse lease ({state.describe()})")
 
@@ -187,20 +195,20 @@ def release_lease(dsn: str, holder: LeaseHolder) -> bool:
     """Give the warehouse back; False when `holder` did not hold it."""
     with connect(dsn) as conn:
         released = conn.execute(load_sql("warehouse", "release_warehouse_lease"),
-                                {"lease_name": LEASE, "holder": holder.name}).rowcount
+                                {"lease_name": holder.lease, "holder": holder.name}).rowcount
         if released:
-            _event(conn, "released", None, holder.name)
+            _event(conn, holder.lease, "released", None, holder.name)
     return bool(released)
 
 
-def force_release(dsn: str, operator: str, reason: str) -> LeaseState:
-    """An operator frees the warehouse, whoever holds it; returns what it was. The event names who and why."""
+def force_release(dsn: str, operator: str, reason: str, lease: str = MRR_LEASE) -> LeaseState:
+    """An operator frees a lease, whoever holds it; returns what it was. The event names who and why."""
     with connect(dsn) as conn:
-        state = _read(conn, lock=True)
+        state = _read(conn, lease, lock=True)
         if state.holder is not None:
             conn.execute(load_sql("warehouse", "release_warehouse_lease"),
-                         {"lease_name": LEASE, "holder": state.holder.name})
-            _event(conn, "force_released", None, state.holder.name, f"{operator}: {reason}")
+                         {"lease_name": lease, "holder": state.holder.name})
+            _event(conn, lease, "force_released", None, state.holder.name, f"{operator}: {reason}")
     return state
 
 

@@ -63,6 +63,7 @@ extraction_batch = Table(
     "extraction_batch", metadata,
     Column("batch_id", BigInteger, primary_key=True, autoincrement=True),
     _text("source", nullable=False),
+    _text("shop_id"),
     _text("mode", nullable=False),
     _text("status", nullable=False),
     _timestamp("started_at", nullable=False),
@@ -81,6 +82,33 @@ salesforce_record = Table(
     Column("record", JSONB, nullable=False),
     _timestamp("received_at", nullable=False),
     Index("salesforce_record_batch_object", "batch_id", "object_name"),
+    schema="raw",
+)
+
+shopify_record = Table(
+    "shopify_record", metadata,
+    Column("batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id"), nullable=False),
+    _text("shop_id", nullable=False),
+    _text("object_name", nullable=False),
+    _text("record_id", nullable=False),
+    _timestamp("updated_at"),
+    Column("record", JSONB, nullable=False),
+    _timestamp("received_at", nullable=False),
+    Index("shopify_record_batch_object", "batch_id", "object_name"),
+    schema="raw",
+)
+
+shopify_batch = Table(
+    "shopify_batch", metadata,
+    Column("batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id"), primary_key=True),
+    _text("shop_id", nullable=False),
+    _text("api", nullable=False),
+    _text("search"),
+    Column("orders_fetched", BigInteger, nullable=False),
+    _timestamp("watermark_before"),
+    _timestamp("max_updated_at"),
+    Column("source_count", BigInteger, nullable=False),
+    _timestamp("extracted_at", nullable=False),
     schema="raw",
 )
 
@@ -219,6 +247,93 @@ classification_override = Table(
     schema="staging",
 )
 
+stg_shop = Table(
+    "stg_shop", metadata,
+    Column("shop_id", Text, primary_key=True),
+    _text("shop_gid", nullable=False),
+    _text("shop_name"),
+    _text("iana_timezone"),
+    _text("currency_code"),
+    Column("batch_id", BigInteger, nullable=False),
+    schema="staging",
+)
+
+stg_order = Table(
+    "stg_order", metadata,
+    Column("order_id", Text, primary_key=True),
+    _text("shop_id", nullable=False),
+    _text("order_gid", nullable=False),
+    _text("order_name"),
+    Column("is_test", Boolean, nullable=False),
+    _text("currency_code"),
+    _text("presentment_currency_code"),
+    Column("shop_total", Numeric), _text("shop_total_currency"),
+    Column("presentment_total", Numeric), _text("presentment_total_currency"),
+    _timestamp("created_at", nullable=False), _timestamp("processed_at"), _timestamp("cancelled_at"),
+    _timestamp("updated_at", nullable=False),
+    Column("batch_id", BigInteger, nullable=False),
+    Index("stg_order_shop", "shop_id"),
+    schema="staging",
+)
+
+stg_refund = Table(
+    "stg_refund", metadata,
+    Column("refund_id", Text, primary_key=True),
+    _text("order_id", nullable=False),
+    _text("shop_id", nullable=False),
+    _timestamp("created_at"),
+    Column("batch_id", BigInteger, nullable=False),
+    Index("stg_refund_order", "order_id"),
+    schema="staging",
+)
+
+stg_refund_transaction = Table(
+    "stg_refund_transaction", metadata,
+    Column("transaction_id", Text, primary_key=True),
+    _text("refund_id", nullable=False),
+    _text("order_id", nullable=False),
+    _text("shop_id", nullable=False),
+    _text("kind"), _text("status"),
+    Column("amount", Numeric), _text("currency_code"),
+    Column("batch_id", BigInteger, nullable=False),
+    Index("stg_refund_transaction_order", "order_id"),
+    schema="staging",
+)
+
+shopify_extraction_audit = Table(
+    "shopify_extraction_audit", metadata,
+    Column("batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id"), primary_key=True),
+    _text("shop_id", nullable=False),
+    _text("api", nullable=False),
+    _text("search"),
+    Column("orders_fetched", BigInteger, nullable=False),
+    _timestamp("watermark_before"),
+    _timestamp("watermark_after"),
+    Column("source_count", BigInteger, nullable=False),
+    Column("staged_count", BigInteger, nullable=False),
+    _timestamp("extracted_at", nullable=False),
+    _timestamp("staged_at", nullable=False),
+    schema="staging",
+)
+
+shopify_watermark = Table(
+    "shopify_watermark", metadata,
+    Column("shop_id", Text, primary_key=True),
+    _timestamp("watermark", nullable=False),
+    Column("batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id"), nullable=False),
+    _timestamp("updated_at", nullable=False),
+    schema="staging",
+)
+
+shop_setting = Table(
+    "shop_setting", metadata,
+    Column("shop_id", Text, primary_key=True),
+    _text("refund_attribution", nullable=False),
+    _text("reason", nullable=False),
+    _text("approver", nullable=False),
+    schema="staging",
+)
+
 # -- certification: one record per run and check; run state ---------------------------------
 
 certification_run = Table(
@@ -226,6 +341,7 @@ certification_run = Table(
     Column("certification_id", BigInteger, primary_key=True, autoincrement=True),
     _text("dag_id", nullable=False),
     _text("run_id", nullable=False),
+    _text("scope", nullable=False),
     Column("as_of_date", Date, nullable=False),
     _text("status", nullable=False),
     _timestamp("started_at", nullable=False),
@@ -241,7 +357,7 @@ certification_run = Table(
     Column("is_restatement", Boolean, nullable=False),
     Column("published_months", JSONB),
     Column("withdrawn_months", JSONB),
-    UniqueConstraint("dag_id", "run_id"),
+    UniqueConstraint("dag_id", "run_id", "scope"),
     schema="certification",
 )
 
@@ -474,6 +590,74 @@ mart_build = Table(
     schema="mart",
 )
 
+mart_shop = Table(
+    "mart_shop", metadata,
+    Column("shop_id", Text, primary_key=True),
+    _text("shop_name"),
+    _text("iana_timezone"),
+    _text("currency", nullable=False),
+    _text("refund_attribution", nullable=False),
+    Column("is_timezone_known", Boolean, nullable=False),
+    Column("first_order_day", Date),
+    schema="mart",
+)
+
+mart_shop_day_scope = Table(
+    "mart_shop_day_scope", metadata,
+    Column("shop_id", Text, primary_key=True),
+    Column("day", Date, primary_key=True),
+    schema="mart",
+)
+
+mart_shop_order = Table(
+    "mart_shop_order", metadata,
+    Column("order_id", Text, primary_key=True),
+    _text("shop_id", nullable=False),
+    Column("order_day", Date, nullable=False),
+    Column("is_counted", Boolean, nullable=False),
+    Column("gross_revenue", Numeric(18, 2), nullable=False),
+    Index("mart_shop_order_day", "shop_id", "order_day"),
+    schema="mart",
+)
+
+mart_shop_refund = Table(
+    "mart_shop_refund", metadata,
+    Column("refund_id", Text, primary_key=True),
+    _text("order_id", nullable=False),
+    _text("shop_id", nullable=False),
+    Column("attributed_day", Date, nullable=False),
+    _amount("refund_amount"),
+    Index("mart_shop_refund_day", "shop_id", "attributed_day"),
+    schema="mart",
+)
+
+SHOP_DAY_FIGURES = ("gross_revenue", "refunds", "net_revenue", "order_count", "refund_count")
+
+
+def _shop_day_columns() -> list[Column]:
+    return [_text("currency", nullable=False), _amount("gross_revenue"), _amount("refunds"), _amount("net_revenue"),
+            Column("order_count", Integer, nullable=False), Column("refund_count", Integer, nullable=False)]
+
+
+mart_shop_day = Table(
+    "mart_shop_day", metadata,
+    Column("shop_id", Text, primary_key=True),
+    Column("day", Date, primary_key=True),
+    *_shop_day_columns(),
+    schema="mart",
+)
+
+mart_shop_build = Table(
+    "mart_shop_build", metadata,
+    Column("shop_id", Text, primary_key=True),
+    Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id"),
+           nullable=False),
+    Column("as_of_date", Date, nullable=False),
+    Column("days_in_scope", Integer, nullable=False),
+    _timestamp("built_at", nullable=False),
+    schema="mart",
+)
+
 # -- viz: only certified figures, what people and the API read ------------------------------
 
 
@@ -515,6 +699,26 @@ viz_cohort_retention_total = Table(
     Column("cohort_month", Date, primary_key=True),
     Column("month", Date, primary_key=True),
     *_cohort_columns(),
+    *_certified(),
+    schema="viz",
+)
+
+viz_shop = Table(
+    "shop", metadata,
+    Column("shop_id", Text, primary_key=True),
+    _text("shop_name"),
+    _text("iana_timezone", nullable=False),
+    _text("currency", nullable=False),
+    _text("refund_attribution", nullable=False),
+    *_certified(),
+    schema="viz",
+)
+
+viz_shop_daily_revenue = Table(
+    "shop_daily_revenue", metadata,
+    Column("shop_id", Text, primary_key=True),
+    Column("day", Date, primary_key=True),
+    *_shop_day_columns(),
     *_certified(),
     schema="viz",
 )

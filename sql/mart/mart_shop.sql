@@ -1,0 +1,65 @@
+-- mart_shop: a shop as its figures depend on it (METHODOLOGY.md B3): its timezone (its days are local
+-- days there), its currency, where its refunds are attributed (the reviewed shop settings file; the
+-- order's date unless it says otherwise), and its first local day with an order.
+-- Grain: one row per shop (built for one shop at a time).
+with shops as (
+    select
+        shop_id,
+        shop_name,
+        iana_timezone,
+        currency_code
+    from staging.stg_shop
+    where shop_id = %(shop_id)s
+),
+
+settings as (
+    select
+        shop_id,
+        refund_attribution
+    from staging.shop_setting
+    where shop_id = %(shop_id)s
+),
+
+known_zones as (
+    select name
+    from pg_timezone_names
+),
+
+first_orders as (
+    select
+        shop_id,
+        min(created_at) as first_order_at
+    from staging.stg_order
+    where shop_id = %(shop_id)s
+    group by shop_id
+),
+
+zoned as (
+    select
+        shops.*,
+        known_zones.name is not null as is_timezone_known
+    from shops
+    left join known_zones
+        on shops.iana_timezone = known_zones.name
+),
+
+final as (
+    select
+        zoned.shop_id,
+        zoned.shop_name,
+        zoned.iana_timezone,
+        zoned.currency_code as currency,
+        coalesce(settings.refund_attribution, 'order_date') as refund_attribution,
+        zoned.is_timezone_known,
+        case
+            when zoned.is_timezone_known
+                then (first_orders.first_order_at at time zone zoned.iana_timezone)::date
+        end as first_order_day
+    from zoned
+    left join settings
+        on zoned.shop_id = settings.shop_id
+    left join first_orders
+        on zoned.shop_id = first_orders.shop_id
+)
+
+select * from final
