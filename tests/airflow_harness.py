@@ -19,13 +19,18 @@ from revcert.standins.slack import SlackWebhookReceiver
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 AS_OF = date(2026, 11, 21)
+SHOP_AS_OF = date(2026, 11, 20)
 ADMIN_PASSWORD = "certified-revenue-test"
 
 
-def load_certified_mrr_dag():
+def load_dag(dag_id: str):
     from airflow.dag_processing.dagbag import DagBag
 
-    return DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag("certified_mrr")
+    return DagBag(dag_folder=str(PROJECT_ROOT / "dags")).get_dag(dag_id)
+
+
+def load_certified_mrr_dag():
+    return load_dag("certified_mrr")
 
 
 def run_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, org: SalesforceOrg, slack: SlackWebhookReceiver,
@@ -48,6 +53,32 @@ def run_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, org: SalesforceOrg, 
         started = logical_date or datetime.now(timezone.utc)
         run = dag.test(logical_date=started, run_after=started, run_conf=conf)
     return str(run.state), {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def run_shop_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, store, slack: SlackWebhookReceiver,
+                 as_of: date = SHOP_AS_OF, run_conf: dict | None = None, tmp_path: Path | None = None,
+                 faults: tuple = (), revoked: tuple[str, ...] = ()) -> tuple[str, dict[str, str]]:
+    """One dag.test run of shop_daily_revenue against the Shopify stand-in serving `store`.
+
+    The stand-in's rate limit is wide open (tests are about figures, not waiting); `faults` and
+    `revoked` (shop gids) are injected before the run.
+    """
+    from revcert.standins.shopify.server import ShopifyStandIn
+
+    with ShopifyStandIn(store, state_dir=tmp_path, bucket_size=10**7, restore_rate=10**7) as standin:
+        for fault in faults:
+            standin.inject(fault)
+        for shop in revoked:
+            standin.revoke_token(shop)
+        monkeypatch.setenv("AIRFLOW_CONN_REVCERT_WAREHOUSE", airflow_connection(url))
+        monkeypatch.setenv("AIRFLOW_CONN_SHOPIFY_DEFAULT", standin.airflow_connection())
+        monkeypatch.setenv("AIRFLOW_CONN_SLACK_ONCALL", slack.airflow_connection())
+        conf = {"as_of": as_of.isoformat(), "shops": [], "from": None, "to": None, "full_extraction": False,
+                **(run_conf or {})}
+        started = datetime.now(timezone.utc)
+        run = dag.test(logical_date=started, run_after=started, run_conf=conf)
+    return str(run.state), {f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: str(ti.state)
+                            for ti in run.get_task_instances()}
 
 
 def free_port() -> int:

@@ -135,6 +135,41 @@ def warehouse_after_certified_run(postgres_server, certified_warehouse_url) -> s
     return copy_database(postgres_server, certified_warehouse_url)
 
 
+@pytest.fixture(scope="session")
+def small_shops(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated Shopify snapshot: 5 shops (New York, London, Kolkata, Lord Howe, Chatham), 600 orders."""
+    from revcert.snapshots.shopify_generator import ShopShape, generate_shops
+
+    directory = tmp_path_factory.mktemp("small-shops")
+    generate_shops(directory, ShopShape(shops=5, orders=600, seed=7))
+    return directory
+
+
+@pytest.fixture(scope="session")
+def certified_shops_url(postgres_server, airflow_db, small_shops, tmp_path_factory) -> str:
+    """A warehouse after one clean shop_daily_revenue run of the small shops (read-only; copy it to change it)."""
+    from revcert.standins.shopify.server import ShopifyStore
+    from tests.airflow_harness import load_dag, run_shop_dag
+
+    url = new_database(postgres_server, "certified_shops")
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        with SlackWebhookReceiver() as receiver:
+            state, tasks = run_shop_dag(load_dag("shop_daily_revenue"), monkeypatch, url,
+                                        ShopifyStore.from_snapshot(small_shops), receiver,
+                                        tmp_path=tmp_path_factory.mktemp("shop-standin"))
+    finally:
+        monkeypatch.undo()
+    assert state == "success", tasks
+    return url
+
+
+@pytest.fixture
+def shops_after_certified_run(postgres_server, certified_shops_url) -> str:
+    """A copy of the certified shops warehouse, for one test to change."""
+    return copy_database(postgres_server, certified_shops_url)
+
+
 @pytest.fixture
 def slack() -> Iterator[SlackWebhookReceiver]:
     """A local Slack incoming-webhook receiver that keeps every message."""

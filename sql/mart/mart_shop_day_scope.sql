@@ -43,10 +43,12 @@ published_days as (
 
 whole as (
     select
-        %(whole)s
-        or published_shop.shop_id is null
-        or published_shop.iana_timezone is distinct from shop.iana_timezone
-        or published_shop.refund_attribution is distinct from shop.refund_attribution as is_whole
+        (
+            %(whole)s
+            or published_shop.shop_id is null
+            or published_shop.iana_timezone is distinct from shop.iana_timezone
+            or published_shop.refund_attribution is distinct from shop.refund_attribution
+        ) as is_whole
     from shop
     left join published_shop
         on shop.shop_id = published_shop.shop_id
@@ -80,14 +82,15 @@ series_days as (
     from shop
     cross join whole
     cross join published_days
-    cross join generate_series(
-        case
-            when whole.is_whole then shop.first_order_day
-            else greatest(coalesce(published_days.last_day + 1, shop.first_order_day), shop.first_order_day)
-        end,
-        %(as_of_date)s::date,
-        interval '1 day'
-    ) as day
+    cross join
+        generate_series(
+            case
+                when whole.is_whole then shop.first_order_day
+                else greatest(coalesce(published_days.last_day + 1, shop.first_order_day), shop.first_order_day)
+            end,
+            %(as_of_date)s::date,
+            interval '1 day'
+        ) as day
     union
     select day::date as day
     from generate_series(%(from_day)s::date, %(to_day)s::date, interval '1 day') as day

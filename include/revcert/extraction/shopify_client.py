@@ -134,6 +134,12 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, TransportProtocolError)
 
 
+def _raise_server_error(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    """Shopify answers a 5xx or a 429 with a JSON `errors` body, which gql would take for a refused query."""
+    if response.status_code >= 500 or response.status_code == 429:
+        raise TransportServerError(f"HTTP {response.status_code}", response.status_code)
+
+
 def _log_retry(state: RetryCallState) -> None:
     error = state.outcome.exception() if state.outcome else None
     log.warning("Shopify request failed (attempt %s), retrying: %s", state.attempt_number, error)
@@ -162,6 +168,7 @@ class ShopifyClient:
             verify=access.ca_bundle or True, timeout=int(self.settings.request_timeout), retries=0,
             json_deserialize=loads_exact)
         self._session = Client(transport=transport, fetch_schema_from_transport=False).connect_sync()
+        transport.session.hooks["response"].append(_raise_server_error)
 
     def close(self) -> None:
         self._session.client.close_sync()

@@ -1,0 +1,321 @@
+"""The shop_daily_revenue DAG end to end with dag.test: the Shopify stand-in, embedded PostgreSQL, a local
+Slack receiver. Every shop goes its own way: one shop's failure never holds back the others."""
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import psycopg
+import pytest
+
+from revcert.certification.shop_day_revenue import ShopDay, ShopSettings, order_from_record, shop_days
+from revcert.snapshots.shopify_snapshot import read_orders, read_shops
+from revcert.standins.shopify.server import Fault, ShopifyStore
+from tests.airflow_harness import SHOP_AS_OF, load_dag, run_shop_dag
+
+pytestmark = pytest.mark.integration
+FIGURES = ("currency", "gross_revenue", "refunds", "net_revenue", "order_count", "refund_count")
+
+
+@pytest.fixture(scope="module")
+def dag(airflow_db):
+    return load_dag("shop_daily_revenue")
+
+
+@pytest.fixture
+def store(small_shops: Path) -> ShopifyStore:
+    return ShopifyStore.from_snapshot(small_shops)
+
+
+def expected_days(store: ShopifyStore, shop_gid: str, refunds_on_refund_date: bool = False,
+                  as_of: date = SHOP_AS_OF) -> dict[date, dict]:
+    """A shop's days as the pure function computes them straight from the source's current orders."""
+    shop = store.shops[shop_gid]
+    settings = ShopSettings(shop_gid.rsplit("/", 1)[1], shop["ianaTimezone"], shop["currencyCode"],
+                            refunds_on_refund_date)
+    orders = [order_from_record(record) for record in store.orders(shop_gid)]
+    days = shop_days(orders, settings)
+    first = min(o.created_at.astimezone(settings.zone()).date() for o in orders)
+    expected = {}
+    day = first
+    while day <= as_of:
+        expected[day] = days.get(day, ShopDay(settings.shop_id, day, settings.currency)).figures()
+        day += timedelta(days=1)
+    return expected
+
+
+def published(url: str, shop_id: str) -> dict[date, dict]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f"select day, {', '.join(FIGURES)}, certification_id from viz.shop_daily_revenue "
+                            "where shop_id = %s order by day", [shop_id]).fetchall()
+    return {row[0]: dict(zip((*FIGURES, "certification_id"), row[1:])) for row in rows}
+
+
+def figures_only(days: dict[date, dict]) -> dict[date, dict]:
+    return {day: {k: v for k, v in row.items() if k != "certification_id"} for day, row in days.items()}
+
+
+def shop_fingerprint(url: str, shop_id: str) -> str:
+    return hashlib.sha256(repr(sorted(published(url, shop_id).items())).encode()).hexdigest()
+
+
+def shop_records(url: str) -> dict[str, tuple]:
+    with psycopg.connect(url) as conn:
+        return {row[0]: row[1:] for row in conn.execute(
+            "select scope, status, published_at is not null, failure_summary from certification.certification_run "
+            "where dag_id = 'shop_daily_revenue' and scope <> '' and certification_id = (select max(c.certification_id)"
+            " from certification.certification_run c where c.scope = certification_run.scope)")}
+
+
+def test_a_clean_run_publishes_every_shop_as_the_pure_function_computes_it_from_the_source(
+        certified_shops_url, small_shops):
+    store = ShopifyStore.from_snapshot(small_shops)
+    shops = [record["id"] for record in read_shops(small_shops)]
+    assert len(shops) == 5
+    for gid in shops:
+        shop_id = gid.rsplit("/", 1)[1]
+        shown = published(certified_shops_url, shop_id)
+        assert figures_only(shown) == expected_days(store, gid), shop_id
+        assert len({row["certification_id"] for row in shown.values()}) == 1
+    records = shop_records(certified_shops_url)
+    assert set(records) == {gid.rsplit("/", 1)[1] for gid in shops}
+    assert all(status == "certified" and is_published for status, is_published, _ in records.values())
+    with psycopg.connect(certified_shops_url) as conn:
+        zones = dict(conn.execute("select shop_id, iana_timezone from viz.shop").fetchall())
+        statuses = dict(conn.execute("select check_name, bool_and(passed) from certification.check_result join "
+                                     "certification.certification_run using (certification_id) where scope <> '' "
+                                     "group by check_name").fetchall())
+    assert set(zones.values()) == {"America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe",
+                                   "Pacific/Chatham"}
+    assert statuses == {"completeness": True, "integrity": True, "independent_derivation": True}
+    assert sum(1 for _ in read_orders(small_shops)) == 600
+
+
+def integrity_discrepancies(url: str, shop_id: str) -> str:
+    """The offending records the latest integrity check of a shop named, as text."""
+    with psycopg.connect(url) as conn:
+        return str(conn.execute(
+            "select discrepancies from certification.check_result join certification.certification_run "
+            "using (certification_id) where scope = %s and check_name = 'integrity' "
+            "order by certification_id desc limit 1", [shop_id]).fetchone()[0])
+
+
+def an_order_of(store: ShopifyStore, shop_gid: str, *, with_refunds: bool = False) -> dict:
+    return next(o for o in store.orders(shop_gid) if bool(o.get("refunds")) == with_refunds and not o["test"])
+
+
+def test_an_incremental_run_recomputes_the_touched_days_whole(dag, monkeypatch, shops_after_certified_run, store,
+                                                              slack, tmp_path):
+    """METHODOLOGY.md B4: a late refund and an edit change their days, recomputed from every order of those days;
+    other days keep the figures (and the certification) they had."""
+    url = shops_after_certified_run
+    gid = next(iter(store.shops))
+    shop_id = gid.rsplit("/", 1)[1]
+    before = published(url, shop_id)
+    refunded = an_order_of(store, gid)
+    edited = next(o for o in store.orders(gid) if o["id"] != refunded["id"] and not o["test"] and not o["refunds"])
+    currency = refunded["totalPriceSet"]["presentmentMoney"]["currencyCode"]
+    store.add_refund(refunded["id"], {"createdAt": "2026-11-19T12:00:00Z", "transactions": [
+        {"kind": "REFUND", "status": "SUCCESS", "amountSet": {"presentmentMoney": {"amount": "1.00",
+                                                                                   "currencyCode": currency}}}]})
+    store.edit_order(edited["id"], {"test": True})
+    state, tasks = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path)
+    assert state == "success", tasks
+    after = published(url, shop_id)
+    assert figures_only(after) == expected_days(store, gid)
+    changed = {day for day in after if after[day]["certification_id"] != before[day]["certification_id"]}
+    touched = {order_day(store, gid, refunded["id"]), order_day(store, gid, edited["id"])}
+    assert touched <= changed and len(changed) < len(after) / 4
+    assert {day for day in after if figures_only(after)[day] != figures_only(before)[day]} == touched
+
+    state, _ = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path)
+    assert state == "success" and figures_only(published(url, shop_id)) == figures_only(after)
+
+
+def order_day(store: ShopifyStore, shop_gid: str, order_gid: str) -> date:
+    """The shop-local date an order was placed on (METHODOLOGY.md B2)."""
+    placed = datetime.fromisoformat(store.order(order_gid)["createdAt"].replace("Z", "+00:00"))
+    return placed.astimezone(ZoneInfo(store.shops[shop_gid]["ianaTimezone"])).date()
+
+
+def test_a_shop_whose_source_is_down_keeps_its_figures_and_the_others_publish(
+        dag, monkeypatch, shops_after_certified_run, store, slack, tmp_path):
+    url = shops_after_certified_run
+    down, up = list(store.shops)[:2]
+    down_id, up_id = down.rsplit("/", 1)[1], up.rsplit("/", 1)[1]
+    for gid in (down, up):
+        store.add_order({"shopId": gid, "createdAt": "2026-11-20T12:00:00Z", "currencyCode":
+                         store.shops[gid]["currencyCode"], "presentmentCurrencyCode": store.shops[gid]["currencyCode"],
+                         "name": "#new", "totalPriceSet": {
+                             "shopMoney": {"amount": "10.00", "currencyCode": store.shops[gid]["currencyCode"]},
+                             "presentmentMoney": {"amount": "10.00",
+                                                  "currencyCode": store.shops[gid]["currencyCode"]}}})
+    kept = shop_fingerprint(url, down_id)
+    monkeypatch.setenv("REVCERT_RETRY_ATTEMPTS", "2")
+    monkeypatch.setattr(dag.get_task("shop.extract"), "retries", 0)
+    state, tasks = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path,
+                                faults=[Fault("status", status=503, times=None, shop_id=down)])
+    assert state == "failed"
+    assert tasks["certify"] == "failed" and tasks["publish"] == "success" and tasks["close_run"] == "failed"
+    assert sorted(state for task, state in tasks.items() if task.startswith("shop.extract")) == \
+        ["failed", "success", "success", "success", "success"]
+    assert shop_fingerprint(url, down_id) == kept
+    assert figures_only(published(url, up_id)) == expected_days(store, up)
+    records = shop_records(url)
+    assert records[down_id][0] == "failed" and "HTTP 503" in records[down_id][2]
+    assert all(records[s][:2] == ("certified", True) for s in records if s != down_id)
+    pages = [t for t in slack.texts if t.startswith(":rotating_light:")]
+    assert len(pages) == 1 and len(slack.texts) == 1
+    assert f"*Shop {down_id}*" in pages[0] and "HTTP 503" in pages[0] and f"*Shop {up_id}*" not in pages[0]
+
+
+def test_a_revoked_token_fails_that_shop_at_once(dag, monkeypatch, shops_after_certified_run, store, slack,
+                                                 tmp_path):
+    url = shops_after_certified_run
+    revoked = list(store.shops)[2]
+    state, tasks = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path, revoked=(revoked,))
+    assert state == "failed"
+    records = shop_records(url)
+    shop_id = revoked.rsplit("/", 1)[1]
+    assert records[shop_id][0] == "failed" and "Invalid API key or access token" in records[shop_id][2]
+    assert sum(1 for status, published_, _ in records.values() if status == "certified" and published_) == 4
+
+
+def presentment(order: dict) -> str:
+    return order["totalPriceSet"]["presentmentMoney"]["currencyCode"]
+
+
+def refund_in(currency: str, amount: str = "1.00") -> dict:
+    return {"createdAt": "2026-11-19T12:00:00Z", "transactions": [
+        {"kind": "REFUND", "status": "SUCCESS", "amountSet": {"presentmentMoney": {"amount": amount,
+                                                                                   "currencyCode": currency}}}]}
+
+
+def plant_currency_mismatch(store: ShopifyStore, gid: str) -> str:
+    order = an_order_of(store, gid)
+    wrong = "JPY" if presentment(order) != "JPY" else "USD"
+    return store.add_refund(order["id"], refund_in(wrong))["transactions"][0]["id"].rsplit("/", 1)[1]
+
+
+def plant_zero_presentment(store: ShopifyStore, gid: str) -> str:
+    order = an_order_of(store, gid)
+    money = order["totalPriceSet"]
+    store.edit_order(order["id"], {"totalPriceSet": {**money, "presentmentMoney": {
+        "amount": "0.00", "currencyCode": presentment(order)}}})
+    store.add_refund(order["id"], refund_in(presentment(order)))
+    return order["id"].rsplit("/", 1)[1]
+
+
+def plant_missing_total(store: ShopifyStore, gid: str) -> str:
+    order = an_order_of(store, gid)
+    store.edit_order(order["id"], {"totalPriceSet": None})
+    return order["id"].rsplit("/", 1)[1]
+
+
+def plant_amount_not_a_string(store: ShopifyStore, gid: str) -> str:
+    order = an_order_of(store, gid)
+    money = order["totalPriceSet"]
+    store.edit_order(order["id"], {"totalPriceSet": {**money, "shopMoney": {
+        "amount": Decimal("12.30"), "currencyCode": money["shopMoney"]["currencyCode"]}}})
+    return order["id"].rsplit("/", 1)[1]
+
+
+def plant_unknown_timezone(store: ShopifyStore, gid: str) -> str:
+    store.shops[gid]["ianaTimezone"] = "Mars/Olympus_Mons"
+    return gid.rsplit("/", 1)[1]
+
+
+@pytest.mark.parametrize("plant, rule", [
+    (plant_currency_mismatch, "shop_refund_currency_mismatch"),
+    (plant_zero_presentment, "shop_zero_presentment_total_with_refunds"),
+    (plant_missing_total, "missing_total"),
+    (plant_amount_not_a_string, "amount_not_a_decimal_string"),
+    (plant_unknown_timezone, "shop_unknown_timezone"),
+])
+def test_bad_input_fails_only_its_shop_naming_the_rule_and_the_records(
+        plant, rule, dag, monkeypatch, shops_after_certified_run, store, slack, tmp_path):
+    url = shops_after_certified_run
+    bad = list(store.shops)[1]
+    bad_id = bad.rsplit("/", 1)[1]
+    named = plant(store, bad)
+    kept = shop_fingerprint(url, bad_id)
+    state, tasks = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path)
+    assert state == "failed"
+    records = shop_records(url)
+    assert records[bad_id][:2] == ("failed", False) and rule in records[bad_id][2]
+    # Bad values stop staging (the record's summary lists them); broken rules are the integrity check's records.
+    assert named in records[bad_id][2] + integrity_discrepancies(url, bad_id)
+    assert all(records[s][:2] == ("certified", True) for s in records if s != bad_id)
+    assert shop_fingerprint(url, bad_id) == kept
+    assert len(slack.texts) == 1 and rule in slack.texts[0] and named in slack.texts[0]
+
+
+def test_a_planted_cent_blocks_that_shop_only_and_pages(dag, monkeypatch, shops_after_certified_run, store, slack,
+                                                        tmp_path):
+    from revcert.certification.certify import certify_shop
+
+    url = shops_after_certified_run
+    target = list(store.shops)[3]
+    target_id = target.rsplit("/", 1)[1]
+    store.add_refund(an_order_of(store, target)["id"], refund_in(presentment(an_order_of(store, target))))
+    kept = shop_fingerprint(url, target_id)
+
+    def plant_a_cent_then_certify(conn, certification):
+        if certification.scope == target_id:
+            conn.execute("update mart.mart_shop_day set gross_revenue = gross_revenue + 0.01, net_revenue = "
+                         "net_revenue + 0.01 where shop_id = %s and day = (select max(day) from "
+                         "mart.mart_shop_day_scope where shop_id = %s)", [target_id, target_id])
+        return certify_shop(conn, certification)
+
+    monkeypatch.setattr(dag.get_task("certify"), "certify", plant_a_cent_then_certify)
+    state, tasks = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path)
+    assert state == "failed" and tasks["certify"] == "failed"
+    records = shop_records(url)
+    assert records[target_id][:2] == ("failed", False) and "independent_derivation" in records[target_id][2]
+    assert all(records[s][:2] == ("certified", True) for s in records if s != target_id)
+    assert shop_fingerprint(url, target_id) == kept
+    page = slack.texts[0]
+    assert f"*Shop {target_id}*" in page and "gross_revenue" in page and "0.01" in page
+
+
+def test_a_refund_date_shop_moves_its_refunds_to_their_own_dates(dag, monkeypatch, shops_after_certified_run, store,
+                                                                 slack, tmp_path):
+    url = shops_after_certified_run
+    gid = list(store.shops)[0]
+    shop_id = gid.rsplit("/", 1)[1]
+    settings_file = tmp_path / "shop_settings.csv"
+    settings_file.write_text(f"shop_id,refund_attribution,reason,approver\n{shop_id},refund_date,"
+                             "matches Shopify's sales report,Controller\n")
+    monkeypatch.setenv("REVCERT_SHOP_SETTINGS_FILE", str(settings_file))
+    state, tasks = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path)
+    assert state == "success", tasks
+    assert figures_only(published(url, shop_id)) == expected_days(store, gid, refunds_on_refund_date=True)
+    assert expected_days(store, gid, refunds_on_refund_date=True) != expected_days(store, gid)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select refund_attribution from viz.shop where shop_id = %s",
+                            [shop_id]).fetchone()[0] == "refund_date"
+
+
+def test_a_range_repair_brings_back_an_order_the_staging_lost(dag, monkeypatch, shops_after_certified_run, store,
+                                                              slack, tmp_path):
+    """The repair path (params `shops`, `from`, `to`): an order missing from staging (a page missed once) is
+    read again from the source for its dates, and its day is recomputed and published right."""
+    url = shops_after_certified_run
+    gid = list(store.shops)[4]
+    shop_id = gid.rsplit("/", 1)[1]
+    lost = an_order_of(store, gid)
+    lost_day = order_day(store, gid, lost["id"])
+    with psycopg.connect(url) as conn:
+        for table in ("stg_refund_transaction", "stg_refund", "stg_order"):
+            conn.execute(f"delete from staging.{table} where order_id = %s", [lost["id"].rsplit("/", 1)[1]])
+        conn.execute("update viz.shop_daily_revenue set gross_revenue = gross_revenue - 1, net_revenue = "
+                     "net_revenue - 1 where shop_id = %s and day = %s", [shop_id, lost_day])
+    state, tasks = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path, run_conf={
+        "shops": [shop_id], "from": lost_day.isoformat(), "to": lost_day.isoformat()})
+    assert state == "success", tasks
+    assert published(url, shop_id)[lost_day] | {"certification_id": None} == \
+        expected_days(store, gid)[lost_day] | {"certification_id": None}
+    assert len([t for t in tasks if t.startswith("shop.extract")]) == 1
