@@ -1,1 +1,1 @@
-"""Extraction: Salesforce (and later Shopify) into the raw layer, batch by batch."""
+"""Extraction: Salesforce CPQ and Shopify shops into the raw layer, batch by batch, exactly as sent."""

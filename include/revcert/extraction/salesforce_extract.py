@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from revcert.extraction.batches import fail_batch
 from revcert.extraction.errors import SourceDataError
 from revcert.extraction.salesforce_client import SalesforceClient
 from revcert.extraction.salesforce_objects import (
@@ -203,13 +204,6 @@ def read_batch_objects(conn: psycopg.Connection, batch_id: int, settings: Settin
                              max_modstamp, source_count, {k: Decimal(v) for k, v in sums.items()}, extracted_at)
             for (name, replication, api, soql, watermark_before, read_whole, fetched, deleted, max_modstamp,
                  source_count, sums, extracted_at) in rows]
-
-
-def fail_batch(dsn: str, batch_id: int, error: BaseException) -> None:
-    with connect(dsn) as conn:
-        conn.execute("update raw.extraction_batch set status = 'failed', finished_at = now(), error = %s "
-                     "where batch_id = %s and status in ('running', 'extracted')",
-                     [f"{type(error).__name__}: {error}", batch_id])
 
 
 def extract_batch(dsn: str, batch: Batch, client: SalesforceClient, settings: Settings | None = None) -> None:

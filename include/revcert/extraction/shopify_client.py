@@ -41,22 +41,28 @@ API_VERSION = "2025-01"
 ORDERS_PER_PAGE = 25
 TRANSACTIONS_PER_REFUND = 10
 
-ORDER_FIELDS = f"""
+TRANSACTION_FIELDS = "id kind status amountSet { presentmentMoney { amount currencyCode } }"
+
+
+def _order_fields(transactions: str) -> str:
+    return f"""
     id name createdAt updatedAt processedAt test cancelledAt currencyCode presentmentCurrencyCode
     totalPriceSet {{ shopMoney {{ amount currencyCode }} presentmentMoney {{ amount currencyCode }} }}
-    refunds {{
-      id createdAt
-      transactions(first: {TRANSACTIONS_PER_REFUND}) {{
-        edges {{ node {{ id kind status amountSet {{ presentmentMoney {{ amount currencyCode }} }} }} }}
-      }}
-    }}
+    refunds {{ id createdAt {transactions} }}
 """
+
+
+# A page asks for a bounded number of transactions per refund (the query's cost is counted from it) and
+# whether there were more; a bulk operation reads every one (it is not cost-limited that way).
+PAGED_ORDER_FIELDS = _order_fields(f"transactions(first: {TRANSACTIONS_PER_REFUND}) {{ edges {{ node {{ "
+                                   f"{TRANSACTION_FIELDS} }} }} pageInfo {{ hasNextPage }} }}")
+BULK_ORDER_FIELDS = _order_fields(f"transactions {{ edges {{ node {{ {TRANSACTION_FIELDS} }} }} }}")
 SHOP_QUERY = gql("query Shop { shop { id name ianaTimezone currencyCode } }")
 COUNT_QUERY = gql("query Count($query: String) { ordersCount(query: $query, limit: null) { count precision } }")
 ORDERS_QUERY = gql(f"""
 query Orders($first: Int!, $after: String, $query: String) {{
   orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {{
-    edges {{ node {{ {ORDER_FIELDS} }} }}
+    edges {{ node {{ {PAGED_ORDER_FIELDS} }} }}
     pageInfo {{ hasNextPage endCursor }}
   }}
 }}""")
@@ -157,12 +163,17 @@ class ShopifyClient:
     """One shop's Admin GraphQL API with rate limiting and retries."""
 
     def __init__(self, access: ShopAccess, settings: Settings | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self.access = access
         self.settings = settings or Settings()
         self.sleep = sleep
+        self.clock = clock
         self.requests_sent = 0
         self.cost_spent = 0
+        # What the last answer said of the bucket (points available, restored per second, when), and what
+        # each kind of request was last charged: enough to wait before a request the bucket cannot pay.
+        self._bucket: tuple[Decimal, Decimal, float] | None = None
+        self._costs: dict[int, Decimal] = {}
         transport = RequestsHTTPTransport(
             url=access.endpoint, headers={"X-Shopify-Access-Token": access.token},
             verify=access.ca_bundle or True, timeout=int(self.settings.request_timeout), retries=0,
@@ -179,23 +190,34 @@ class ShopifyClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _throttle(self, extensions: dict[str, Any] | None) -> None:
-        """Wait, if need be, until the bucket could pay for another request as costly as this one."""
+    def _note_cost(self, document: Any, extensions: dict[str, Any] | None) -> None:
+        """Remember what the bucket holds now and what this kind of request costs."""
         cost = (extensions or {}).get("cost") or {}
         status = cost.get("throttleStatus")
         if cost.get("actualQueryCost") is not None:
             self.cost_spent += int(cost["actualQueryCost"])
-        if status and cost.get("requestedQueryCost") is not None:
-            short = Decimal(cost["requestedQueryCost"]) - Decimal(status["currentlyAvailable"])
-            if short > 0:
-                wait_seconds = short / Decimal(status["restoreRate"])
-                self.sleep(float(wait_seconds))
+        if cost.get("requestedQueryCost") is not None:
+            self._costs[id(document)] = Decimal(cost["requestedQueryCost"])
+        if status:
+            self._bucket = (Decimal(status["currentlyAvailable"]), Decimal(status["restoreRate"]), self.clock())
+
+    def _wait_for_bucket(self, document: Any) -> None:
+        """Wait until the bucket, as last seen and restored since, can pay for a request like the last of
+        this kind (Shopify's advice: never send what the bucket cannot pay)."""
+        cost = self._costs.get(id(document))
+        if cost is None or self._bucket is None:
+            return
+        available, restore_rate, seen_at = self._bucket
+        now_available = available + restore_rate * Decimal(str(self.clock() - seen_at))
+        if now_available < cost:
+            self.sleep(float((cost - now_available) / restore_rate))
 
     def _retrying(self) -> Retrying:
         return Retrying(retry=retry_if_exception(is_transient), stop=stop_after_attempt(self.settings.retry_attempts),
                         wait=_wait, before_sleep=_log_retry, sleep=self.sleep, reraise=True)
 
     def _attempt(self, document: Any, variables: dict[str, Any]) -> dict[str, Any]:
+        self._wait_for_bucket(document)
         self.requests_sent += 1
         try:
             result = self._session.execute(document, variable_values=variables, get_execution_result=True)
@@ -203,6 +225,7 @@ class ShopifyClient:
             errors = error.errors if isinstance(error.errors, list) else [{"message": str(error.errors)}]
             throttled = [e for e in errors if (e.get("extensions") or {}).get("code") == "THROTTLED"]
             if throttled:
+                self._note_cost(document, error.extensions)
                 cost = (error.extensions or {}).get("cost") or {}
                 status = cost.get("throttleStatus") or {}
                 needed = Decimal(cost.get("requestedQueryCost", 100)) - Decimal(status.get("currentlyAvailable", 0))
@@ -210,7 +233,7 @@ class ShopifyClient:
                 raise Throttled(float(wait_seconds)) from error
             raise SourceRefused(f"Shopify refused the request for shop {self.access.shop_gid}: "
                                 + "; ".join(str(e.get("message")) for e in errors)) from error
-        self._throttle(result.extensions)
+        self._note_cost(document, result.extensions)
         return result.data
 
     def execute(self, document: Any, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -238,10 +261,24 @@ class ShopifyClient:
         while True:
             variables = {"first": ORDERS_PER_PAGE, "after": cursor, "query": search}
             page = self.execute(ORDERS_QUERY, variables)["orders"]
-            yield [edge["node"] for edge in page["edges"]]
+            yield self._with_every_transaction([edge["node"] for edge in page["edges"]])
             if not page["pageInfo"]["hasNextPage"]:
                 return
             cursor = page["pageInfo"]["endCursor"]
+
+    def _with_every_transaction(self, orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A page's orders, those with a refund of more transactions than a page holds read again whole."""
+        truncated = [order["id"] for order in orders
+                     if any(refund["transactions"]["pageInfo"]["hasNextPage"] for refund in order.get("refunds") or [])]
+        if not truncated:
+            return orders
+        whole = {order["id"]: order for order in
+                 self.bulk_orders(" OR ".join(f"id:{legacy_id(order_id)}" for order_id in truncated))}
+        missing = sorted(set(truncated) - set(whole))
+        if missing:
+            raise SourceUnavailable(f"shop {self.access.shop_gid}: orders {', '.join(map(legacy_id, missing))} went "
+                                    "missing between a page and their whole read; read the shop again")
+        return [whole.get(order["id"], order) for order in orders]
 
     def bulk_orders(self, search: str | None = None, poll_seconds: float = 0.5) -> list[dict[str, Any]]:
         """Every order matching a search through a bulk operation, reassembled from its JSONL.
@@ -251,7 +288,7 @@ class ShopifyClient:
         put back where a paged query would have them.
         """
         filter_text = f'(query: "{search}")' if search else ""
-        bulk_query = f"{{ orders{filter_text} {{ edges {{ node {{ {ORDER_FIELDS} }} }} }} }}"
+        bulk_query = f"{{ orders{filter_text} {{ edges {{ node {{ {BULK_ORDER_FIELDS} }} }} }} }}"
         started = self.execute(BULK_RUN, {"query": bulk_query})["bulkOperationRunQuery"]
         if started["userErrors"]:
             raise SourceRefused(f"Shopify refused the bulk operation for shop {self.access.shop_gid}: "

@@ -2,8 +2,9 @@
 
 Each shop is a batch of its own, so one shop's trouble never touches another's.
 Orders are read incrementally on `updated_at` (with a lookback), whole on a
-first or full extraction (through a bulk operation when many are due), or for a
-range of order dates when a repair asks for one. Every order is appended to
+first or full extraction, or for a range of order dates when a repair asks for
+one: through a bulk operation when more are due than a threshold, in pages
+otherwise. Every order is appended to
 `raw` as Shopify sent it and checked on arrival: an order whose amounts are not
 decimal strings, or that has no total, stops the batch naming the order and the
 rule. Then the source's own count of the shop's orders is taken. Merging into
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 import psycopg
 
+from revcert.extraction.batches import fail_batch
 from revcert.extraction.errors import SourceDataError
 from revcert.extraction.shopify_client import ShopifyClient, legacy_id
 from revcert.money import dumps_exact
@@ -128,9 +130,9 @@ def _append_to_raw(conn: psycopg.Connection, batch: ShopBatch, orders: list[dict
 
 
 def _order_pages(client: ShopifyClient, search: str | None, settings: Settings) -> tuple[str, Iterator[list]]:
-    """A bulk operation for a whole read or when many orders are due (paging them would spend the rate
+    """A bulk operation when more orders are due than the threshold (paging them would spend the rate
     limit for minutes); pages otherwise."""
-    if search is None or client.orders_count(search) > settings.shopify_bulk_threshold:
+    if client.orders_count(search) > settings.shopify_bulk_threshold:
         return "bulk", iter([client.bulk_orders(search)])
     return "paged", client.order_pages(search)
 
@@ -177,8 +179,5 @@ def extract_shop(dsn: str, batch: ShopBatch, client: ShopifyClient, settings: Se
             conn.execute("update raw.extraction_batch set status = 'extracted' where batch_id = %s", [batch.batch_id])
         log.info("shop %s: %s orders via %s (the shop has %s)", batch.shop_id, fetched, api, source_count)
     except BaseException as error:
-        with connect(dsn) as conn:
-            conn.execute("update raw.extraction_batch set status = 'failed', finished_at = now(), error = %s "
-                         "where batch_id = %s and status in ('running', 'extracted')",
-                         [f"{type(error).__name__}: {error}", batch.batch_id])
+        fail_batch(dsn, batch.batch_id, error)
         raise

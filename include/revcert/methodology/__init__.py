@@ -1,1 +1,1 @@
-"""The revenue methodology (METHODOLOGY.md Part A), computed in the mart by the SQL models."""
+"""The revenue methodology (METHODOLOGY.md Parts A and B), computed in the mart by the SQL models."""

@@ -10,8 +10,9 @@ from decimal import Decimal
 import psycopg
 from psycopg import sql
 
+from revcert.extraction.batches import fail_batch
 from revcert.extraction.errors import SourceDataError
-from revcert.extraction.salesforce_extract import ObjectExtraction, fail_batch, read_batch_objects
+from revcert.extraction.salesforce_extract import ObjectExtraction, read_batch_objects
 from revcert.extraction.salesforce_objects import SalesforceObject
 from revcert.settings import Settings
 from revcert.sqlfiles import load_sql

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import psycopg
 
+from revcert.extraction.batches import fail_batch
 from revcert.extraction.errors import SourceDataError
 from revcert.sqlfiles import load_sql
 from revcert.warehouse.connection import connect
@@ -86,10 +87,7 @@ def stage_shop_batch(dsn: str, batch_id: int) -> ShopAudit:
                          [batch_id])
         return ShopAudit(batch_id, shop_id, api, fetched, source_count, staged, watermark_before, watermark_after)
     except BaseException as error:
-        with connect(dsn) as conn:
-            conn.execute("update raw.extraction_batch set status = 'failed', finished_at = now(), error = %s "
-                         "where batch_id = %s and status in ('running', 'extracted')",
-                         [f"{type(error).__name__}: {error}", batch_id])
+        fail_batch(dsn, batch_id, error)
         raise
 
 
