@@ -1,4 +1,4 @@
--- The latest certifications, each with its checks.
+-- The latest certifications (of one pipeline, or one shop, or all), each with its checks.
 -- Grain: one row per certification.
 with history as (
     select
@@ -17,8 +17,12 @@ with history as (
         is_restatement,
         closed_at,
         published_months,
-        withdrawn_months
+        withdrawn_months,
+        scope
     from viz.certification_history
+    where
+        (%(dag_id)s::text is null or dag_id = %(dag_id)s)
+        and (%(scope)s::text is null or scope = %(scope)s)
 ),
 
 checks as (

@@ -102,3 +102,72 @@ def test_published_markup_is_shown_as_text_and_never_runs(warehouse_with_markup_
         assert frame.locator("#business-unit img, #waterfall-title img, #kpis img, script:not([src])").count() == 0
         expect(frame.locator("#error")).to_be_hidden()
         browser.close()
+
+
+@pytest.fixture
+def warehouse_with_mrr_and_shops(postgres_server, certified_warehouse_url, small_shops, airflow_db, slack,
+                                 tmp_path) -> tuple[str, str]:
+    """The certified MRR warehouse, then a shop run in which one shop's token is revoked: (url, that shop)."""
+    from revcert.standins.shopify.server import ShopifyStore
+    from tests.airflow_harness import load_dag, run_shop_dag
+    from tests.conftest import copy_database
+
+    url = copy_database(postgres_server, certified_warehouse_url)
+    store = ShopifyStore.from_snapshot(small_shops)
+    monkeypatch = pytest.MonkeyPatch()
+    try:
+        state, _ = run_shop_dag(load_dag("shop_daily_revenue"), monkeypatch, url, store, slack,
+                                tmp_path=tmp_path / "first")
+        assert state == "success"
+        revoked = list(store.shops)[1]
+        state, _ = run_shop_dag(load_dag("shop_daily_revenue"), monkeypatch, url, store, slack,
+                                tmp_path=tmp_path / "second", revoked=(revoked,))
+        assert state == "failed"
+    finally:
+        monkeypatch.undo()
+    return url, revoked.rsplit("/", 1)[1]
+
+
+def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(warehouse_with_mrr_and_shops, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, failing = warehouse_with_mrr_and_shops
+    with psycopg.connect(url) as conn:
+        shops = dict(conn.execute("select shop_id, currency from viz.shop").fetchall())
+        last_days = dict(conn.execute("select shop_id, max(day) from viz.shop_daily_revenue group by shop_id"))
+        stored = {(row[0], row[1].isoformat()): row[2:] for row in conn.execute(
+            "select shop_id, day, gross_revenue, refunds, net_revenue, order_count, refund_count "
+            "from viz.shop_daily_revenue")}
+    first = sorted(shops)[0]
+    with ApiServer(url, tmp_path / "api-server.log") as api, sync_playwright() as playwright:
+        browser, page, frame = open_page(playwright, api)
+        expect(frame.locator("body[data-shop-ready]")).to_be_attached(timeout=30_000)
+        expect(frame.locator("#shops tr[data-shop]")).to_have_count(len(shops))
+        expect(frame.locator("#shop-status")).to_contain_text(f"in {shops[first]}")
+        rows = frame.locator("#shop-days tr[data-day]")
+        expect(rows).to_have_count(30)
+        assert rows.first.get_attribute("data-day") == last_days[first].isoformat()
+        for index in (0, 7, 29):
+            cells = rows.nth(index).locator("td").all_inner_texts()
+            gross, refunds, net, orders, refund_count = stored[(first, cells[0])]
+            assert [shown_amount(c) for c in cells[1:4]] == [gross, refunds, net]
+            assert (int(cells[4]), int(cells[5])) == (orders, refund_count)
+        expect(frame.locator("#shop-chart canvas").first).to_be_visible()
+        expect(frame.locator("#history")).not_to_contain_text("shop_daily_revenue")
+
+        frame.locator(f"#shops tr[data-shop='{failing}']").click()
+        expect(frame.locator("body")).to_have_attribute("data-shop-ready", failing)
+        expect(frame.locator(f"#shops tr[data-shop='{failing}'] .badge")).to_have_text("latest attempt failed")
+        status = frame.locator("#shop-status")
+        expect(status).to_contain_text("Invalid API key or access token")
+        expect(status).to_contain_text("The figures shown are still those of certification #")
+        page.wait_for_timeout(500)
+        frame.locator("#shop-revenue").scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "shop-revenue.png"), full_page=True)
+
+        frame.locator("#from-day").fill("2026-11-10")
+        frame.locator("#to-day").fill("2026-11-01")
+        frame.locator("#to-day").dispatch_event("change")
+        expect(frame.locator("#shop-error")).to_contain_text("is after to")
+        expect(frame.locator("#shop-days tr[data-day]")).to_have_count(0)
+        browser.close()

@@ -63,18 +63,23 @@ def shop_revenue_report(conn: psycopg.Connection, days: int = 14) -> str:
     """The last `days` published days of every shop, and their sum per currency (exact sums of the
     certified shop figures; amounts of different currencies are never added)."""
     with conn.cursor(row_factory=dict_row) as cursor:
-        shops = cursor.execute(load_sql("api", "api_shops")).fetchall()
-        if not shops:
-            return "No certified shop figures are published yet."
-        lines = []
-        for shop in shops:
-            first = shop["last_day"] - timedelta(days=days - 1) if shop["last_day"] else None
-            rows = cursor.execute(load_sql("api", "api_shop_daily"), {"shop_id": shop["shop_id"], "from_day": first,
-                                                                      "to_day": None}).fetchall()
+        shops = cursor.execute(load_sql("api", "api_shops"), {"shop_id": None}).fetchall()
+        published = [shop for shop in shops if shop["last_day"]]
+        lines = [f"Shop {shop['shop_id']}: no certified figures yet (latest attempt, certification "
+                 f"{shop['latest_certification_id']}, {shop['latest_status']})" for shop in shops
+                 if not shop["last_day"]]
+        if not published:
+            return "\n".join(lines or ["No certified shop figures are published yet."])
+        for shop in published:
+            rows = cursor.execute(load_sql("api", "api_shop_daily"), {
+                "shop_id": shop["shop_id"], "from_day": shop["last_day"] - timedelta(days=days - 1),
+                "to_day": None}).fetchall()
+            attempt = "" if shop["latest_certification_id"] == shop["certification_id"] else (
+                f"; latest attempt, certification {shop['latest_certification_id']}, {shop['latest_status']}")
             lines += [f"Shop {shop['shop_id']} {shop['shop_name'] or ''} ({shop['currency']}, {shop['iana_timezone']}, "
                       f"refunds on the {shop['refund_attribution'].replace('_', ' ')}), certification "
-                      f"{shop['certification_id']}", _shop_table(rows), ""]
-        latest = max(shop["last_day"] for shop in shops if shop["last_day"])
+                      f"{shop['certification_id']}{attempt}", _shop_table(rows), ""]
+        latest = max(shop["last_day"] for shop in published)
         totals = cursor.execute(load_sql("api", "api_shop_daily_totals"),
                                 {"from_day": latest - timedelta(days=days - 1), "to_day": None}).fetchall()
     by_currency: dict[str, list[dict]] = defaultdict(list)

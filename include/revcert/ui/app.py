@@ -17,10 +17,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import psycopg
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
@@ -35,6 +36,7 @@ from revcert.warehouse.schema import (
     viz_cohort_retention_total,
     viz_mrr_bridge,
     viz_mrr_bridge_total,
+    viz_shop_daily_revenue,
 )
 
 PAGE_DIR = Path(str(files("revcert.ui").joinpath("page")))
@@ -48,6 +50,9 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
 MonthParam = Annotated[str | None, Query(description="A month, YYYY-MM", examples=["2026-03"])]
 UnitParam = Annotated[str | None, Query(min_length=1, max_length=255,
                                         description="A business unit, as published; all of them when absent")]
+ShopIdParam = Annotated[str, PathParam(pattern=r"^\d{1,20}$", description="The shop's numeric id",
+                                       examples=["1001"])]
+Pipeline = Literal["certified_mrr", "shop_daily_revenue"]
 
 
 def _wire_type(column: Any) -> Any:
@@ -69,6 +74,7 @@ BridgeRow = row_model("BridgeRow", viz_mrr_bridge)
 BridgeTotal = row_model("BridgeTotal", viz_mrr_bridge_total)
 CohortRow = row_model("CohortRow", viz_cohort_retention)
 CohortTotal = row_model("CohortTotal", viz_cohort_retention_total)
+ShopDayRow = row_model("ShopDayRow", viz_shop_daily_revenue)
 
 
 class Bridge(BaseModel):
@@ -84,6 +90,30 @@ class CertifiedMonth(BaseModel):
     certification_id: int
 
 
+class Shop(BaseModel):
+    """A shop as published, with its latest certification attempt (which may have failed: the figures
+    shown are then still those of `certification_id`)."""
+
+    shop_id: str
+    shop_name: str | None
+    iana_timezone: str | None
+    currency: str | None
+    refund_attribution: str | None
+    first_day: date | None
+    last_day: date | None
+    certification_id: int | None
+    certified_at: str | None
+    latest_certification_id: int | None
+    latest_status: str | None
+    latest_started_at: str | None
+    latest_failure_summary: str | None
+
+
+class ShopDaily(BaseModel):
+    shop: Shop
+    days: list[ShopDayRow]  # type: ignore[valid-type]
+
+
 class CertificationCheck(BaseModel):
     check_name: str
     passed: bool | None
@@ -93,6 +123,8 @@ class CertificationCheck(BaseModel):
 
 class CertificationRecord(BaseModel):
     certification_id: int
+    dag_id: str
+    scope: str
     run_id: str
     as_of_date: date
     status: str
@@ -133,13 +165,20 @@ def _month_range(from_month: str | None, to_month: str | None) -> dict[str, date
     return {"from_month": start, "to_month": end}
 
 
+def _day_range(from_day: date | None, to_day: date | None) -> dict[str, date | None]:
+    if from_day and to_day and from_day > to_day:
+        raise HTTPException(422, detail=[{"loc": ["query", "from"], "msg": f"from {from_day} is after to {to_day}",
+                                          "type": "value_error"}])
+    return {"from_day": from_day, "to_day": to_day}
+
+
 def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = None) -> FastAPI:
     """The app; `viz_dsn` gives the viz-only login's connection string, `auth` is required by every route."""
     dependencies = [Depends(auth)] if auth else []
     app = FastAPI(title="Certified revenue", version="1.0.0", openapi_url=None, docs_url=None, redoc_url=None,
                   dependencies=dependencies, servers=[{"url": "/revcert", "description": "inside the Airflow UI"}],
-                  description="Certified MRR bridge, totals, cohorts and certification history, read from viz "
-                              "only. Amounts are decimal strings.")
+                  description="Certified MRR bridge, totals, cohorts, shops' daily revenue and certification "
+                              "history, read from viz only. Amounts are decimal strings.")
 
     @app.middleware("http")
     async def content_security_policy(request: Request, call_next: Callable) -> Response:
@@ -181,9 +220,32 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
 
     @app.get("/api/v1/certifications", response_model=list[CertificationRecord],
              summary="Certification history, newest first, with each record's checks")
-    def certifications(limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[CertificationRecord]:
-        return [CertificationRecord(**{k: v for k, v in _wire(row).items() if k != "dag_id"})
-                for row in query("api_certification_history", {"limit": limit})]
+    def certifications(limit: Annotated[int, Query(ge=1, le=500)] = 50,
+                       pipeline: Annotated[Pipeline | None, Query(description="Only this DAG's records")] = None,
+                       shop_id: Annotated[str | None, Query(pattern=r"^\d{1,20}$",
+                                                            description="Only this shop's records")] = None,
+                       ) -> list[CertificationRecord]:
+        rows = query("api_certification_history", {"limit": limit, "dag_id": pipeline, "scope": shop_id})
+        return [CertificationRecord(**_wire(row)) for row in rows]
+
+    @app.get("/api/v1/shops", response_model=list[Shop],
+             summary="Every shop with certified daily revenue, or with a certification attempt")
+    def shops() -> list[Shop]:
+        return [Shop(**_wire(row)) for row in query("api_shops", {"shop_id": None})]
+
+    @app.get("/api/v1/shops/{shop_id}/daily", response_model=ShopDaily,
+             summary="One shop's certified daily revenue, by local day, in the shop's currency")
+    def shop_daily(shop_id: ShopIdParam,
+                   from_day: Annotated[date | None, Query(alias="from", description="First local day, YYYY-MM-DD")]
+                   = None,
+                   to_day: Annotated[date | None, Query(alias="to", description="Last local day, YYYY-MM-DD")]
+                   = None) -> ShopDaily:
+        days = _day_range(from_day, to_day)
+        shop = query("api_shops", {"shop_id": shop_id})
+        if not shop:
+            raise HTTPException(404, detail=f"no shop {shop_id} has certified figures or a certification attempt")
+        rows = query("api_shop_daily", {"shop_id": shop_id, **days})
+        return ShopDaily(shop=Shop(**_wire(shop[0])), days=[_wire(row) for row in rows])
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     def openapi() -> JSONResponse:

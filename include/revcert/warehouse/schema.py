@@ -631,7 +631,8 @@ mart_shop_refund = Table(
     schema="mart",
 )
 
-SHOP_DAY_FIGURES = ("gross_revenue", "refunds", "net_revenue", "order_count", "refund_count")
+SHOP_DAY_AMOUNTS = ("gross_revenue", "refunds", "net_revenue")
+SHOP_DAY_FIGURES = (*SHOP_DAY_AMOUNTS, "order_count", "refund_count")
 
 
 def _shop_day_columns() -> list[Column]:

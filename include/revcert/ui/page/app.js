@@ -11,7 +11,7 @@ const STEPS = [
 ];
 const COLORS = { up: "#1f7a45", down: "#c0392b", total: "#2f6fde" };
 const charts = {};
-const state = { months: [], bridge: null, cohorts: [], history: [] };
+const state = { months: [], bridge: null, cohorts: [], history: [], shops: [], shopDays: [] };
 
 const $ = (id) => document.getElementById(id);
 
@@ -247,9 +247,126 @@ async function refresh() {
   }
 }
 
+// -- Shop revenue: one shop's certified days, in its currency and local days --------------------------
+
+const addDays = (iso, days) => {
+  const day = new Date(`${iso}T00:00:00Z`);
+  day.setUTCDate(day.getUTCDate() + days);
+  return day.toISOString().slice(0, 10);
+};
+
+function shopStatus(shop) {
+  if (shop.latest_status === "failed" || shop.latest_status === "abandoned") return ["failed", "latest attempt failed"];
+  if (shop.latest_status === "running") return ["neutral", "running"];
+  return shop.certification_id ? ["certified", "certified"] : ["neutral", shop.latest_status || "none"];
+}
+
+function renderShops() {
+  const head = el("tr", {}, ...["Shop", "Name", "Currency", "Timezone", "Refunds on", "Certified through",
+    "Certification", "Status"].map((h) => el("th", {}, h)));
+  $("shops").replaceChildren(head, ...state.shops.map((shop) => {
+    const [kind, label] = shopStatus(shop);
+    const row = el("tr", { dataset: { shop: shop.shop_id }, "aria-selected": String(shop.shop_id === $("shop").value),
+      title: shop.latest_failure_summary || "" },
+    el("td", {}, shop.shop_id), el("td", {}, shop.shop_name || ""), el("td", {}, shop.currency || ""),
+    el("td", {}, shop.iana_timezone || ""),
+    el("td", {}, shop.refund_attribution ? shop.refund_attribution.replace("_", " ") : ""),
+    el("td", {}, shop.last_day || "never"), el("td", {}, shop.certification_id ? `#${shop.certification_id}` : ""),
+    el("td", {}, el("span", { class: `badge ${kind}` }, label)));
+    row.addEventListener("click", () => selectShop(shop.shop_id));
+    return row;
+  }));
+}
+
+function renderShopStatus(shop) {
+  const [kind, label] = shopStatus(shop);
+  const parts = [el("span", { class: `badge ${kind}` }, label), " "];
+  if (shop.certification_id) {
+    parts.push(`Figures through ${shop.last_day}, certification #${shop.certification_id}, in ${shop.currency}, ` +
+      `local days of ${shop.iana_timezone}, refunds counted on the ${shop.refund_attribution.replace("_", " ")}.`);
+  } else {
+    parts.push("No certified figures for this shop yet.");
+  }
+  if (kind === "failed") {
+    parts.push(el("span", { class: "fail" }, ` Latest attempt #${shop.latest_certification_id} ` +
+      `(${shop.latest_started_at}) ${shop.latest_status}: ${shop.latest_failure_summary || "no reason recorded"}.`),
+    shop.certification_id ? ` The figures shown are still those of certification #${shop.certification_id}.` : "");
+  } else if (shop.latest_status === "running") {
+    parts.push(` A run is certifying this shop now (#${shop.latest_certification_id}).`);
+  }
+  $("shop-status").replaceChildren(...parts);
+}
+
+function renderShopDays(shop) {
+  const days = state.shopDays;
+  const net = days.map((d) => d.net_revenue), gross = days.map((d) => d.gross_revenue);
+  const refunds = days.map((d) => d.refunds);
+  chart("shop-chart").setOption({
+    tooltip: { trigger: "axis", formatter: exactTooltip([net, gross, refunds]) },
+    legend: { top: 0 },
+    grid: { left: 80, right: 20, top: 36, bottom: 30 },
+    xAxis: { type: "category", data: days.map((d) => d.day) },
+    yAxis: { type: "value", name: shop.currency || "" },
+    series: [
+      { name: "Net revenue", type: "bar", data: net, color: COLORS.total },
+      { name: "Gross revenue", type: "line", data: gross, color: COLORS.up, showSymbol: false },
+      { name: "Refunds", type: "line", data: refunds, color: COLORS.down, showSymbol: false },
+    ],
+  }, true);
+  $("shop-days").replaceChildren(
+    el("tr", {}, ...["Day", `Gross (${shop.currency})`, `Refunds (${shop.currency})`, `Net (${shop.currency})`,
+      "Orders", "Refunds #", "Certification"].map((h) => el("th", {}, h))),
+    ...[...days].reverse().map((d) => el("tr", { dataset: { day: d.day } }, el("td", {}, d.day),
+      el("td", {}, money(d.gross_revenue)), el("td", {}, money(d.refunds)), el("td", {}, money(d.net_revenue)),
+      el("td", {}, String(d.order_count)), el("td", {}, String(d.refund_count)),
+      el("td", {}, `#${d.certification_id}`))));
+}
+
+async function refreshShop() {
+  const shop = state.shops.find((s) => s.shop_id === $("shop").value);
+  if (!shop) return;
+  $("shop-error").hidden = true;
+  renderShopStatus(shop);
+  const params = new URLSearchParams();
+  if ($("from-day").value) params.set("from", $("from-day").value);
+  if ($("to-day").value) params.set("to", $("to-day").value);
+  try {
+    state.shopDays = (await getJson(`api/v1/shops/${encodeURIComponent(shop.shop_id)}/daily?${params}`)).days;
+  } catch (error) {
+    // Never leave earlier figures under an error: they would read as the answer to this request.
+    state.shopDays = [];
+    $("shop-error").textContent = `Could not load the shop's certified days (${error.message}).`;
+    $("shop-error").hidden = false;
+  }
+  renderShopDays(shop);
+  document.body.dataset.shopReady = shop.shop_id;
+}
+
+async function selectShop(shopId) {
+  const shop = state.shops.find((s) => s.shop_id === shopId);
+  $("shop").value = shopId;
+  if (shop.last_day) {
+    $("to-day").value = shop.last_day;
+    $("from-day").value = addDays(shop.last_day, -29);
+  }
+  renderShops();
+  await refreshShop();
+}
+
+function startShops() {
+  if (!state.shops.length) return;
+  $("shop-revenue").hidden = false;
+  $("shop").replaceChildren(...state.shops.map((s) => el("option", { value: s.shop_id },
+    `${s.shop_id}${s.shop_name ? ` ${s.shop_name}` : ""}`)));
+  $("shop").addEventListener("change", () => selectShop($("shop").value));
+  for (const id of ["from-day", "to-day"]) $(id).addEventListener("change", refreshShop);
+  return selectShop(state.shops[0].shop_id);
+}
+
 async function start() {
   try {
-    [state.months, state.history] = await Promise.all([getJson("api/v1/months"), getJson("api/v1/certifications")]);
+    [state.months, state.history, state.shops] = await Promise.all([getJson("api/v1/months"),
+      getJson("api/v1/certifications?pipeline=certified_mrr"), getJson("api/v1/shops")]);
   } catch (error) {
     $("error").textContent = `Could not load the certified figures (${error.message}).`;
     $("error").hidden = false;
@@ -263,7 +380,7 @@ async function start() {
   for (const id of ["business-unit", "from-month", "to-month"]) $(id).addEventListener("change", refresh);
   $("bridge-month").addEventListener("change", renderWaterfall);
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
-  await refresh();
+  await Promise.all([refresh(), startShops()]);
 }
 
 start();
