@@ -338,17 +338,20 @@ def command_bench(args: argparse.Namespace) -> int:
 def command_ui(args: argparse.Namespace) -> int:
     from revcert.local.standalone import local_airflow
     from revcert.snapshots.salesforce_generator import OrgShape, generate_org
+    from revcert.snapshots.shopify_generator import ShopShape, generate_shops
 
     settings = Settings()
-    org_dir = settings.home / "demo-org"
+    org_dir, shops_dir = settings.home / "demo-org", settings.home / "demo-shops"
     if not (org_dir / "SBQQ__Subscription__c.jsonl").exists():
         generate_org(org_dir, OrgShape())
-    airflow = local_airflow(settings, org_dir, args.port)
+    if not (shops_dir / "orders.jsonl").exists():
+        generate_shops(shops_dir, ShopShape())
+    airflow = local_airflow(settings, org_dir, shops_dir, args.port)
     started_postgres = not airflow.postgres.is_running()
     airflow.postgres.start()
     try:
         airflow.prepare()
-        print("Certifying once as of today, so the page has data (about a minute)...", flush=True)
+        print("Certifying both pipelines once as of today, so the page has data (a minute or two)...", flush=True)
         print(airflow.demo_run(), flush=True)
         airflow.start(airflow.home / "standalone.log")
         print(f"\nAirflow UI: {airflow.base_url}\n  user: admin\n  password: in {airflow.home}/"

@@ -355,3 +355,11 @@ def test_a_token_that_answers_for_another_shop_is_refused(warehouse_url, shopify
     with ShopifyClient(access, PAGED) as client:
         with pytest.raises(SourceDataError, match=f"answers for shop {second}"):
             extract_shopify(warehouse_url, client, PAGED)
+
+
+def test_a_range_asked_for_a_shop_never_staged_reads_it_whole(warehouse_url, shopify, store):
+    """A range repairs staging; it cannot start it, or the shop's other days would be computed from nothing."""
+    gid = first_shop(store)
+    batch = extract(warehouse_url, shopify, gid, order_days=(date(2026, 11, 1), date(2026, 11, 2)))
+    assert batch_row(warehouse_url, batch)[1] == "full" and audit(warehouse_url, batch).complete
+    assert len(staged(warehouse_url, legacy_id(gid))["stg_order"]) == sum(1 for _ in store.orders(gid))

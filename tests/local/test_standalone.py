@@ -13,6 +13,7 @@ import requests
 
 from revcert.local.standalone import LocalAirflow
 from revcert.standins.salesforce.server import SalesforceOrg
+from revcert.standins.shopify.server import ShopifyStore
 from tests.airflow_harness import free_port, load_certified_mrr_dag, run_dag
 
 pytestmark = pytest.mark.integration
@@ -21,10 +22,10 @@ FIGURES = ("month", "business_unit", "starting_mrr", "new", "expansion", "contra
 
 
 @pytest.fixture(scope="module")
-def airflow(postgres_server, small_org, tmp_path_factory) -> Iterator[LocalAirflow]:
+def airflow(postgres_server, small_org, small_shops, tmp_path_factory) -> Iterator[LocalAirflow]:
     home = tmp_path_factory.mktemp("airflow-standalone")
     local = LocalAirflow(home, postgres_server, "standalone_warehouse", SalesforceOrg.from_snapshot(small_org),
-                         port=free_port())
+                         ShopifyStore.from_snapshot(small_shops), port=free_port())
     local.prepare()
     try:
         yield local.start(home / "standalone.log")
@@ -44,20 +45,21 @@ def login(airflow: LocalAirflow) -> str:
     return response.json()["access_token"]
 
 
-def wait_for_dag(airflow: LocalAirflow, token: str, timeout: float = 120) -> dict:
+def wait_for_dag(airflow: LocalAirflow, token: str, timeout: float = 120, dag_id: str = "certified_mrr") -> dict:
     deadline = time.monotonic() + timeout
     while True:
-        response = api(airflow, "/api/v2/dags/certified_mrr", token)
+        response = api(airflow, f"/api/v2/dags/{dag_id}", token)
         if response.status_code == 200:
             return response.json()
         assert time.monotonic() < deadline, f"the DAG never appeared: {response.text}"
         time.sleep(2)
 
 
-def wait_for_runs(airflow: LocalAirflow, token: str, timeout: float = 600, **filters) -> list[dict]:
+def wait_for_runs(airflow: LocalAirflow, token: str, timeout: float = 600, dag_id: str = "certified_mrr",
+                  **filters) -> list[dict]:
     deadline = time.monotonic() + timeout
     while True:
-        runs = api(airflow, "/api/v2/dags/certified_mrr/dagRuns", token, **filters).json()["dag_runs"]
+        runs = api(airflow, f"/api/v2/dags/{dag_id}/dagRuns", token, **filters).json()["dag_runs"]
         if runs and all(r["state"] in ("success", "failed") for r in runs):
             return runs
         assert time.monotonic() < deadline, f"runs did not finish: {runs}"
@@ -137,3 +139,33 @@ def test_a_backfill_of_last_year_equals_one_run_as_of_its_latest_date(airflow, a
         left_running = conn.execute("select count(*) from certification.certification_run "
                                     "where status = 'running'").fetchone()[0]
     assert lease is None and left_running == 0
+
+
+def test_the_shop_dag_repairs_a_range_of_one_shop_through_the_scheduler(airflow):
+    """A person triggers shop_daily_revenue with conf (one shop, a range of days): the scheduler maps one
+    extraction for that shop, certifies and publishes it, and emits the asset other DAGs wait for."""
+    token = login(airflow)
+    dag = wait_for_dag(airflow, token, dag_id="shop_daily_revenue")
+    assert dag["is_paused"] is False and "shopify" in {t["name"] for t in dag["tags"]}
+    headers = {"Authorization": f"Bearer {token}"}
+    triggered = requests.post(f"{airflow.base_url}/api/v2/dags/shop_daily_revenue/dagRuns", headers=headers,
+                              timeout=30, json={"logical_date": None, "conf": {
+                                  "as_of": "2026-11-20", "shops": ["1003"], "from": "2026-10-01", "to": "2026-11-20"}})
+    assert triggered.status_code == 200, triggered.text
+    run_id = triggered.json()["dag_run_id"]
+    runs = wait_for_runs(airflow, token, dag_id="shop_daily_revenue", run_id_pattern=run_id)
+    assert [r["state"] for r in runs if r["dag_run_id"] == run_id] == ["success"]
+    instances = api(airflow, f"/api/v2/dags/shop_daily_revenue/dagRuns/{run_id}/taskInstances", token).json()
+    extracts = [ti for ti in instances["task_instances"] if ti["task_id"] == "shop.extract"]
+    assert [(ti["map_index"], ti["state"]) for ti in extracts] == [(0, "success")]
+    with psycopg.connect(airflow.warehouse_url) as conn:
+        records = conn.execute("select scope, status, published_at is not null from certification.certification_run "
+                               "where run_id = %s order by scope", [run_id]).fetchall()
+        repaired = conn.execute("select count(*) from viz.shop_daily_revenue join certification.certification_run "
+                                "using (certification_id) where shop_id = '1003' and run_id = %s",
+                                [run_id]).fetchone()[0]
+    assert records == [("", "certified", True), ("1003", "certified", True)]
+    assert repaired >= (date(2026, 11, 20) - date(2026, 10, 1)).days + 1
+    events = api(airflow, "/api/v2/assets/events", token, source_dag_id="shop_daily_revenue",
+                 source_run_id=run_id).json()["asset_events"]
+    assert [e["uri"] for e in events] == ["warehouse://viz/shop_daily_revenue"]

@@ -1,6 +1,6 @@
-"""`revcert ui` (the README's `make ui`) as a person runs it, on the day on-call needs it most: the demo
-run fails certification, yet Airflow starts, says why the page is not green, serves the page, and stops
-cleanly."""
+"""`revcert ui` (the README's `make ui`) as a person runs it, on the day on-call needs it most: the MRR
+demo run fails certification (the shops' certifies), yet Airflow starts, says why the page is not green,
+serves the page, and stops cleanly."""
 from __future__ import annotations
 
 import json
@@ -17,6 +17,7 @@ import requests
 
 from revcert.money import dumps_exact, loads_exact
 from revcert.snapshots.salesforce_generator import OrgShape, generate_org
+from revcert.snapshots.shopify_generator import ShopShape, generate_shops
 from tests.airflow_harness import free_port
 
 pytestmark = pytest.mark.integration
@@ -40,6 +41,7 @@ def test_the_ui_command_starts_airflow_when_the_demo_run_fails_and_says_why(tmp_
     port = free_port()
     home = tmp_path / "revcert-home"
     bad_line = a_demo_org_that_fails_certification(home / "demo-org")
+    generate_shops(home / "demo-shops", ShopShape(shops=3, orders=300, seed=3))
     env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
     env.update(REVCERT_HOME=str(home), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     output = (tmp_path / "ui.out").open("w")
@@ -54,7 +56,9 @@ def test_the_ui_command_starts_airflow_when_the_demo_run_fails_and_says_why(tmp_
             time.sleep(2)
         printed = (tmp_path / "ui.out").read_text()
         assert "Traceback" not in printed
-        assert "was NOT certified, so the page is not green" in printed and "negative_customer_mrr" in printed
+        assert "certified_mrr: the demo run as of" in printed and "negative_customer_mrr" in printed
+        assert "was NOT certified, so the page is not green" in printed
+        assert "shop_daily_revenue: certified and published as of" in printed
         assert f"Airflow UI: {base}" in printed and "user: admin" in printed
         assert requests.get(f"{base}/api/v2/monitor/health", timeout=10).json()["metadatabase"]["status"] == "healthy"
 
@@ -69,8 +73,11 @@ def test_the_ui_command_starts_airflow_when_the_demo_run_fails_and_says_why(tmp_
         assert [run["state"] for run in runs] == ["failed"]
         assert requests.get(f"{base}/revcert/", headers=headers, timeout=30).status_code == 200
         assert requests.get(f"{base}/revcert/api/v1/months", headers=headers, timeout=30).json() == []
-        history = requests.get(f"{base}/revcert/api/v1/certifications", headers=headers, timeout=30).json()
+        history = requests.get(f"{base}/revcert/api/v1/certifications", headers=headers, timeout=30,
+                               params={"pipeline": "certified_mrr"}).json()
         assert history[0]["status"] == "failed" and bad_line in json.dumps(history[0]["checks"])
+        shops = requests.get(f"{base}/revcert/api/v1/shops", headers=headers, timeout=30).json()
+        assert len(shops) == 3 and {s["latest_status"] for s in shops} == {"certified"}
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=120)

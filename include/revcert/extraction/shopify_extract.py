@@ -47,11 +47,15 @@ class ShopBatch:
 
 def open_shop_batch(dsn: str, shop_id: str, *, full: bool = False,
                     order_days: tuple[date, date] | None = None) -> ShopBatch:
-    """Open a batch for one shop: whole, a range of order dates (a repair), or since its watermark."""
+    """Open a batch for one shop: whole, a range of order dates (a repair), or since its watermark.
+
+    A shop never staged is read whole, even when a range is asked for: a range repairs staging, it
+    cannot start it (the shop's other days would be computed from nothing)."""
     with connect(dsn) as conn:
         row = conn.execute("select watermark from staging.shopify_watermark where shop_id = %s",
                            [shop_id]).fetchone()
-        watermark = None if full or order_days else (row[0] if row else None)
+        order_days = order_days if row else None
+        watermark = None if full or order_days or not row else row[0]
         mode: Mode = "range" if order_days else ("incremental" if watermark else "full")
         batch_id = conn.execute(
             "insert into raw.extraction_batch (source, shop_id, mode, status, started_at) values ('shopify', %s, %s, "

@@ -1,6 +1,7 @@
 """A complete local Airflow for this project: `airflow standalone` with its metadata in the
 embedded PostgreSQL, this project's DAGs and plugin, and connections to the warehouse,
-the Salesforce stand-in serving a generated org, and a local Slack receiver.
+the Salesforce stand-in serving a generated org, the Shopify stand-in serving
+generated shops, and a local Slack receiver.
 
 `revcert ui` (the README's `make ui`) uses it; so do the tests that need a real
 scheduler (backfills) and a real login.
@@ -23,6 +24,7 @@ import requests
 from revcert.local.run import airflow_connection, dags_folder
 from revcert.settings import Settings
 from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
+from revcert.standins.shopify.server import ShopifyStandIn, ShopifyStore
 from revcert.standins.slack import SlackWebhookReceiver
 from revcert.warehouse import migrate
 from revcert.warehouse.connection import ensure_database
@@ -47,6 +49,7 @@ class LocalAirflow:
         postgres: The embedded server holding Airflow's metadata and the warehouse.
         warehouse_database: The warehouse's database on that server.
         org: The org the Salesforce stand-in serves.
+        shops: The shops the Shopify stand-in serves.
         port: The Airflow UI and API port.
     """
 
@@ -54,6 +57,7 @@ class LocalAirflow:
     postgres: EmbeddedPostgres
     warehouse_database: str
     org: SalesforceOrg
+    shops: ShopifyStore
     port: int = 8080
     slack_record: Path | None = None
     stack: ExitStack = field(default_factory=ExitStack)
@@ -79,6 +83,7 @@ class LocalAirflow:
         ensure_viz_login(self.warehouse_url, VIZ_LOGIN)
         settings = Settings()
         standin = self.stack.enter_context(SalesforceStandIn(self.org, state_dir=self.home / "standin"))
+        shopify = self.stack.enter_context(ShopifyStandIn(self.shops, state_dir=self.home / "shopify-standin"))
         slack = self.stack.enter_context(SlackWebhookReceiver(record_file=self.slack_record))
         metadata = self.postgres.url(METADATA_DATABASE).replace("postgresql://", "postgresql+psycopg2://", 1)
         self.env = {
@@ -103,6 +108,7 @@ class LocalAirflow:
             "AIRFLOW_CONN_" + settings.viz_conn_id.upper(): airflow_connection(login_dsn(self.warehouse_url,
                                                                                          VIZ_LOGIN)),
             "AIRFLOW_CONN_" + settings.salesforce_conn_id.upper(): standin.airflow_connection(),
+            "AIRFLOW_CONN_" + settings.shopify_conn_id.upper(): shopify.airflow_connection(),
             "AIRFLOW_CONN_" + settings.slack_conn_id.upper(): slack.airflow_connection(),
         }
         self.slack = slack
@@ -128,30 +134,41 @@ class LocalAirflow:
             time.sleep(1)
 
     def demo_run(self) -> str:
-        """Certify once as of today with `airflow dags test`; say what came of it, green or not.
+        """Certify once as of today with `airflow dags test`, both pipelines; say what came of each,
+        green or not.
 
         A failed demo run is exactly when on-call needs the UI, so this never
         raises for it: Airflow starts anyway and the message says why the page
         is not green.
         """
-        from revcert.certification.record import read_certification
         from revcert.orchestration.as_of import business_today
-        from revcert.warehouse.connection import connect
 
         as_of = business_today(Settings().business_timezone).isoformat()
-        test = subprocess.run([sys.executable, "-m", "airflow", "dags", "test", "certified_mrr", "--conf",
+        return "\n".join(self._demo_run(dag_id, as_of) for dag_id in ("certified_mrr", "shop_daily_revenue"))
+
+    def _demo_run(self, dag_id: str, as_of: str) -> str:
+        from revcert.certification.record import read_certification
+        from revcert.warehouse.connection import connect
+
+        test = subprocess.run([sys.executable, "-m", "airflow", "dags", "test", dag_id, "--conf",
                                json.dumps({"as_of": as_of})], env=self.env, capture_output=True, text=True)
-        (self.home / "demo-run.log").write_text(test.stdout + test.stderr)
+        log = self.home / f"demo-run-{dag_id}.log"
+        log.write_text(test.stdout + test.stderr)
         with connect(self.warehouse_url) as conn:
-            latest = conn.execute("select max(certification_id) from certification.certification_run "
-                                  "where dag_id = 'certified_mrr'").fetchone()[0]
-            certification = read_certification(conn, latest) if latest else None
-        if certification and certification.status == "certified" and certification.published_at:
-            return f"The demo run certified and published as of {as_of} (certification {latest})."
-        why = (certification.failure_summary if certification else None) or "it did not open a certification record"
-        return (f"The demo run as of {as_of} was NOT certified, so the page is not green: {why}\n"
+            # The run's own record (scope '') first, then one per shop.
+            records = [read_certification(conn, certification_id) for (certification_id,) in conn.execute(
+                "select certification_id from certification.certification_run where dag_id = %s and run_id = "
+                "(select run_id from certification.certification_run where dag_id = %s order by certification_id "
+                "desc limit 1) order by scope", [dag_id, dag_id])]
+        failed = [r for r in records if r.status != "certified" or not r.published_at]
+        if records and not failed:
+            return f"{dag_id}: certified and published as of {as_of} (certification {records[0].certification_id})."
+        named = [r for r in failed if r.scope] or failed
+        why = "; ".join(f"{'shop ' + r.scope if r.scope else 'run'}: {r.failure_summary or r.status}"
+                        for r in named) or "it did not open a certification record"
+        return (f"{dag_id}: the demo run as of {as_of} was NOT certified, so the page is not green: {why}\n"
                 f"The page shows the figures certified before, if any, and its history names the failed checks; "
-                f"the run's log is {self.home / 'demo-run.log'}.")
+                f"the run's log is {log}.")
 
     def admin_password(self) -> str:
         return json.loads((self.home / PASSWORDS_FILE).read_text())["admin"]
@@ -177,8 +194,9 @@ class LocalAirflow:
         self.stack.close()
 
 
-def local_airflow(settings: Settings, org_dir: Path, port: int) -> LocalAirflow:
-    """The `make ui` Airflow: home under REVCERT_HOME, the embedded PostgreSQL, the demo org."""
+def local_airflow(settings: Settings, org_dir: Path, shops_dir: Path, port: int) -> LocalAirflow:
+    """The `make ui` Airflow: home under REVCERT_HOME, the embedded PostgreSQL, the demo org and shops."""
     postgres = EmbeddedPostgres(settings.home / "pgdata")
     return LocalAirflow(settings.home / "airflow-ui", postgres, "revcert", SalesforceOrg.from_snapshot(org_dir),
-                        port=port, slack_record=settings.home / "slack-messages.jsonl")
+                        ShopifyStore.from_snapshot(shops_dir), port=port,
+                        slack_record=settings.home / "slack-messages.jsonl")
