@@ -10,7 +10,7 @@
     revcert db start|stop|url|migrate [--database-url URL]
     revcert db viz-login NAME [--database-url URL]   (password from REVCERT_VIZ_PASSWORD)
     revcert lease show|release [--force] [--reason TEXT] [--database-url URL]
-    revcert bench [--lines N]
+    revcert bench [--pipeline salesforce|shops|both] [--lines N] [--shops N --orders N]
     revcert ui [--port P]
 
 Exit codes everywhere: 0 done as asked, 1 the data or the source refused it
@@ -154,8 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     ui = commands.add_parser("ui", help="the Airflow UI (airflow standalone) with the DAGs, connections and page")
     ui.add_argument("--port", type=_port, default=8080)
 
-    bench = commands.add_parser("bench", help="time and peak memory of every stage on a generated org")
-    bench.add_argument("--lines", type=_positive, default=100_000)
+    bench = commands.add_parser("bench", help="time and peak memory of every step of both pipelines on generated data")
+    bench.add_argument("--pipeline", choices=("salesforce", "shops", "both"), default="both")
+    bench.add_argument("--lines", type=_positive, default=100_000, help="subscription lines of the generated org")
+    bench.add_argument("--shops", type=_positive, default=100, help="generated shops")
+    bench.add_argument("--orders", type=_positive, default=1_000_000, help="generated orders across the shops")
     bench.add_argument("--as-of", type=_date, default=date(2026, 11, 21))
     return parser
 
@@ -329,9 +332,13 @@ def command_lease(args: argparse.Namespace) -> int:
 
 
 def command_bench(args: argparse.Namespace) -> int:
-    from revcert.bench import run_benchmark
+    from revcert.bench.salesforce import run_salesforce_benchmark
+    from revcert.bench.shops import run_shops_benchmark
 
-    print(run_benchmark(args.lines, args.as_of))
+    if args.pipeline in ("salesforce", "both"):
+        print(run_salesforce_benchmark(args.lines, args.as_of), flush=True)
+    if args.pipeline in ("shops", "both"):
+        print(run_shops_benchmark(args.shops, args.orders, args.as_of), flush=True)
     return 0
 
 

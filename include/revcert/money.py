@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _string
 from typing import Any
+
+_LITERALS = {None: "null", True: "true", False: "false"}
 
 
 def _not_a_number(name: str) -> Any:
@@ -21,15 +24,22 @@ def loads_exact(text: str | bytes) -> Any:
 
 
 def dumps_exact(value: Any) -> str:
-    """Serialise JSON values, writing Decimals as JSON numbers with their exact digits."""
+    """Serialise JSON values, writing Decimals as JSON numbers with their exact digits (as json.dumps would
+    write everything else; the commonest kinds are tested first: this runs once per raw record)."""
+    if isinstance(value, str):
+        return _string(value)
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps_exact(v)}" for k, v in value.items()) + "}"
+        return "{" + ",".join([_string(str(k)) + ":" + dumps_exact(v) for k, v in value.items()]) + "}"
     if isinstance(value, (list, tuple)):
-        return "[" + ",".join(dumps_exact(v) for v in value) + "]"
+        return "[" + ",".join([dumps_exact(v) for v in value]) + "]"
+    if value is None or value is True or value is False:
+        return _LITERALS[value]
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ValueError(f"{value} is not a JSON number")
         return str(value)
     if isinstance(value, float):
         raise TypeError("floats are not allowed on the money path; use Decimal")
+    if isinstance(value, int):
+        return int.__repr__(value)
     return json.dumps(value)

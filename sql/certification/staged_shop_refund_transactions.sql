@@ -1,4 +1,4 @@
--- The independent derivation's refunds of one shop, with their transactions, from staging directly.
+-- The independent derivation's refunds of the given orders, with their transactions, from staging directly.
 -- Grain: one row per refund transaction.
 select
     refunds.order_id,
@@ -12,5 +12,5 @@ select
 from staging.stg_refund as refunds
 inner join staging.stg_refund_transaction as transactions
     on refunds.refund_id = transactions.refund_id
-where refunds.shop_id = %(shop_id)s
+where refunds.order_id = any(%(order_ids)s::text[])
 order by refunds.order_id, refunds.refund_id, transactions.transaction_id

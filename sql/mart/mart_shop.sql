@@ -1,6 +1,8 @@
 -- mart_shop: a shop as its figures depend on it (METHODOLOGY.md B3): its timezone (its days are local
 -- days there), its currency, where its refunds are attributed (the reviewed shop settings file; the
--- order's date unless it says otherwise), and its first local day with an order.
+-- order's date unless it says otherwise), its first local day with an order, and whether this run
+-- recomputes all of it (METHODOLOGY.md B4): when asked, when nothing of it is published yet, or when its
+-- timezone or refund attribution changed since it was (every day and every order then moves).
 -- Grain: one row per shop (built for one shop at a time).
 with shops as (
     select
@@ -34,6 +36,15 @@ first_orders as (
     group by shop_id
 ),
 
+published_shop as (
+    select
+        shop_id,
+        iana_timezone,
+        refund_attribution
+    from viz.shop
+    where shop_id = %(shop_id)s
+),
+
 zoned as (
     select
         shops.*,
@@ -43,7 +54,7 @@ zoned as (
         on shops.iana_timezone = known_zones.name
 ),
 
-final as (
+attributed as (
     select
         zoned.shop_id,
         zoned.shop_name,
@@ -60,6 +71,20 @@ final as (
         on zoned.shop_id = settings.shop_id
     left join first_orders
         on zoned.shop_id = first_orders.shop_id
+),
+
+final as (
+    select
+        attributed.*,
+        (
+            %(whole)s
+            or published_shop.shop_id is null
+            or published_shop.iana_timezone is distinct from attributed.iana_timezone
+            or published_shop.refund_attribution is distinct from attributed.refund_attribution
+        ) as is_recomputed_whole
+    from attributed
+    left join published_shop
+        on attributed.shop_id = published_shop.shop_id
 )
 
 select * from final

@@ -27,6 +27,7 @@ orders as (
     where
         shop_id = %(shop_id)s
         and is_counted
+        and order_day in (select scope.day from scope)
     group by order_day
 ),
 
@@ -36,7 +37,9 @@ refunds as (
         sum(refund_amount) as refunds,
         count(*) as refund_count
     from mart.mart_shop_refund
-    where shop_id = %(shop_id)s
+    where
+        shop_id = %(shop_id)s
+        and attributed_day in (select scope.day from scope)
     group by attributed_day
 ),
 

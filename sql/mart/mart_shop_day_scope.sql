@@ -1,16 +1,16 @@
 -- mart_shop_day_scope: the days of a shop this run recomputes whole (METHODOLOGY.md B4): every local
 -- day an order changed since the shop's figures were last published touches (its order date, and for
 -- a refund-date shop its refunds' dates), every day after the last one published through the as-of
--- date, and a requested range; all of the shop's days when asked, when nothing is published yet, or
--- when the shop's timezone or refund attribution has changed since it was. Never a day after the
--- as-of date (a later local day is still in progress somewhere).
+-- date, and a requested range; all of the shop's days when the shop is recomputed whole (mart_shop
+-- says when). Never a day after the as-of date (a later local day is still in progress somewhere).
 -- Grain: one row per shop and local day (built for one shop at a time).
 with shop as (
     select
         shop_id,
         iana_timezone,
         refund_attribution,
-        first_order_day
+        first_order_day,
+        is_recomputed_whole
     from mart.mart_shop
     where
         shop_id = %(shop_id)s
@@ -19,11 +19,7 @@ with shop as (
 ),
 
 published_shop as (
-    select
-        shop_id,
-        iana_timezone,
-        refund_attribution,
-        certification_id
+    select certification_id
     from viz.shop
     where shop_id = %(shop_id)s
 ),
@@ -39,19 +35,6 @@ published_days as (
     select max(day) as last_day
     from viz.shop_daily_revenue
     where shop_id = %(shop_id)s
-),
-
-whole as (
-    select
-        (
-            %(whole)s
-            or published_shop.shop_id is null
-            or published_shop.iana_timezone is distinct from shop.iana_timezone
-            or published_shop.refund_attribution is distinct from shop.refund_attribution
-        ) as is_whole
-    from shop
-    left join published_shop
-        on shop.shop_id = published_shop.shop_id
 ),
 
 changed_orders as (
@@ -80,12 +63,11 @@ changed_days as (
 series_days as (
     select day::date as day
     from shop
-    cross join whole
     cross join published_days
     cross join
         generate_series(
             case
-                when whole.is_whole then shop.first_order_day
+                when shop.is_recomputed_whole then shop.first_order_day
                 else greatest(coalesce(published_days.last_day + 1, shop.first_order_day), shop.first_order_day)
             end,
             %(as_of_date)s::date,

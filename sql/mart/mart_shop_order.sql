@@ -1,41 +1,54 @@
 -- mart_shop_order: each order of a shop, on its local order date, and whether it counts (METHODOLOGY.md
 -- B1, B2): a test order never counts; a cancelled order whose successful refund transactions add up to
 -- at least its total (in the presentment currency the refunds are made in) does not count; every other
--- order counts its shop-money total as gross, whatever its later edits.
+-- order counts its shop-money total as gross, whatever its later edits. Built for the orders placed on
+-- the days in scope (all of the shop's when it is recomputed whole): each row depends on its order only.
 -- Grain: one row per order (built for one shop at a time).
 with shop as (
     select
         shop_id,
-        iana_timezone
+        iana_timezone,
+        is_recomputed_whole
     from mart.mart_shop
     where
         shop_id = %(shop_id)s
         and is_timezone_known
 ),
 
+scope as (
+    select day
+    from mart.mart_shop_day_scope
+    where shop_id = %(shop_id)s
+),
+
 orders as (
     select
-        order_id,
-        shop_id,
-        is_test,
-        cancelled_at,
-        created_at,
-        shop_total,
-        presentment_total
-    from staging.stg_order
-    where shop_id = %(shop_id)s
+        staged.order_id,
+        staged.shop_id,
+        staged.is_test,
+        staged.cancelled_at,
+        staged.created_at,
+        staged.shop_total,
+        staged.presentment_total
+    from staging.stg_order as staged
+    inner join shop
+        on staged.shop_id = shop.shop_id
+    where
+        shop.is_recomputed_whole
+        or (staged.created_at at time zone shop.iana_timezone)::date in (select scope.day from scope)
 ),
 
 refunded as (
     select
-        order_id,
-        sum(amount) as refunded_presentment
-    from staging.stg_refund_transaction
+        transactions.order_id,
+        sum(transactions.amount) as refunded_presentment
+    from staging.stg_refund_transaction as transactions
+    inner join orders
+        on transactions.order_id = orders.order_id
     where
-        shop_id = %(shop_id)s
-        and kind = 'refund'
-        and status = 'success'
-    group by order_id
+        transactions.kind = 'refund'
+        and transactions.status = 'success'
+    group by transactions.order_id
 ),
 
 final as (

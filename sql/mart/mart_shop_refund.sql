@@ -1,17 +1,51 @@
 -- mart_shop_refund: each refund of a counted order that moved money back (METHODOLOGY.md B2, B3): the
 -- sum of its successful refund transactions, each converted from the presentment currency at the
 -- order's own rate (shop money / presentment money of its total) and rounded half to even to the cent,
--- on the order's local date, or on the refund's own local date for a refund-date shop.
+-- on the order's local date, or on the refund's own local date for a refund-date shop. Built for the
+-- refunds of the orders rebuilt this run and for those attributed to a day in scope.
 -- Grain: one row per refund with a successful refund transaction (built for one shop at a time).
 with shop as (
     select
         shop_id,
         iana_timezone,
-        refund_attribution
+        refund_attribution,
+        is_recomputed_whole
     from mart.mart_shop
     where
         shop_id = %(shop_id)s
         and is_timezone_known
+),
+
+scope as (
+    select day
+    from mart.mart_shop_day_scope
+    where shop_id = %(shop_id)s
+),
+
+rebuilt_orders as (
+    select mart_orders.order_id
+    from mart.mart_shop_order as mart_orders
+    inner join shop
+        on mart_orders.shop_id = shop.shop_id
+    where shop.is_recomputed_whole or mart_orders.order_day in (select scope.day from scope)
+),
+
+refunds as (
+    select
+        staged.refund_id,
+        staged.order_id,
+        staged.created_at
+    from staging.stg_refund as staged
+    cross join shop
+    where
+        staged.shop_id = shop.shop_id
+        and (
+            staged.order_id in (select rebuilt_orders.order_id from rebuilt_orders)
+            or (
+                shop.refund_attribution = 'refund_date'
+                and (staged.created_at at time zone shop.iana_timezone)::date in (select scope.day from scope)
+            )
+        )
 ),
 
 counted_orders as (
@@ -22,6 +56,7 @@ counted_orders as (
     where
         shop_id = %(shop_id)s
         and is_counted
+        and order_id in (select refunds.order_id from refunds)
 ),
 
 orders as (
@@ -30,16 +65,7 @@ orders as (
         shop_total,
         presentment_total
     from staging.stg_order
-    where shop_id = %(shop_id)s
-),
-
-refunds as (
-    select
-        refund_id,
-        order_id,
-        created_at
-    from staging.stg_refund
-    where shop_id = %(shop_id)s
+    where order_id in (select refunds.order_id from refunds)
 ),
 
 successful_transactions as (
@@ -49,7 +75,8 @@ successful_transactions as (
         amount
     from staging.stg_refund_transaction
     where
-        shop_id = %(shop_id)s
+        order_id in (select refunds.order_id from refunds)
+        and refund_id in (select refunds.refund_id from refunds)
         and kind = 'refund'
         and status = 'success'
 ),

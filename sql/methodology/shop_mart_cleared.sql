@@ -1,18 +1,9 @@
--- Before a shop's mart is rebuilt: its shop row, orders, refunds and scope go whole, and its days in
--- the new scope go (the days outside it keep the figures computed before).
--- Grain: the mart rows of one shop.
+-- Before a shop's mart is rebuilt: its shop row and its scope go (both are derived again first); its
+-- orders, refunds and days go only where the new scope says (shop_orders_in_scope_cleared,
+-- shop_days_in_scope_cleared): the rest keep what was computed before.
+-- Grain: the shop's row and scope.
 with removed_shop as (
     delete from mart.mart_shop
-    where shop_id = %(shop_id)s
-),
-
-removed_orders as (
-    delete from mart.mart_shop_order
-    where shop_id = %(shop_id)s
-),
-
-removed_refunds as (
-    delete from mart.mart_shop_refund
     where shop_id = %(shop_id)s
 )
 

@@ -144,6 +144,32 @@ def test_a_bulk_read_stages_the_same_rows_as_a_paged_one(postgres_server, shopif
     assert any("/bulk-operations/" in line for line in shopify.request_log)
 
 
+def test_a_bulk_result_cut_short_is_downloaded_again_whole(postgres_server, shopify, store):
+    from tests.conftest import new_database
+
+    gid = first_shop(store)
+    clean, cut = new_database(postgres_server), new_database(postgres_server)
+    extract(clean, shopify, gid, BULK)
+    shopify.inject(Fault("cut", shop_id=gid, path_contains="/bulk-operations/"))
+    extract(cut, shopify, gid, BULK)
+    assert sum("/bulk-operations/" in line for line in shopify.request_log) == 3
+    assert staged(cut, legacy_id(gid)) == staged(clean, legacy_id(gid))
+
+
+def test_a_bulk_result_is_read_in_pages_with_every_transaction_beside_its_refund(shopify, store):
+    """Pages end only where an order begins: no transaction line is ever split from its refund."""
+    gid = first_shop(store)
+    with client_for(shopify, gid, BULK) as client:
+        pages = list(client.bulk_order_pages(None, page_size=7))
+    orders = [order for page in pages for order in page]
+    assert len(pages) > 10 and all(len(page) == 7 for page in pages[:-1])
+    source = {o["id"]: o for o in store.orders(gid)}
+    assert [o["id"] for o in orders] == sorted(source, key=lambda gid_: int(legacy_id(gid_)))
+    for order in orders:
+        expected = [[t["id"] for t in r["transactions"]] for r in source[order["id"]].get("refunds") or []]
+        assert [[e["node"]["id"] for e in r["transactions"]["edges"]] for r in order.get("refunds") or []] == expected
+
+
 def test_an_incremental_read_after_edits_stages_what_a_full_read_would(postgres_server, shopify, store):
     """Orders refunded, edited, cancelled and added after the first read: the incremental read (on
     updated_at with a lookback) reads only those, and staging ends as a whole read of the shop now."""

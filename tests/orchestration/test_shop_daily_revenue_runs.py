@@ -319,3 +319,59 @@ def test_a_range_repair_brings_back_an_order_the_staging_lost(dag, monkeypatch, 
     assert published(url, shop_id)[lost_day] | {"certification_id": None} == \
         expected_days(store, gid)[lost_day] | {"certification_id": None}
     assert len([t for t in tasks if t.startswith("shop.extract")]) == 1
+
+
+def test_a_shop_that_moves_timezone_is_recomputed_whole_with_no_day_left_from_before(
+        dag, monkeypatch, shops_after_certified_run, store, slack, tmp_path):
+    """METHODOLOGY.md B3: a shop's days are local days; when its timezone changes every order may change day,
+    so every day is recomputed and nothing published under the old timezone stays."""
+    url = shops_after_certified_run
+    gid = list(store.shops)[2]
+    shop_id = gid.rsplit("/", 1)[1]
+    before = published(url, shop_id)
+    store.shops[gid]["ianaTimezone"] = "Pacific/Kiritimati"  # UTC+14: most orders move a day later
+    state, tasks = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path)
+    assert state == "success", tasks
+    after = published(url, shop_id)
+    assert figures_only(after) == expected_days(store, gid)
+    assert figures_only(after) != figures_only(before)
+    assert len({row["certification_id"] for row in after.values()}) == 1
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select iana_timezone from viz.shop where shop_id = %s",
+                            [shop_id]).fetchone()[0] == "Pacific/Kiritimati"
+
+
+def test_incremental_runs_leave_every_shop_as_a_full_recompute_would(dag, monkeypatch, shops_after_certified_run,
+                                                                    store, slack, tmp_path, postgres_server):
+    """Refunds on old orders (in an order-date and a refund-date shop), cancellations, edited totals and new
+    orders, over two incremental runs: every figure equals a full recompute's, to the cent."""
+    from tests.conftest import new_database
+
+    url = shops_after_certified_run
+    settings_file = tmp_path / "shop_settings.csv"
+    refund_dated = list(store.shops)[4].rsplit("/", 1)[1]
+    settings_file.write_text(f"shop_id,refund_attribution,reason,approver\n{refund_dated},refund_date,test,CFO\n")
+    monkeypatch.setenv("REVCERT_SHOP_SETTINGS_FILE", str(settings_file))
+    assert run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path)[0] == "success"
+    for round_ in range(2):
+        for number, gid in enumerate(store.shops):
+            orders = [o for o in store.orders(gid) if not o["test"]]
+            old = orders[(7 * round_ + number) % len(orders)]
+            store.add_refund(old["id"], refund_in(presentment(old), "0.03"))
+            store.edit_order(orders[-1 - round_]["id"], {"cancelledAt": "2026-11-19T08:00:00Z"})
+            edited = orders[len(orders) // 2 + round_]
+            money = edited["totalPriceSet"]
+            store.edit_order(edited["id"], {"totalPriceSet": {
+                "shopMoney": {**money["shopMoney"], "amount": str(Decimal(money["shopMoney"]["amount"]) + 1)},
+                "presentmentMoney": money["presentmentMoney"]}})
+        state, tasks = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path)
+        assert state == "success", tasks
+    whole = new_database(postgres_server, "whole_shops")
+    state, _ = run_shop_dag(dag, monkeypatch, whole, store, slack, tmp_path=tmp_path,
+                            run_conf={"full_extraction": True})
+    assert state == "success"
+    for gid in store.shops:
+        shop_id = gid.rsplit("/", 1)[1]
+        assert figures_only(published(url, shop_id)) == figures_only(published(whole, shop_id)), shop_id
+        assert figures_only(published(url, shop_id)) == expected_days(
+            store, gid, refunds_on_refund_date=shop_id == refund_dated), shop_id

@@ -165,9 +165,25 @@ def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(ware
         frame.locator("#shop-revenue").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "shop-revenue.png"), full_page=True)
 
+        # The answer to the first edit arrives last: it must not draw over the answer to the second.
+        page.frames[1].evaluate("""() => {
+            const original = window.fetch;
+            window.fetch = async (url, options) => {
+                const response = await original(url, options);
+                if (String(url).includes("from=2026-11-10") && !String(url).includes("to=2026-11-01")) {
+                    await new Promise((resolve) => setTimeout(resolve, 1500));
+                    document.body.dataset.slowAnswered = "true";
+                }
+                return response;
+            };
+        }""")
         frame.locator("#from-day").fill("2026-11-10")
+        frame.locator("#from-day").dispatch_event("change")
         frame.locator("#to-day").fill("2026-11-01")
         frame.locator("#to-day").dispatch_event("change")
+        expect(frame.locator("#shop-error")).to_contain_text("is after to")
+        expect(frame.locator("body[data-slow-answered]")).to_be_attached()
+        page.wait_for_timeout(200)
         expect(frame.locator("#shop-error")).to_contain_text("is after to")
         expect(frame.locator("#shop-days tr[data-day]")).to_have_count(0)
         browser.close()

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -55,21 +55,42 @@ def check_shop_integrity(conn: psycopg.Connection, shop_id: str) -> CheckResult:
                                                         "currency and rate, and the shop a known timezone")
 
 
-def read_staged_shop(conn: psycopg.Connection, shop_id: str) -> tuple[ShopSettings, list[Order]]:
-    """The shop and its orders with their refunds, straight from the staging tables."""
-    params = {"shop_id": shop_id}
-    shop = conn.execute(load_sql("certification", "staged_shop"), params).fetchone()
+def _windows(days: set[date]) -> tuple[list[datetime], list[datetime]]:
+    """UTC windows holding every instant of the given local days, in any timezone (offsets stay within a
+    day of UTC), adjoining ones merged."""
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for day in sorted(days):
+        start = datetime.combine(day - timedelta(days=1), time(), timezone.utc)
+        end = datetime.combine(day + timedelta(days=2), time(), timezone.utc)
+        if ends and start <= ends[-1]:
+            ends[-1] = end
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
+def read_staged_shop(conn: psycopg.Connection, shop_id: str, days: set[date] | None = None
+                     ) -> tuple[ShopSettings, list[Order]]:
+    """The shop and its orders with their refunds, straight from the staging tables: every order, or
+    at least those that can count on `days` (placed on them, or refunded on them for a refund-date shop)."""
+    shop = conn.execute(load_sql("certification", "staged_shop"), {"shop_id": shop_id}).fetchone()
     settings = ShopSettings(shop[0], shop[1] or "", shop[2] or "", refunds_on_refund_date=shop[3])
+    starts, ends = _windows(days) if days is not None else (None, None)
+    rows = conn.execute(load_sql("certification", "staged_shop_orders"), {
+        "shop_id": shop_id, "starts": starts, "ends": ends, "refund_dates": settings.refunds_on_refund_date,
+    }).fetchall()
     refunds: dict[str, dict[str, tuple[Any, list[RefundTransaction]]]] = defaultdict(dict)
     for order_id, refund_id, created_at, *transaction in conn.execute(
-            load_sql("certification", "staged_shop_refund_transactions"), params):
+            load_sql("certification", "staged_shop_refund_transactions"), {"order_ids": [row[0] for row in rows]}):
         refunds[order_id].setdefault(refund_id, (created_at, []))[1].append(RefundTransaction(*transaction))
     orders = [Order(order_id, created_at, is_test, cancelled_at, shop_total, shop_currency, presentment_total,
                     presentment_currency, tuple(Refund(refund_id, refunded_at, tuple(transactions))
                                                 for refund_id, (refunded_at, transactions)
                                                 in refunds.get(order_id, {}).items()))
               for (order_id, created_at, is_test, cancelled_at, shop_total, shop_currency, presentment_total,
-                   presentment_currency) in conn.execute(load_sql("certification", "staged_shop_orders"), params)]
+                   presentment_currency) in rows]
     return settings, orders
 
 
@@ -85,7 +106,7 @@ def check_shop_derivation(conn: psycopg.Connection, shop_id: str) -> CheckResult
     scope = {row[0] for row in conn.execute("select day from mart.mart_shop_day_scope where shop_id = %s",
                                             [shop_id])}
     try:
-        settings, orders = read_staged_shop(conn, shop_id)
+        settings, orders = read_staged_shop(conn, shop_id, scope)
         derived = shop_days(orders, settings, scope)
     except ShopRuleError as error:
         return CheckResult("independent_derivation", False, f"the derivation refused the data: {error}",

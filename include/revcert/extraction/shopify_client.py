@@ -10,12 +10,14 @@ Each shop is reached with its own access token (a secret: never logged).
 """
 from __future__ import annotations
 
+import itertools
 import logging
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, BinaryIO
 
 import requests
 from gql import Client, gql
@@ -33,13 +35,14 @@ from revcert.money import loads_exact
 from revcert.settings import Settings
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 API_VERSION = "2025-01"
 # Orders per page and refund transactions per refund: a page costs about 2 + 25 x 22 points,
 # far inside the 1,000-point budget of a query.
 ORDERS_PER_PAGE = 25
 TRANSACTIONS_PER_REFUND = 10
+# Orders a bulk result is read into raw by at a time.
+BULK_PAGE_SIZE = 1000
 
 TRANSACTION_FIELDS = "id kind status amountSet { presentmentMoney { amount currencyCode } }"
 
@@ -108,19 +111,23 @@ class ShopAccess:
 
 
 def shops_from_airflow_connection(conn_id: str) -> list[ShopAccess]:
-    """Every shop an Airflow connection lists.
+    """Every shop an Airflow connection lists (see `shops_from_connection`)."""
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(conn_id)
+    return shops_from_connection(conn.host or "", conn.extra_dejson)
+
+
+def shops_from_connection(host: str, extra: dict[str, Any]) -> list[ShopAccess]:
+    """Every shop a Shopify connection lists.
 
     The connection (type http): host = the base URL shops are served from when
     a shop names no domain of its own; extra = {"api_version": "2025-01",
     "ca_bundle": optional, "shops": [{"id": "gid://shopify/Shop/1001",
     "token": "shpat_...", "domain": "acme.myshopify.com" (optional)}, ...]}.
     """
-    from airflow.sdk import BaseHook
-
-    conn = BaseHook.get_connection(conn_id)
-    extra = conn.extra_dejson
     version = extra.get("api_version", API_VERSION)
-    base = conn.host if "://" in (conn.host or "") else f"https://{conn.host}"
+    base = host if "://" in host else f"https://{host}"
     shops = []
     for shop in extra.get("shops", []):
         root = f"https://{shop['domain']}" if shop.get("domain") else base.rstrip("/")
@@ -272,20 +279,24 @@ class ShopifyClient:
                      if any(refund["transactions"]["pageInfo"]["hasNextPage"] for refund in order.get("refunds") or [])]
         if not truncated:
             return orders
-        whole = {order["id"]: order for order in
-                 self.bulk_orders(" OR ".join(f"id:{legacy_id(order_id)}" for order_id in truncated))}
+        search = " OR ".join(f"id:{legacy_id(order_id)}" for order_id in truncated)
+        whole = {order["id"]: order for page in self.bulk_order_pages(search) for order in page}
         missing = sorted(set(truncated) - set(whole))
         if missing:
             raise SourceUnavailable(f"shop {self.access.shop_gid}: orders {', '.join(map(legacy_id, missing))} went "
                                     "missing between a page and their whole read; read the shop again")
         return [whole.get(order["id"], order) for order in orders]
 
-    def bulk_orders(self, search: str | None = None, poll_seconds: float = 0.5) -> list[dict[str, Any]]:
-        """Every order matching a search through a bulk operation, reassembled from its JSONL.
+    def bulk_order_pages(self, search: str | None = None, page_size: int = BULK_PAGE_SIZE
+                         ) -> Iterator[list[dict[str, Any]]]:
+        """Every order matching a search through a bulk operation, reassembled from its JSONL, in pages.
 
         Shopify writes each order on a line of its own (refunds inline) and each
-        refund transaction on a line carrying `__parentId` (its refund): they are
-        put back where a paged query would have them.
+        refund transaction on a line carrying `__parentId` (its refund), after its
+        order: they are put back where a paged query would have them. The result
+        is downloaded whole to a temporary file first (a download cut short is
+        read again from the start), then read a page at a time, so memory stays
+        flat however many orders a shop has.
         """
         filter_text = f'(query: "{search}")' if search else ""
         bulk_query = f"{{ orders{filter_text} {{ edges {{ node {{ {BULK_ORDER_FIELDS} }} }} }} }}"
@@ -293,48 +304,66 @@ class ShopifyClient:
         if started["userErrors"]:
             raise SourceRefused(f"Shopify refused the bulk operation for shop {self.access.shop_gid}: "
                                 + "; ".join(e["message"] for e in started["userErrors"]))
-        while True:
+        # Poll soon (a small operation is done in a moment), then less and less often.
+        for wait_seconds in itertools.chain((0.05, 0.1, 0.2, 0.5, 1.0), itertools.repeat(2.0)):
             operation = self.execute(BULK_POLL)["currentBulkOperation"]
             if operation["status"] == "COMPLETED":
                 break
             if operation["status"] in ("FAILED", "CANCELED", "EXPIRED"):
                 raise SourceUnavailable(f"Shopify's bulk operation for shop {self.access.shop_gid} ended "
                                         f"{operation['status']} ({operation.get('errorCode')})")
-            self.sleep(poll_seconds)
+            self.sleep(wait_seconds)
         if not operation["url"]:
-            return []
-        return _reassemble(self._download(operation["url"]))
+            return
+        with tempfile.TemporaryFile() as result:
+            self._download(operation["url"], result)
+            result.seek(0)
+            yield from _reassembled_pages(result, page_size, self.access.shop_gid)
 
-    def _download(self, url: str) -> list[dict[str, Any]]:
-        def fetch() -> list[dict[str, Any]]:
+    def _download(self, url: str, into: BinaryIO) -> None:
+        def fetch() -> None:
             self.requests_sent += 1
-            response = requests.get(url, timeout=self.settings.request_timeout,
-                                    verify=self.access.ca_bundle or True)
-            if response.status_code >= 500:
-                raise TransportServerError(f"HTTP {response.status_code}", response.status_code)
-            if response.status_code != 200:
-                raise SourceRefused(f"Shopify's bulk result for shop {self.access.shop_gid}: HTTP "
-                                    f"{response.status_code}")
-            return [loads_exact(line) for line in response.text.splitlines() if line.strip()]
+            into.seek(0)
+            into.truncate()
+            with requests.get(url, timeout=self.settings.request_timeout, verify=self.access.ca_bundle or True,
+                              stream=True) as response:
+                if response.status_code >= 500:
+                    raise TransportServerError(f"HTTP {response.status_code}", response.status_code)
+                if response.status_code != 200:
+                    raise SourceRefused(f"Shopify's bulk result for shop {self.access.shop_gid}: HTTP "
+                                        f"{response.status_code}")
+                for chunk in response.iter_content(chunk_size=1 << 20):
+                    into.write(chunk)
 
         try:
-            return self._retrying()(fetch)
+            self._retrying()(fetch)
         except (TransportServerError, requests.RequestException) as error:
             raise SourceUnavailable(f"Shopify's bulk result for shop {self.access.shop_gid} could not be read: "
                                     f"{error}") from error
 
 
-def _reassemble(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Bulk JSONL lines -> orders shaped as a paged query returns them."""
-    orders: list[dict[str, Any]] = []
+def _reassembled_pages(lines: Iterable[bytes], page_size: int, shop_gid: str) -> Iterator[list[dict[str, Any]]]:
+    """Bulk JSONL lines -> pages of orders shaped as a paged query returns them. A page ends only where an
+    order begins, so every transaction joins its refund in the same page."""
+    page: list[dict[str, Any]] = []
     refunds: dict[str, dict[str, Any]] = {}
-    for line in lines:
+    for text in lines:
+        if not text.strip():
+            continue
+        line = loads_exact(text)
         if "__parentId" in line:
-            parent = refunds[line["__parentId"]]
+            parent = refunds.get(line["__parentId"])
+            if parent is None:
+                raise SourceUnavailable(f"Shopify's bulk result for shop {shop_gid} has a transaction of refund "
+                                        f"{line['__parentId']} before or far from its order; read the shop again")
             parent["transactions"]["edges"].append({"node": {k: v for k, v in line.items() if k != "__parentId"}})
             continue
+        if len(page) >= page_size:
+            yield page
+            page, refunds = [], {}
         for refund in line.get("refunds") or []:
             refund["transactions"] = {"edges": []}
             refunds[refund["id"]] = refund
-        orders.append(line)
-    return orders
+        page.append(line)
+    if page:
+        yield page

@@ -137,7 +137,7 @@ def _order_pages(client: ShopifyClient, search: str | None, settings: Settings) 
     """A bulk operation when more orders are due than the threshold (paging them would spend the rate
     limit for minutes); pages otherwise."""
     if client.orders_count(search) > settings.shopify_bulk_threshold:
-        return "bulk", iter([client.bulk_orders(search)])
+        return "bulk", client.bulk_order_pages(search)
     return "paged", client.order_pages(search)
 
 

@@ -1,10 +1,15 @@
 """Build one shop's part of the mart from staging (METHODOLOGY.md Part B), then check its rules.
 
-A shop is rebuilt on its own, in the caller's transaction: its orders and
-refunds whole, and the days this run's scope holds (`mart_shop_day_scope`:
-the days its changes touch since its figures were last published) recomputed
-whole from all of that day's orders, never patched. Each model is
-`sql/mart/<model>.sql`, inserted by column name like the MRR models.
+A shop is rebuilt on its own, in the caller's transaction. The days this
+run's scope holds (`mart_shop_day_scope`: the days its changes touch since its
+figures were last published) are recomputed whole from all of that day's
+orders, never patched: every order placed on a day in scope is rebuilt from
+staging, with its refunds (and, for a refund-date shop, every refund made on a
+day in scope), then each day is summed again from all of its orders and
+refunds. Orders on other days keep the rows computed when their day was last
+in scope: a row depends on its own order only, and a changed order's day is in
+scope. Each model is `sql/mart/<model>.sql`, inserted by column name like the
+MRR models.
 """
 from __future__ import annotations
 
@@ -62,8 +67,13 @@ def build_shop_mart(conn: psycopg.Connection, shop_id: str, as_of_date: date, ce
     """
     params = {"shop_id": shop_id, "as_of_date": as_of_date, "whole": whole,
               "from_day": days[0] if days else None, "to_day": days[1] if days else None}
+    # The shop's mart rows are replaced within this transaction, so the planner's statistics never describe
+    # them: estimating a handful of rows, it would nest loops over hundreds of days and thousands of orders.
+    conn.execute("set local enable_nestloop = off")
     conn.execute(load_sql("methodology", "shop_mart_cleared"), params)
     for model in SHOP_MODELS:
+        if model == "mart_shop_order":
+            conn.execute(load_sql("methodology", "shop_orders_in_scope_cleared"), params)
         if model == "mart_shop_day":
             conn.execute(load_sql("methodology", "shop_days_in_scope_cleared"), params)
         conn.execute(model_statement(model), params)

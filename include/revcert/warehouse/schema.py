@@ -599,6 +599,9 @@ mart_shop = Table(
     _text("refund_attribution", nullable=False),
     Column("is_timezone_known", Boolean, nullable=False),
     Column("first_order_day", Date),
+    # This run recomputes every day and every order of the shop (asked, first publication, or a setting the
+    # days depend on changed since the shop was published).
+    Column("is_recomputed_whole", Boolean, nullable=False),
     schema="mart",
 )
 

@@ -18,6 +18,7 @@ The bucket's clock can be replaced, so throttling tests never sleep.
 """
 from __future__ import annotations
 
+import functools
 import http
 import json
 import re
@@ -35,7 +36,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, urlparse
 
 import trustme
-from graphql import GraphQLError, execute_sync, parse, validate
+from graphql import DocumentNode, GraphQLError, execute_sync, parse, validate
 
 from revcert.money import dumps_exact
 from revcert.snapshots.shopify_snapshot import Record
@@ -259,13 +260,9 @@ class ShopifyStandIn:
         if not isinstance(variables, dict):
             return 400, {"errors": {"variables": "must be a JSON object"}}
         schema = admin_schema()
-        try:
-            document = parse(request["query"])
-        except GraphQLError as error:
-            return 200, {"errors": [error.formatted], "extensions": self._cost(shop_id, 0, 0)}
-        errors = validate(schema, document)
+        document, errors = _parsed(request["query"])
         if errors:
-            return 200, {"errors": [e.formatted for e in errors], "extensions": self._cost(shop_id, 0, 0)}
+            return 200, {"errors": errors, "extensions": self._cost(shop_id, 0, 0)}
         requested = requested_cost(schema, document, variables, operation_name)
         bucket = self.buckets[shop_id]
         if requested > bucket.size:
@@ -291,6 +288,16 @@ class ShopifyStandIn:
 
     def _bulk_url(self, operation: BulkOperation) -> str:
         return f"{self.url}/bulk-operations/{operation.path.name}?signature={operation.signature}"
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(query: str) -> tuple[DocumentNode | None, list[dict[str, Any]]]:
+    """A query parsed and validated once, however often it is sent (a client pages with one query)."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return None, [error.formatted]
+    return document, [e.formatted for e in validate(admin_schema(), document)]
 
 
 def _refuse_constant(name: str) -> Any:

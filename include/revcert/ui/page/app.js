@@ -226,11 +226,18 @@ function renderProvenance() {
     "Only certified months appear.");
 }
 
+// Answers can arrive out of order; only the newest request may draw, or the figures would not be those the
+// filters on screen ask for.
+const requests = { mrr: 0, shop: 0 };
+
 async function refresh() {
+  const request = ++requests.mrr;
   $("error").hidden = true;
   try {
     const q = query();
-    [state.bridge, state.cohorts] = await Promise.all([getJson(`api/v1/bridge?${q}`), getJson(`api/v1/cohorts?${q}`)]);
+    const answers = await Promise.all([getJson(`api/v1/bridge?${q}`), getJson(`api/v1/cohorts?${q}`)]);
+    if (request !== requests.mrr) return;
+    [state.bridge, state.cohorts] = answers;
     const months = [...new Set(state.bridge.totals.map((r) => r.month))].sort();
     const chosen = $("bridge-month").value;
     $("bridge-month").replaceChildren(...months.map((m) => el("option", { value: m }, monthLabel(m))));
@@ -242,6 +249,7 @@ async function refresh() {
     renderCohorts();
     document.body.dataset.ready = "true";
   } catch (error) {
+    if (request !== requests.mrr) return;
     $("error").textContent = `Could not load the certified figures (${error.message}).`;
     $("error").hidden = false;
   }
@@ -330,14 +338,18 @@ async function refreshShop() {
   const params = new URLSearchParams();
   if ($("from-day").value) params.set("from", $("from-day").value);
   if ($("to-day").value) params.set("to", $("to-day").value);
+  const request = ++requests.shop;
+  let days = [];
   try {
-    state.shopDays = (await getJson(`api/v1/shops/${encodeURIComponent(shop.shop_id)}/daily?${params}`)).days;
+    days = (await getJson(`api/v1/shops/${encodeURIComponent(shop.shop_id)}/daily?${params}`)).days;
   } catch (error) {
+    if (request !== requests.shop) return;
     // Never leave earlier figures under an error: they would read as the answer to this request.
-    state.shopDays = [];
     $("shop-error").textContent = `Could not load the shop's certified days (${error.message}).`;
     $("shop-error").hidden = false;
   }
+  if (request !== requests.shop) return;
+  state.shopDays = days;
   renderShopDays(shop);
   document.body.dataset.shopReady = shop.shop_id;
 }

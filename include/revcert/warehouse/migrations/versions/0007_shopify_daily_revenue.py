@@ -164,7 +164,8 @@ def upgrade() -> None:
             currency text not null,
             refund_attribution text not null,
             is_timezone_known boolean not null,
-            first_order_day date
+            first_order_day date,
+            is_recomputed_whole boolean not null
         )
     """)
     op.execute("""
