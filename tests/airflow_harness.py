@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -55,13 +56,14 @@ def run_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, org: SalesforceOrg, 
     return str(run.state), {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
-def run_shop_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, store, slack: SlackWebhookReceiver,
-                 as_of: date = SHOP_AS_OF, run_conf: dict | None = None, tmp_path: Path | None = None,
-                 faults: tuple = (), revoked: tuple[str, ...] = ()) -> tuple[str, dict[str, str]]:
-    """One dag.test run of shop_daily_revenue against the Shopify stand-in serving `store`.
+@contextmanager
+def shopify_for_dag(monkeypatch: pytest.MonkeyPatch, url: str, store, slack: SlackWebhookReceiver,
+                    tmp_path: Path | None = None, faults: tuple = (), revoked: tuple[str, ...] = ()):
+    """The Shopify stand-in serving `store`, with the Airflow connections a shop DAG reads pointing at it,
+    the warehouse and Slack.
 
     The stand-in's rate limit is wide open (tests are about figures, not waiting); `faults` and
-    `revoked` (shop gids) are injected before the run.
+    `revoked` (shop gids) are injected first.
     """
     from revcert.standins.shopify.server import ShopifyStandIn
 
@@ -73,12 +75,32 @@ def run_shop_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, store, slack: S
         monkeypatch.setenv("AIRFLOW_CONN_REVCERT_WAREHOUSE", airflow_connection(url))
         monkeypatch.setenv("AIRFLOW_CONN_SHOPIFY_DEFAULT", standin.airflow_connection())
         monkeypatch.setenv("AIRFLOW_CONN_SLACK_ONCALL", slack.airflow_connection())
-        conf = {"as_of": as_of.isoformat(), "shops": [], "from": None, "to": None, "full_extraction": False,
-                **(run_conf or {})}
-        started = datetime.now(timezone.utc)
-        run = dag.test(logical_date=started, run_after=started, run_conf=conf)
+        yield standin
+
+
+def _dag_test(dag, conf: dict) -> tuple[str, dict[str, str]]:
+    started = datetime.now(timezone.utc)
+    run = dag.test(logical_date=started, run_after=started, run_conf=conf)
     return str(run.state), {f"{ti.task_id}[{ti.map_index}]" if ti.map_index >= 0 else ti.task_id: str(ti.state)
                             for ti in run.get_task_instances()}
+
+
+def run_shop_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, store, slack: SlackWebhookReceiver,
+                 as_of: date = SHOP_AS_OF, run_conf: dict | None = None, tmp_path: Path | None = None,
+                 faults: tuple = (), revoked: tuple[str, ...] = ()) -> tuple[str, dict[str, str]]:
+    """One dag.test run of shop_daily_revenue against the Shopify stand-in serving `store`."""
+    with shopify_for_dag(monkeypatch, url, store, slack, tmp_path, faults, revoked):
+        return _dag_test(dag, {"as_of": as_of.isoformat(), "shops": [], "from": None, "to": None,
+                               "full_extraction": False, **(run_conf or {})})
+
+
+def run_reconciliation_dag(dag, monkeypatch: pytest.MonkeyPatch, url: str, store, slack: SlackWebhookReceiver,
+                           run_conf: dict | None = None, tmp_path: Path | None = None, faults: tuple = (),
+                           revoked: tuple[str, ...] = ()) -> tuple[str, dict[str, str]]:
+    """One dag.test run of shop_revenue_reconciliation (every shop, the 7 days to SHOP_AS_OF by default)."""
+    with shopify_for_dag(monkeypatch, url, store, slack, tmp_path, faults, revoked):
+        return _dag_test(dag, {"fraction": 0.05, "all_shops": True, "days": 7, "seed": None,
+                               "as_of": SHOP_AS_OF.isoformat(), **(run_conf or {})})
 
 
 def free_port() -> int:

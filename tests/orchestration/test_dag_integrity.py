@@ -101,3 +101,21 @@ def test_parsing_touches_no_database_or_network():
         """)
         parsed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
         assert parsed.returncode == 0 and "parsed" in parsed.stdout, parsed.stderr[-2000:]
+
+
+def test_shop_revenue_reconciliation_runs_after_each_publish_and_daily_and_repairs_through_the_revenue_dag(dagbag):
+    """Scheduled on the published asset or a daily cron; one mapped task per sampled shop; the repair is a
+    trigger of shop_daily_revenue (never a write to viz); the summary runs whatever the shops did."""
+    dag = dagbag.dags["shop_revenue_reconciliation"]
+    order = ["migrate", "open_reconciliation_run", "reconcile_shop", "summarize", "repair", "finish"]
+    assert [t.task_id for t in dag.topological_sort()] == order
+    assert type(dag.timetable).__name__ == "AssetOrTimeSchedule"
+    assert dag.timetable.timetable.expression == "30 7 * * *"
+    assert [asset.uri for asset in dag.timetable.asset_condition.objects] == [
+        "warehouse://viz/shop_daily_revenue"]
+    assert type(dag.get_task("reconcile_shop")).__name__.endswith("MappedOperator")
+    repair = dag.get_task("repair")
+    assert type(repair).__name__ == "MappedOperator" and repair.partial_kwargs["trigger_dag_id"] == "shop_daily_revenue"
+    assert dag.get_task("summarize").trigger_rule == "all_done"
+    assert set(dag.params) == {"fraction", "all_shops", "days", "seed", "as_of"}
+    assert dag.params["fraction"] == 0.05 and dag.params["days"] == 7

@@ -133,7 +133,7 @@ def _append_to_raw(conn: psycopg.Connection, batch: ShopBatch, orders: list[dict
     return latest
 
 
-def _order_pages(client: ShopifyClient, search: str | None, settings: Settings) -> tuple[str, Iterator[list]]:
+def order_pages_for(client: ShopifyClient, search: str | None, settings: Settings) -> tuple[str, Iterator[list]]:
     """A bulk operation when more orders are due than the threshold (paging them would spend the rate
     limit for minutes); pages otherwise."""
     if client.orders_count(search) > settings.shopify_bulk_threshold:
@@ -155,7 +155,7 @@ def extract_shop(dsn: str, batch: ShopBatch, client: ShopifyClient, settings: Se
         if legacy_id(shop["id"]) != batch.shop_id:
             raise SourceDataError(f"the access token of shop {batch.shop_id} answers for shop {shop['id']}")
         search = search_for(batch, settings)
-        api, pages = _order_pages(client, search, settings)
+        api, pages = order_pages_for(client, search, settings)
         fetched, latest, problems = 0, None, []
         with connect(dsn) as conn:
             conn.execute("insert into raw.shopify_record (batch_id, shop_id, object_name, record_id, record) "

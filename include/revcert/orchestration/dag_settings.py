@@ -29,6 +29,12 @@ RETRY_POLICY: dict[str, tuple[int, str]] = {
     "certify": (0, "the gate records and pages once; a second try would page twice"),
     "publish": (1, "one transaction, refused unless the mart still hashes to the certified figures"),
     "close_run": (0, "it reports the run's outcome once"),
+    "open_reconciliation_run": (1, "the sample is drawn from the run's seed: a second try draws the same one"),
+    "reconcile_shop": (Settings().extract_retries, "transient source faults only; a shop's comparisons replace "
+                                                   "what an earlier try recorded"),
+    "summarize": (0, "it alerts once"),
+    "repair": (1, "a repair run already triggered is not triggered twice (its run id is the discrepancy's)"),
+    "finish": (0, "it reports the run's outcome once"),
 }
 
 
@@ -38,7 +44,7 @@ def retries(task_id: str) -> dict[str, Any]:
     Task ids inside a task group (`shop.extract`) follow the policy of their last part.
     """
     count, _why = RETRY_POLICY[task_id]
-    if task_id == "extract":
+    if task_id in ("extract", "reconcile_shop"):
         return {"retries": count, "retry_exponential_backoff": True,
                 "retry_delay": timedelta(seconds=Settings().extract_retry_delay_seconds)}
     return {"retries": count, "retry_delay": timedelta(seconds=30)}

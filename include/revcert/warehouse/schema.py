@@ -727,6 +727,71 @@ viz_shop_daily_revenue = Table(
     schema="viz",
 )
 
+# -- monitoring: what the reconciliation compared (METHODOLOGY.md B5) --------------------------
+
+reconciliation_run = Table(
+    "reconciliation_run", metadata,
+    Column("reconciliation_run_id", BigInteger, primary_key=True, autoincrement=True),
+    _text("dag_id", nullable=False),
+    _text("run_id", nullable=False),
+    Column("as_of_date", Date),
+    Column("days", Integer, nullable=False),
+    Column("fraction", Numeric(5, 4), nullable=False),
+    Column("all_shops", Boolean, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("shops_active", Integer, nullable=False),
+    Column("shops_sampled", ARRAY(Text), nullable=False),
+    _text("status", nullable=False),
+    Column("shop_days_compared", Integer),
+    Column("discrepancies", Integer),
+    Column("shops_failed", Integer),
+    # A share of shop-days (a ratio of counts), not money.
+    Column("discrepancy_rate", Numeric(9, 6)),
+    _timestamp("started_at", nullable=False),
+    _timestamp("finished_at"),
+    UniqueConstraint("dag_id", "run_id"),
+    schema="monitoring",
+)
+
+reconciliation_shop = Table(
+    "reconciliation_shop", metadata,
+    Column("reconciliation_run_id", BigInteger, ForeignKey("monitoring.reconciliation_run.reconciliation_run_id"),
+           primary_key=True),
+    Column("shop_id", Text, primary_key=True),
+    _text("status", nullable=False),
+    Column("first_day", Date),
+    Column("last_day", Date),
+    Column("orders_read", Integer),
+    Column("source_requests", Integer),
+    Column("source_cost", Integer),
+    _text("error"),
+    _timestamp("compared_at", nullable=False),
+    schema="monitoring",
+)
+
+reconciliation_result = Table(
+    "reconciliation_result", metadata,
+    Column("reconciliation_run_id", BigInteger, ForeignKey("monitoring.reconciliation_run.reconciliation_run_id"),
+           primary_key=True),
+    Column("shop_id", Text, primary_key=True),
+    Column("day", Date, primary_key=True),
+    _text("currency", nullable=False),
+    _amount("source_net_revenue"),
+    Column("stored_net_revenue", Numeric(18, 2)),
+    Column("stored_certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id")),
+    _amount("difference"),
+    Column("relative_difference", Numeric),
+    _text("status", nullable=False),
+    Column("differing_order_ids", ARRAY(Text), nullable=False),
+    _text("repair_run_id"),
+    _timestamp("repair_requested_at"),
+    Column("closed_by_reconciliation_run_id", BigInteger,
+           ForeignKey("monitoring.reconciliation_run.reconciliation_run_id")),
+    Index("reconciliation_result_open", "shop_id", "day",
+          postgresql_where="status = 'discrepancy' and closed_by_reconciliation_run_id is null"),
+    schema="monitoring",
+)
+
 # Each published table and the mart model it is published from, in publishing order.
 PUBLISHED_FROM_MART = {
     viz_mrr_bridge: mart_mrr_bridge,

@@ -1,0 +1,68 @@
+"""One shop's published days against what Shopify holds now: read from the source, never from staging.
+
+Staging is read only to name the orders whose current state differs from what
+was staged, and for the refund attribution the published figures were computed
+under.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from revcert.certification.shop_checks import read_staged_shop
+from revcert.certification.shop_day_revenue import Order, ShopSettings, order_from_record
+from revcert.extraction.errors import SourceDataError
+from revcert.extraction.shopify_client import ShopifyClient, legacy_id
+from revcert.extraction.shopify_extract import order_pages_for
+from revcert.reconciliation.ledger import stored_shop_days
+from revcert.reconciliation.shop_comparison import (
+    Comparison,
+    compare_shop,
+    last_complete_day,
+    reconciliation_days,
+    source_search,
+)
+from revcert.warehouse.connection import connect
+
+
+@dataclass(frozen=True)
+class ShopComparison:
+    shop_id: str
+    comparisons: list[Comparison]
+    orders_read: int
+
+
+def read_source_orders(client: ShopifyClient, settings: ShopSettings, days: list[date]) -> list[Order]:
+    """Every order at the source that can count on `days`, as the revenue function reads orders."""
+    _, pages = order_pages_for(client, source_search(days, settings), client.settings)
+    return [order_from_record(record) for page in pages for record in page]
+
+
+def compare_shop_with_source(dsn: str, client: ShopifyClient, shop_id: str, *, days: int,
+                             last_day: date | None = None, first_day: date | None = None,
+                             now: datetime) -> ShopComparison:
+    """Recompute a shop's days from the source and compare them with the published figures.
+
+    The days are `first_day`..`last_day` when both are given (an audit), else the `days` local days ending
+    with `last_day` or, by default, with the shop's last complete local day at `now`.
+
+    Raises:
+        SourceDataError: the token answers for another shop.
+        ShopRuleError: an order at the source breaks a rule of Part B (named).
+        ExtractionError: the source failed or refused.
+    """
+    shop = client.shop()
+    if legacy_id(shop["id"]) != shop_id:
+        raise SourceDataError(f"the access token of shop {shop_id} answers for shop {shop['id']}")
+    zone_only = ShopSettings(shop_id, shop["ianaTimezone"], shop["currencyCode"])
+    if first_day and last_day:
+        window = reconciliation_days(last_day, (last_day - first_day).days + 1)
+    else:
+        window = reconciliation_days(min(filter(None, (last_day, last_complete_day(now, zone_only.zone())))), days)
+    with connect(dsn) as conn:
+        staged_settings, staged = read_staged_shop(conn, shop_id, set(window))
+        stored = stored_shop_days(conn, shop_id, window)
+    settings = ShopSettings(shop_id, zone_only.iana_timezone, zone_only.currency,
+                            refunds_on_refund_date=staged_settings.refunds_on_refund_date)
+    source = read_source_orders(client, settings, window)
+    return ShopComparison(shop_id, compare_shop(settings, window, source, staged, stored), len(source))
