@@ -3,6 +3,8 @@
     revcert run (--snapshot DIR | --salesforce-conn CONN_ID) [--as-of YYYY-MM-DD] [--database-url URL] [--full]
     revcert shop run (--snapshot DIR | --shopify-conn CONN_ID) [--as-of YYYY-MM-DD] [--database-url URL]
                      [--refund-date-shops ID,ID] [--full]
+    revcert shop audit --shop ID --from YYYY-MM-DD --to YYYY-MM-DD [--repair] [--database-url URL]
+                       [--shopify-conn CONN_ID]
     revcert generate-org --out DIR [--accounts N] [--lines N] [--seed S] [--if-missing]
     revcert generate-shops --out DIR [--shops N] [--orders N] [--seed S] [--if-missing]
     revcert standin salesforce --snapshot DIR [--port P] [--page-size N]
@@ -81,6 +83,12 @@ def _shop_ids(text: str) -> list[str]:
     return ids
 
 
+def _shop_id(text: str) -> str:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"a shop id is a number (the end of gid://shopify/Shop/<id>): {text!r}")
+    return text
+
+
 def _database_url(text: str) -> str:
     from revcert.warehouse.connection import check_dsn
 
@@ -123,6 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=20260101)
     generate.add_argument("--if-missing", action="store_true", help="do nothing when --out already holds an org")
 
+    audit = shop_commands.add_parser("audit", help="compare one shop's published days with the source; "
+                                                   "--repair recomputes and certifies them")
+    audit.add_argument("--shop", required=True, type=_shop_id, help="the shop's id (the number in its gid)")
+    audit.add_argument("--from", dest="first_day", type=_date, required=True, help="first local day")
+    audit.add_argument("--to", dest="last_day", type=_date, required=True, help="last local day (inclusive)")
+    audit.add_argument("--repair", action="store_true",
+                       help="when a day differs: run shop_daily_revenue for this shop and range, then audit again")
+    audit.add_argument("--database-url", type=_database_url, help="warehouse (default: the embedded server)")
+    audit.add_argument("--shopify-conn", help="Airflow connection listing the shops and their tokens "
+                                              "(default: REVCERT_SHOPIFY_CONN_ID)")
     generate_shops = commands.add_parser("generate-shops", help="write a synthetic Shopify snapshot")
     generate_shops.add_argument("--out", type=Path, required=True)
     generate_shops.add_argument("--shops", type=_positive, default=12)
@@ -204,6 +222,60 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_shop(args: argparse.Namespace) -> int:
+    return command_shop_audit(args) if args.shop_command == "audit" else command_shop_run(args)
+
+
+def _print_audit(audit, shop_id: str, first_day: date, last_day: date) -> None:
+    from revcert.reconciliation.shop_comparison import comparison_table
+
+    print(f"Shop {shop_id}, {first_day} to {last_day}: {len(audit.discrepancies)} of {len(audit.comparisons)} "
+          f"day(s) differ from the source (reconciliation {audit.summary.reconciliation_run_id})")
+    print(comparison_table(audit.comparisons, limit=len(audit.comparisons)))
+
+
+def command_shop_audit(args: argparse.Namespace) -> int:
+    """Exit 0 when every day equals the source (after the repair, with --repair), 1 when one differs."""
+    from revcert.extraction.shopify_client import shops_from_airflow_connection
+    from revcert.local.run import RunStopped
+    from revcert.local.shop_run import run_shop_daily_revenue
+    from revcert.reconciliation.audit import audit_shop
+    from revcert.warehouse import migrate
+    from revcert.warehouse.connection import warehouse_dsn
+
+    settings = Settings()
+    if args.first_day > args.last_day:
+        raise argparse.ArgumentTypeError(f"--from {args.first_day} is after --to {args.last_day}")
+    as_of = _as_of(args.last_day, settings)
+    conn_id = args.shopify_conn or settings.shopify_conn_id
+    access = next((a for a in shops_from_airflow_connection(conn_id) if a.shop_id == args.shop), None)
+    if access is None:
+        raise Refused(f"shop {args.shop} is not in the Shopify connection {conn_id!r}")
+    dsn = warehouse_dsn(args.database_url, settings)
+    migrate.upgrade(dsn)
+    audit = audit_shop(dsn, access, args.first_day, args.last_day, settings)
+    _print_audit(audit, args.shop, args.first_day, args.last_day)
+    if not audit.discrepancies or not args.repair:
+        return 1 if audit.discrepancies else 0
+    print(f"\nRepairing: shop_daily_revenue for shop {args.shop}, {args.first_day} to {args.last_day} ...")
+    try:
+        run = run_shop_daily_revenue(shopify_conn=conn_id, database_url=dsn, as_of=max(as_of, _as_of(None, settings)),
+                                     shops=[args.shop], days=(args.first_day, args.last_day), settings=settings)
+    except RunStopped as stopped:
+        print(f"shop_daily_revenue: stopped. {stopped}", file=sys.stderr)
+        return 1
+    for shop in run.shops:
+        print(f"shop_daily_revenue: shop {shop.shop_id} {shop.status}, certification {shop.certification_id}"
+              + ("" if shop.published else f", NOT published: {shop.why}"))
+    if not run.certified:
+        print(f"The repair was not certified; the published figures are unchanged. Airflow's log: {run.log_file}")
+        return 1
+    print()
+    after = audit_shop(dsn, access, args.first_day, args.last_day, settings)
+    _print_audit(after, args.shop, args.first_day, args.last_day)
+    return 1 if after.discrepancies else 0
+
+
+def command_shop_run(args: argparse.Namespace) -> int:
     from revcert.local.run import RunStopped
     from revcert.local.shop_run import run_shop_daily_revenue
     from revcert.snapshots.shopify_snapshot import ShopifySnapshotError
@@ -389,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from pydantic import ValidationError
 
+    from revcert.certification.shop_day_revenue import ShopRuleError
     from revcert.extraction.errors import ExtractionError
     from revcert.snapshots.salesforce_snapshot import SnapshotError
     from revcert.snapshots.shopify_snapshot import ShopifySnapshotError
@@ -400,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(error))
     except ValidationError as error:
         parser.error(f"bad REVCERT_* setting: {error}")
-    except (Refused, ExtractionError, SnapshotError, ShopifySnapshotError, WarehouseUnreachable) as error:
+    except (Refused, ExtractionError, ShopRuleError, SnapshotError, ShopifySnapshotError,
+            WarehouseUnreachable) as error:
         print(f"revcert {args.command}: {error}", file=sys.stderr)
         return 1
     return 2

@@ -73,9 +73,10 @@ def settings_file_with_refund_date_shops(settings: Settings, shop_ids: list[str]
 
 def run_shop_daily_revenue(*, snapshot: Path | None = None, shopify_conn: str | None = None,
                            database_url: str | None = None, as_of: date, refund_date_shops: list[str] = (),
-                           full: bool = False, settings: Settings | None = None,
-                           console: IO[str] | None = None) -> ShopRunResult:
-    """Run the shop_daily_revenue DAG once, end to end, and report each shop's certification."""
+                           full: bool = False, shops: list[str] = (), days: tuple[date, date] | None = None,
+                           settings: Settings | None = None, console: IO[str] | None = None) -> ShopRunResult:
+    """Run the shop_daily_revenue DAG once, end to end, and report each shop's certification: every shop, or
+    `shops`; `days` (first, last) recomputes that range of local days too (the repair path)."""
     from revcert.standins.shopify.server import ShopifyStandIn, ShopifyStore
 
     settings = settings or Settings()
@@ -93,7 +94,8 @@ def run_shop_daily_revenue(*, snapshot: Path | None = None, shopify_conn: str | 
                 settings, list(refund_date_shops), settings.home))
         return env
 
-    conf = {"as_of": as_of.isoformat(), "shops": [], "from": None, "to": None, "full_extraction": full}
+    conf = {"as_of": as_of.isoformat(), "shops": list(shops), "from": days[0].isoformat() if days else None,
+            "to": days[1].isoformat() if days else None, "full_extraction": full}
     run = run_dag_locally(DAG_ID, conf, as_of=as_of, database_url=database_url, connections=connections,
                           settings=settings, console=console or sys.stdout)
     return _outcome(run)
