@@ -3,6 +3,7 @@ from the navigation, check the latest month's waterfall against the published to
 screenshot; and a business unit carrying markup is shown as text, never run."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -125,7 +126,25 @@ def warehouse_with_mrr_and_shops(postgres_server, certified_warehouse_url, small
         assert state == "failed"
     finally:
         monkeypatch.undo()
+    record_a_reconciliation_with_one_discrepancy(url)
     return url, revoked.rsplit("/", 1)[1]
+
+
+def record_a_reconciliation_with_one_discrepancy(url: str) -> None:
+    """As the reconciliation DAG records one: shop 1001's 2026-11-19 apart from the source by a refund."""
+    from revcert.reconciliation.ledger import close_reconciliation, open_reconciliation, record_shop
+    from revcert.reconciliation.shop_comparison import Comparison
+
+    with psycopg.connect(url) as conn:
+        stored = conn.execute("select net_revenue, currency from viz.shop_daily_revenue where shop_id = '1001' "
+                              "and day = '2026-11-19'").fetchone()
+        run = open_reconciliation(conn, "shop_revenue_reconciliation", "scheduled__page", as_of_date=None, days=1,
+                                  fraction=Decimal("0.05"), all_shops=False, seed=7, shops_active=5,
+                                  shops_sampled=["1001"])
+        record_shop(conn, run, "1001", [Comparison("1001", date(2026, 11, 19), stored[1], stored[0] - 40,
+                                                   stored[0], None, ("5600000029964",))],
+                    orders_read=1, source_requests=2, source_cost=40)
+        close_reconciliation(conn, run)
 
 
 def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(warehouse_with_mrr_and_shops, tmp_path):
@@ -155,6 +174,12 @@ def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(ware
         expect(frame.locator("#shop-chart canvas").first).to_be_visible()
         expect(frame.locator("#history")).not_to_contain_text("shop_daily_revenue")
 
+        expect(frame.locator("body[data-reconciliation-ready]")).to_be_attached()
+        expect(frame.locator("#reconciliation-status")).to_contain_text("1 apart (100.00%)")
+        [discrepancy] = frame.locator("#discrepancies tr[data-shop]").all()
+        net, currency = stored[("1001", "2026-11-19")][2], shops["1001"]
+        assert discrepancy.locator("td").all_inner_texts()[:6] == [
+            "1001", "2026-11-19", f"{net - 40:,} {currency}", f"{net:,} {currency}", "-40.00", "5600000029964"]
         frame.locator(f"#shops tr[data-shop='{failing}']").click()
         expect(frame.locator("body")).to_have_attribute("data-shop-ready", failing)
         expect(frame.locator(f"#shops tr[data-shop='{failing}'] .badge")).to_have_text("latest attempt failed")

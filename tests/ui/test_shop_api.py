@@ -120,3 +120,50 @@ def test_a_failed_attempt_shows_beside_the_figures_it_left_in_place(monkeypatch,
     _, history = get(client, "/api/v1/certifications", shop_id=shop_id)
     assert [r["status"] for r in history] == ["failed", "certified"]
     assert all(s["latest_status"] == "certified" for s in shops if s["shop_id"] != shop_id)
+
+
+def test_reconciliation_runs_and_open_discrepancies_are_served_exactly_over_the_viz_login(
+        shops_after_certified_run):
+    """Two reconciliations recorded as the DAG records them: the first finds a day apart, the second finds it
+    equal again; the API gives both runs with their rates and the discrepancy, closed, as stored."""
+    from datetime import date
+
+    from revcert.reconciliation.ledger import close_reconciliation, open_reconciliation, record_shop
+    from revcert.reconciliation.shop_comparison import Comparison
+
+    url = shops_after_certified_run
+    day = date(2026, 11, 19)
+
+    def reconcile(run_id: str, source: Decimal) -> int:
+        with psycopg.connect(url) as conn:
+            rid = open_reconciliation(conn, "shop_revenue_reconciliation", run_id, as_of_date=day, days=2,
+                                      fraction=Decimal("0.05"), all_shops=False, seed=7, shops_active=5,
+                                      shops_sampled=["1001"])
+            record_shop(conn, rid, "1001", [
+                Comparison("1001", day, "USD", source, Decimal("101.50"), None, ("5600000029964",)
+                           if source != Decimal("101.50") else ()),
+                Comparison("1001", date(2026, 11, 20), "USD", Decimal("0.00"), Decimal("0.00"))],
+                orders_read=3, source_requests=2, source_cost=40)
+            close_reconciliation(conn, rid)
+        return rid
+
+    first = reconcile("scheduled__1", Decimal("50.75"))
+    client = client_for(url)
+    response, open_now = get(client, "/api/v1/reconciliation/discrepancies")
+    assert response.status_code == 200
+    assert [(d["shop_id"], d["day"], d["source_net_revenue"], d["stored_net_revenue"], d["difference"],
+             d["relative_difference"], d["differing_order_ids"], d["is_open"]) for d in open_now] == [
+        ("1001", "2026-11-19", "50.75", "101.50", "-50.75", "-1.000000", ["5600000029964"], True)]
+    second = reconcile("scheduled__2", Decimal("101.50"))
+    _, runs = get(client, "/api/v1/reconciliation/runs")
+    assert [(r["reconciliation_run_id"], r["status"], r["shop_days_compared"], r["discrepancies"],
+             r["discrepancy_rate"], r["seed"], r["shops_sampled"]) for r in runs] == [
+        (second, "clean", 2, 0, "0.000000", 7, 1), (first, "discrepancies", 2, 1, "0.500000", 7, 1)]
+    assert get(client, "/api/v1/reconciliation/discrepancies")[1] == []
+    _, every = get(client, "/api/v1/reconciliation/discrepancies", status="all", shop_id="1001")
+    assert [(d["reconciliation_run_id"], d["closed_by_reconciliation_run_id"], d["is_open"]) for d in every] == [
+        (first, second, False)]
+    assert client.get("/api/v1/reconciliation/discrepancies", params={"status": "shut"}).status_code == 422
+    assert client.get("/api/v1/reconciliation/discrepancies", params={"shop_id": "1;drop"}).status_code == 422
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert {"/api/v1/reconciliation/runs", "/api/v1/reconciliation/discrepancies"} <= set(paths)

@@ -130,8 +130,10 @@ class Comparison:
 
     @property
     def relative_difference(self) -> Decimal | None:
-        """The difference as a share of the source figure (None when that is zero)."""
-        return self.difference / self.source_net_revenue if self.source_net_revenue else None
+        """The difference as a share of the source figure, to a millionth (None when that is zero)."""
+        if not self.source_net_revenue:
+            return None
+        return (self.difference / self.source_net_revenue).quantize(Decimal("0.000001"))
 
     @property
     def is_discrepancy(self) -> bool:

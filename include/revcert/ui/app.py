@@ -142,6 +142,49 @@ class CertificationRecord(BaseModel):
     checks: list[CertificationCheck]
 
 
+class ReconciliationRun(BaseModel):
+    """A reconciliation of published shop-days against the source (or a `revcert shop audit`)."""
+
+    reconciliation_run_id: int
+    dag_id: str
+    run_id: str
+    as_of_date: date | None
+    days: int
+    fraction: str
+    all_shops: bool
+    seed: int
+    shops_active: int
+    shops_sampled: int
+    status: str
+    shop_days_compared: int | None
+    discrepancies: int | None
+    shops_failed: int | None
+    discrepancy_rate: str | None
+    started_at: str
+    finished_at: str | None
+
+
+class Discrepancy(BaseModel):
+    """A shop-day found more than 0.1% apart from the source (METHODOLOGY.md B5), with the repair asked for it."""
+
+    reconciliation_run_id: int
+    run_id: str
+    shop_id: str
+    day: date
+    currency: str
+    source_net_revenue: str
+    stored_net_revenue: str | None
+    stored_certification_id: int | None
+    difference: str
+    relative_difference: str | None
+    differing_order_ids: list[str]
+    repair_run_id: str | None
+    repair_requested_at: str | None
+    closed_by_reconciliation_run_id: int | None
+    is_open: bool
+    found_at: str
+
+
 def _wire(row: dict[str, Any]) -> dict[str, Any]:
     """A row for the wire: Decimals as their exact text, timestamps in ISO 8601 with their zone."""
     return {k: (str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, datetime) else v)
@@ -246,6 +289,21 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
             raise HTTPException(404, detail=f"no shop {shop_id} has certified figures or a certification attempt")
         rows = query("api_shop_daily", {"shop_id": shop_id, **days})
         return ShopDaily(shop=Shop(**_wire(shop[0])), days=[_wire(row) for row in rows])
+
+    @app.get("/api/v1/reconciliation/runs", response_model=list[ReconciliationRun],
+             summary="Reconciliations of shop revenue against the source, newest first, with discrepancy rates")
+    def reconciliation_runs(limit: Annotated[int, Query(ge=1, le=500)] = 60) -> list[ReconciliationRun]:
+        return [ReconciliationRun(**_wire(row)) for row in query("api_reconciliation_runs", {"limit": limit})]
+
+    @app.get("/api/v1/reconciliation/discrepancies", response_model=list[Discrepancy],
+             summary="Shop-days found apart from the source: the open ones by default")
+    def reconciliation_discrepancies(
+            status: Annotated[Literal["open", "all"], Query(description="open: not yet found equal again")] = "open",
+            shop_id: Annotated[str | None, Query(pattern=r"^\d{1,20}$", description="Only this shop")] = None,
+            limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[Discrepancy]:
+        rows = query("api_reconciliation_discrepancies", {"open_only": status == "open", "shop_id": shop_id,
+                                                          "limit": limit})
+        return [Discrepancy(**_wire(row)) for row in rows]
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     def openapi() -> JSONResponse:

@@ -375,6 +375,52 @@ function startShops() {
   return selectShop(state.shops[0].shop_id);
 }
 
+// -- Reconciliation: published shop-days against the source (B5) -------------------------------------
+
+const percent = (rate) => (rate == null ? "" : `${(Number(rate) * 100).toFixed(2)}%`);
+
+function renderReconciliation(runs, discrepancies) {
+  if (!runs.length) return;
+  $("reconciliation").hidden = false;
+  const [latest] = runs;
+  $("reconciliation-status").replaceChildren(
+    `Latest: reconciliation #${latest.reconciliation_run_id} (${latest.started_at}) ${latest.status}, `
+    + `${latest.shop_days_compared ?? 0} shop-day(s) of ${latest.shops_sampled} shop(s) compared, `
+    + `${latest.discrepancies ?? 0} apart (${percent(latest.discrepancy_rate)}).`,
+    latest.shops_failed ? el("span", { class: "fail" }, ` ${latest.shops_failed} shop(s) could not be compared.`) : "");
+  const ordered = [...runs].reverse();
+  // A rate is a share of counts, not money: the chart may plot it as a number.
+  chart("reconciliation-chart").setOption({
+    tooltip: { trigger: "axis" },
+    xAxis: { type: "category", data: ordered.map((r) => r.started_at.slice(0, 16).replace("T", " ")) },
+    yAxis: { type: "value", axisLabel: { formatter: (v) => `${(v * 100).toFixed(1)}%` } },
+    series: [{ name: "discrepancy rate", type: "line", data: ordered.map((r) => Number(r.discrepancy_rate ?? 0)) }],
+  });
+  $("discrepancies").replaceChildren(
+    el("tr", {}, ...["Shop", "Day", "Source", "Stored", "Difference", "Orders", "Repair", "Found"]
+      .map((h) => el("th", {}, h))),
+    ...discrepancies.map((d) => el("tr", { dataset: { shop: d.shop_id, day: d.day } },
+      el("td", {}, d.shop_id), el("td", {}, d.day), el("td", {}, `${money(d.source_net_revenue)} ${d.currency}`),
+      el("td", {}, d.stored_net_revenue == null ? "not published" : `${money(d.stored_net_revenue)} ${d.currency}`),
+      el("td", {}, money(d.difference)), el("td", {}, d.differing_order_ids.join(", ")),
+      el("td", {}, d.repair_run_id || ""), el("td", {}, `#${d.reconciliation_run_id}`))));
+  if (!discrepancies.length) {
+    $("discrepancies").append(el("tr", {}, el("td", { colspan: "8" }, "None: every compared shop-day agrees.")));
+  }
+  document.body.dataset.reconciliationReady = "true";
+}
+
+async function startReconciliation() {
+  try {
+    const [runs, discrepancies] = await Promise.all([getJson("api/v1/reconciliation/runs"),
+      getJson("api/v1/reconciliation/discrepancies")]);
+    renderReconciliation(runs, discrepancies);
+  } catch (error) {
+    $("error").textContent = `Could not load the reconciliations (${error.message}).`;
+    $("error").hidden = false;
+  }
+}
+
 async function start() {
   try {
     [state.months, state.history, state.shops] = await Promise.all([getJson("api/v1/months"),
@@ -392,7 +438,7 @@ async function start() {
   for (const id of ["business-unit", "from-month", "to-month"]) $(id).addEventListener("change", refresh);
   $("bridge-month").addEventListener("change", renderWaterfall);
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
-  await Promise.all([refresh(), startShops()]);
+  await Promise.all([refresh(), startShops(), startReconciliation()]);
 }
 
 start();
