@@ -16,6 +16,7 @@ class StepFigures:
     peak_mib: float
     records: int | None = None
     unit: str = "rows"
+    detail: str = ""
 
     @property
     def records_per_second(self) -> float | None:
@@ -33,7 +34,8 @@ def run_step(step: str, *args: str, unit: str = "rows", name: str | None = None)
     if completed.returncode != 0:
         raise RuntimeError(f"benchmark step {step} failed:\n{completed.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return StepFigures(name or step, result["seconds"], result["peak_mib"], result.get("records"), unit)
+    return StepFigures(name or step, result["seconds"], result["peak_mib"], result.get("records"), unit,
+                       result.get("detail", ""))
 
 
 def format_figures(title: str, figures: list[StepFigures], notes: list[str] = ()) -> str:
@@ -41,5 +43,6 @@ def format_figures(title: str, figures: list[StepFigures], notes: list[str] = ()
     for step in figures:
         rate = f"{step.records_per_second:,.0f} {step.unit}/s" if step.records_per_second else ""
         rows.append(f"  {step.step:<34} {step.seconds:8.1f} s  peak {step.peak_mib:8.0f} MiB  "
-                    f"{step.records or '':>9} {step.unit if step.records else '':<6}  {rate}")
+                    f"{step.records or '':>9} {step.unit if step.records else '':<6}  {rate}"
+                    + (f"  ({step.detail})" if step.detail else ""))
     return "\n".join([*rows, *(f"  {note}" for note in notes)])

@@ -3,7 +3,9 @@
 Steps, each in a process of its own: generation; extraction in pages (a sample of
 shops: paging everything only repeats the figure) and through bulk operations
 (every shop); then the full run's recompute (mart), certification (against the
-independent derivation) and publishing of every shop. Then 1% of the orders
+independent derivation) and publishing of every shop, and a reconciliation of the
+last 7 days of 5% and of all the shops against the source (the requests and
+query cost it spends at the source). Then 1% of the orders
 change at the source (refunds, cancellations, edited totals) and the run is
 repeated incrementally, as the twice-daily schedule runs it; its time is set
 beside the full run's. The stand-in's rate limit is wide open: these are the
@@ -142,6 +144,40 @@ def change_one_percent(store) -> int:
     return changed
 
 
+def _reconcile(url: str, connection_file: str, as_of: str, fraction: str) -> dict[str, Any]:
+    """A reconciliation of the shops' last 7 days against the source, as the DAG's tasks run it per shop."""
+    from revcert.extraction.shopify_client import ShopifyClient, shops_from_connection
+    from revcert.reconciliation.ledger import close_reconciliation, open_reconciliation, record_shop
+    from revcert.reconciliation.shop_comparison import sample_shops
+    from revcert.reconciliation.source import compare_shop_with_source
+    from revcert.settings import Settings
+
+    connection = json.loads(Path(connection_file).read_text())
+    accesses = {a.shop_id: a for a in shops_from_connection(connection["host"], connection["extra"])}
+    sampled = sample_shops(accesses, Decimal(fraction), seed=20261121)
+    settings = Settings(request_timeout=120)
+    started = time.monotonic()
+    requests = cost = compared = 0
+    with connect(url) as conn:
+        run_id = open_reconciliation(conn, DAG_ID, f"reconcile-{fraction}", as_of_date=date.fromisoformat(as_of),
+                                     days=7, fraction=Decimal(fraction), all_shops=False, seed=20261121,
+                                     shops_active=len(accesses), shops_sampled=sampled)
+    for shop_id in sampled:
+        with ShopifyClient(accesses[shop_id], settings) as client:
+            outcome = compare_shop_with_source(url, client, shop_id, days=7, last_day=date.fromisoformat(as_of),
+                                               now=datetime.now(timezone.utc))
+            with connect(url) as conn:
+                record_shop(conn, run_id, shop_id, outcome.comparisons, orders_read=outcome.orders_read,
+                            source_requests=client.requests_sent, source_cost=client.cost_spent)
+            requests, cost = requests + client.requests_sent, cost + client.cost_spent
+            compared += len(outcome.comparisons)
+    with connect(url) as conn:
+        summary = close_reconciliation(conn, run_id)
+    return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": compared,
+            "detail": f"{len(sampled)} shops, {requests} requests, {cost:,} cost points = {cost / compared:.0f} per "
+                      f"shop-day; {summary.discrepancies} discrepancies"}
+
+
 def _plus_a_cent(amount: str) -> Decimal:
     return Decimal(amount) + Decimal("0.01")
 
@@ -182,11 +218,14 @@ def run_shops_benchmark(shops: int, orders: int, as_of: date, paged_shops: int =
                                         name=f"extract in pages ({paged_shops} shops)"))
                 url = fresh_database(server, "bench_shops")
                 full = _run(url, as_of, "full", True, connection_file)
+                reconciliations = [run_step("shops-reconcile", url, str(connection_file), as_of.isoformat(),
+                                            fraction, unit="shop-days", name=f"reconcile 7 days, {label}")
+                                   for fraction, label in (("0.05", "5% of shops"), ("1", "all shops"))]
                 changed = change_one_percent(store)
                 incremental = _run(url, as_of, "incremental", False, connection_file)
         finally:
             server.stop()
-    figures += full + incremental
+    figures += full + reconciliations + incremental
     full_seconds = sum(step.seconds for step in full)
     incremental_seconds = sum(step.seconds for step in incremental)
     notes = [f"full run {full_seconds:.1f} s; incremental run after {changed} orders changed "
@@ -197,4 +236,4 @@ def run_shops_benchmark(shops: int, orders: int, as_of: date, paged_shops: int =
 
 
 STEPS = {"shops-generate": _generate, "shops-extract": _extract, "shops-mart": _mart, "shops-certify": _certify,
-         "shops-publish": _publish}
+         "shops-publish": _publish, "shops-reconcile": _reconcile}
