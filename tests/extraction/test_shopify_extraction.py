@@ -3,7 +3,7 @@ rate limits, faults that clear and faults that do not, a revoked token, bad valu
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -362,16 +362,24 @@ def test_two_different_orders_under_one_id_stop_staging_naming_them(warehouse_ur
     assert staged(warehouse_url, shop_id)["stg_order"] == []
 
 
-def test_a_range_read_fetches_only_orders_near_those_days_and_keeps_the_watermark(warehouse_url, shopify, store):
+def test_a_range_read_fetches_the_orders_near_those_days_or_changed_since_and_keeps_the_watermark(
+        warehouse_url, shopify, store):
     gid = first_shop(store)
     shop_id = legacy_id(gid)
     extract(warehouse_url, shopify, gid)
     mark = watermark(warehouse_url, shop_id)
-    day = date.fromisoformat(an_order(store, gid)["createdAt"][:10])
+    # A day near the end of the shop's history: most orders are neither placed near it nor changed since.
+    day = date.fromisoformat(sorted(o["createdAt"] for o in store.orders(gid))[-20][:10])
     batch = extract(warehouse_url, shopify, gid, order_days=(day, day))
     report = audit(warehouse_url, batch)
-    near = [o for o in store.orders(gid) if abs((date.fromisoformat(o["createdAt"][:10]) - day).days) <= 1]
-    assert report.api == "paged" and len(near) <= report.orders_fetched < sum(1 for _ in store.orders(gid)) / 2
+    start, end = (datetime.combine(day + timedelta(days=n), time(), timezone.utc) for n in (-1, 2))
+
+    def moment(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    due = [o for o in store.orders(gid)
+           if start <= moment(o["createdAt"]) < end or moment(o["updatedAt"]) >= start]
+    assert report.api == "paged" and report.orders_fetched == len(due) < sum(1 for _ in store.orders(gid))
     assert batch_row(warehouse_url, batch)[1] == "range" and watermark(warehouse_url, shop_id) == mark
 
 

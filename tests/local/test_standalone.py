@@ -169,3 +169,35 @@ def test_the_shop_dag_repairs_a_range_of_one_shop_through_the_scheduler(airflow)
     events = api(airflow, "/api/v2/assets/events", token, source_dag_id="shop_daily_revenue",
                  source_run_id=run_id).json()["asset_events"]
     assert [e["uri"] for e in events] == ["warehouse://viz/shop_daily_revenue"]
+
+
+def test_the_shop_publish_schedules_the_reconciliation_through_its_asset(airflow):
+    """After the shop DAG publishes, the scheduler starts shop_revenue_reconciliation from the asset event
+    (no one triggers it): it compares the published shop with the source and finds it equal."""
+    token = login(airflow)
+    dag = wait_for_dag(airflow, token, dag_id="shop_daily_revenue")
+    assert dag["is_paused"] is False
+    if not api(airflow, "/api/v2/assets/events", token, source_dag_id="shop_daily_revenue").json()["asset_events"]:
+        headers = {"Authorization": f"Bearer {token}"}
+        triggered = requests.post(f"{airflow.base_url}/api/v2/dags/shop_daily_revenue/dagRuns", headers=headers,
+                                  timeout=30, json={"logical_date": None, "conf": {"as_of": "2026-11-20",
+                                                                                   "shops": ["1003"]}})
+        assert triggered.status_code == 200, triggered.text
+        wait_for_runs(airflow, token, dag_id="shop_daily_revenue")
+    deadline = time.monotonic() + 300
+    while True:
+        # Its daily schedule may also have started a run on its own (before any shop was published: that one
+        # fails, saying nothing was there to reconcile); the one the asset started is the one looked at here.
+        runs = [r for r in api(airflow, "/api/v2/dags/shop_revenue_reconciliation/dagRuns", token).json()["dag_runs"]
+                if r["run_type"] == "asset_triggered"]
+        if runs and all(r["state"] in ("success", "failed") for r in runs):
+            break
+        assert time.monotonic() < deadline, f"no reconciliation finished: {runs}"
+        time.sleep(3)
+    assert [r["state"] for r in runs][:1] == ["success"]
+    with psycopg.connect(airflow.warehouse_url) as conn:
+        [(status, sampled, compared, found)] = conn.execute(
+            "select status, shops_sampled, shop_days_compared, discrepancies from monitoring.reconciliation_run "
+            "where run_id = %s", [runs[0]["dag_run_id"]]).fetchall()
+        published = [row[0] for row in conn.execute("select shop_id from viz.shop order by shop_id")]
+    assert status == "clean" and len(sampled) == 1 and sampled[0] in published and compared == 7 and found == 0

@@ -75,9 +75,11 @@ def search_for(batch: ShopBatch, settings: Settings) -> str | None:
     if batch.mode == "range":
         first, last = batch.order_days
         # A local day is within a day of the UTC day either side, whatever the shop's zone: read a little wide.
+        # Orders changed since the range began are read too: a late refund on an older order moves a
+        # refund-date shop's day in the range (and the order's own day is then recomputed with it).
         start = datetime.combine(first - timedelta(days=1), time(), timezone.utc)
         end = datetime.combine(last + timedelta(days=2), time(), timezone.utc)
-        return f"created_at:>='{_utc(start)}' AND created_at:<'{_utc(end)}'"
+        return f"created_at:>='{_utc(start)}' AND created_at:<'{_utc(end)}' OR updated_at:>='{_utc(start)}'"
     return None
 
 

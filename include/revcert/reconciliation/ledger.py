@@ -80,6 +80,10 @@ def stored_shop_days(conn: psycopg.Connection, shop_id: str, days: Sequence[date
     return {day: (net, certification_id) for day, net, certification_id in rows}
 
 
+def last_published_day(conn: psycopg.Connection, shop_id: str) -> date | None:
+    return conn.execute("select max(day) from viz.shop_daily_revenue where shop_id = %s", [shop_id]).fetchone()[0]
+
+
 def _forget_shop(conn: psycopg.Connection, reconciliation_run_id: int, shop_id: str) -> None:
     for table in ("reconciliation_result", "reconciliation_shop"):
         conn.execute(f"delete from monitoring.{table} where reconciliation_run_id = %s and shop_id = %s",

@@ -14,7 +14,7 @@ from revcert.certification.shop_day_revenue import Order, ShopSettings, order_fr
 from revcert.extraction.errors import SourceDataError
 from revcert.extraction.shopify_client import ShopifyClient, legacy_id
 from revcert.extraction.shopify_extract import order_pages_for
-from revcert.reconciliation.ledger import stored_shop_days
+from revcert.reconciliation.ledger import last_published_day, stored_shop_days
 from revcert.reconciliation.shop_comparison import (
     Comparison,
     compare_shop,
@@ -44,7 +44,8 @@ def compare_shop_with_source(dsn: str, client: ShopifyClient, shop_id: str, *, d
     """Recompute a shop's days from the source and compare them with the published figures.
 
     The days are `first_day`..`last_day` when both are given (an audit), else the `days` local days ending
-    with `last_day` or, by default, with the shop's last complete local day at `now`.
+    with the earliest of `last_day`, the shop's last complete local day at `now` and its last published day
+    (a day not published yet is the next revenue run's to publish, not a drift of what is stored).
 
     Raises:
         SourceDataError: the token answers for another shop.
@@ -58,7 +59,10 @@ def compare_shop_with_source(dsn: str, client: ShopifyClient, shop_id: str, *, d
     if first_day and last_day:
         window = reconciliation_days(last_day, (last_day - first_day).days + 1)
     else:
-        window = reconciliation_days(min(filter(None, (last_day, last_complete_day(now, zone_only.zone())))), days)
+        with connect(dsn) as conn:
+            published_through = last_published_day(conn, shop_id)
+        ends = (last_day, last_complete_day(now, zone_only.zone()), published_through)
+        window = reconciliation_days(min(filter(None, ends)), days)
     with connect(dsn) as conn:
         staged_settings, staged = read_staged_shop(conn, shop_id, set(window))
         stored = stored_shop_days(conn, shop_id, window)
