@@ -371,7 +371,8 @@ def command_db(args: argparse.Namespace) -> int:
     elif args.action == "viz-login":
         if not args.name:
             raise argparse.ArgumentTypeError("viz-login needs the login role's name")
-        ensure_viz_login(dsn, args.name, os.environ.get("REVCERT_VIZ_PASSWORD"))
+        password = Settings().viz_password
+        ensure_viz_login(dsn, args.name, password.get_secret_value() if password else None)
         print(f"login {args.name} can read viz and nothing else")
     else:
         print(dsn)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,7 @@ class Settings(BaseSettings):
         salesforce_conn_id: Airflow connection of the Salesforce org.
         shopify_conn_id: Airflow connection listing the Shopify shops and their tokens.
         slack_conn_id: Airflow connection of the on-call Slack incoming webhook.
+        viz_password: Password `revcert db viz-login` gives the page's read-only login.
     """
 
     model_config = SettingsConfigDict(env_prefix="REVCERT_", frozen=True, extra="ignore")
@@ -76,6 +77,7 @@ class Settings(BaseSettings):
     salesforce_conn_id: str = "salesforce_default"
     shopify_conn_id: str = "shopify_default"
     slack_conn_id: str = "slack_oncall"
+    viz_password: SecretStr | None = None
 
     @field_validator("business_timezone")
     @classmethod

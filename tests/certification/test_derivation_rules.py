@@ -93,6 +93,15 @@ def test_daily_mrr_steps_on_intervals():
     assert daily.first_positive_day() == date(2026, 1, 1)
 
 
+def test_an_evergreen_end_date_never_stops_and_never_overflows():
+    """Issue 17 defect 2: 9999-12-31 ("no end") is the last representable day; the line simply never stops."""
+    evergreen = ServiceInterval("e", D("500.00"), date(2026, 1, 1), date.max, date.max)
+    daily = DailyMrr.of([evergreen])
+    assert daily.on(date(2026, 1, 1)) == daily.on(date.max) == D("500.00")
+    assert recognized_revenue_by_month([evergreen], date(2026, 2, 28)) == {
+        date(2026, 1, 1): D("500.00"), date(2026, 2, 1): D("500.00")}
+
+
 def test_revenue_is_prorated_by_day_with_one_rounding_per_month():
     intervals = [ServiceInterval("a", D("1000.00"), date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 31)),
                  ServiceInterval("b", D("1000.00"), date(2026, 3, 16), date(2026, 12, 31), date(2026, 12, 31))]

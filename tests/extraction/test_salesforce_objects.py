@@ -30,6 +30,19 @@ def test_invalid_values_are_named(kind, value, message):
     assert message in field_problem(SalesforceField("F", kind), value)
 
 
+@pytest.mark.parametrize("value, message", [
+    (Decimal("1e400"), "more than 16 digits before the point"),
+    (Decimal("12345678901234567"), "more than 16 digits before the point"),
+    (Decimal("1.123"), "more than 2 decimal places"),
+])
+def test_a_number_that_does_not_fit_its_field_is_named(value, message):
+    """Issue 17 defect 4: a price of 1e400 is a decimal, but not one the field (18, 2) can hold."""
+    from revcert.extraction.salesforce_objects import number_problem
+
+    assert message in number_problem(value, 18, 2)
+    assert number_problem(Decimal("9999999999999999.99"), 18, 2) is None
+
+
 def test_record_problems_name_object_record_and_field():
     record = {"Id": "a1BRc0000000TIuMAM", "SBQQ__NetPrice__c": "1.234,5", "SBQQ__StartDate__c": "2026-13-01"}
     problems = list(record_problems(subscription_object(), record))

@@ -201,3 +201,19 @@ def test_db_url_names_the_embedded_server_by_default(tmp_path, monkeypatch, caps
     finally:
         assert main(["db", "stop"]) == 0
     assert Path(tmp_path / "pgdata" / "PG_VERSION").exists()
+
+
+def test_db_viz_login_creates_a_login_that_reads_viz_only_with_the_password_from_the_settings(
+        warehouse_url, monkeypatch, capsys):
+    monkeypatch.setenv("REVCERT_VIZ_PASSWORD", "a page's own secret")
+    assert main(["db", "viz-login", "page_reader", "--database-url", warehouse_url]) == 0
+    assert "a page's own secret" not in capsys.readouterr().out
+    with psycopg.connect(warehouse_url) as conn:
+        has_password, = conn.execute("select rolpassword is not null from pg_authid where rolname = 'page_reader'"
+                                     ).fetchone()
+        reads = conn.execute("select has_schema_privilege('page_reader', 'viz', 'usage'), "
+                             "has_table_privilege('page_reader', 'viz.shop_daily_revenue', 'select'), "
+                             "has_schema_privilege('page_reader', 'staging', 'usage'), "
+                             "has_table_privilege('page_reader', 'monitoring.reconciliation_result', 'select')"
+                             ).fetchone()
+    assert has_password and reads == (True, True, False, False)

@@ -3,7 +3,7 @@ a local Slack receiver, and Airflow's metadata database migrated for the tests."
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import psycopg
@@ -303,6 +303,44 @@ def test_a_future_as_of_date_is_refused_by_the_trigger_and_the_task(dag, monkeyp
         run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path, as_of=future)
     with psycopg.connect(warehouse_url) as conn:
         assert conn.execute("select count(*) from certification.certification_run").fetchone()[0] == 0
+
+
+def test_the_first_task_refuses_a_future_as_of_date_where_the_form_did_not(dag, monkeypatch, warehouse_url, org,
+                                                                          slack, tmp_path):
+    """A process that does not know the not-future format (an older plugin, another scheduler) lets the date
+    through the form: open_run refuses it itself, records why, and nothing runs or is published."""
+    from jsonschema import FormatChecker
+
+    from revcert.orchestration import as_of
+
+    monkeypatch.setattr(as_of, "register_not_future_format", lambda timezone: None)
+    monkeypatch.delitem(FormatChecker.checkers, as_of.NOT_FUTURE)
+    future = date.today().replace(year=date.today().year + 1)
+    state, tasks = run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path, as_of=future)
+    assert state == "failed" and tasks["open_run"] == "failed"
+    assert tasks["extract"] == tasks["transform"] == "upstream_failed" and tasks["publish"] != "success"
+    with psycopg.connect(warehouse_url) as conn:
+        [(status, as_of, why)] = conn.execute("select status, as_of_date, failure_summary from "
+                                              "certification.certification_run").fetchall()
+        published = conn.execute("select count(*) from viz.mrr_bridge").fetchone()[0]
+    assert status == "abandoned" and as_of == future and why.startswith("refused: as-of date")
+    assert "later than today" in why and published == 0
+
+
+def test_figures_dated_after_today_are_never_published(warehouse_after_certified_run):
+    """The last guard: publishing refuses a mart whose snapshot runs past today, certified or not."""
+    from revcert.certification.fingerprint import figures_hash
+    from revcert.publishing.mrr_bridge import UncertifiedFigures, publish_certified_figures
+
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        latest, certification_id = conn.execute(
+            "select max(snapshot_date), max(certification_id) from viz.mrr_bridge_total").fetchone()
+        before = conn.execute("select count(*), sum(ending_mrr) from viz.mrr_bridge_total").fetchone()
+        with pytest.raises(UncertifiedFigures, match=f"the figures run to {latest}, after today"):
+            publish_certified_figures(conn, certification_id, figures_hash(conn),
+                                      latest_publishable=latest - timedelta(days=1))
+        conn.rollback()
+        assert conn.execute("select count(*), sum(ending_mrr) from viz.mrr_bridge_total").fetchone() == before
 
 
 def latest_run_id() -> str:

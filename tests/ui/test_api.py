@@ -145,7 +145,8 @@ def api(certified_warehouse_url, tmp_path_factory) -> Iterator[ApiServer]:
 
 @pytest.mark.parametrize("path", ["/", "/static/app.js", "/static/echarts.min.js", "/api/v1/bridge",
                                   "/api/v1/months", "/api/v1/cohorts", "/api/v1/certifications",
-                                  "/api/v1/openapi.json"])
+                                  "/api/v1/openapi.json", "/api/v1/shops", "/api/v1/reconciliation/runs",
+                                  "/api/v1/reconciliation/discrepancies"])
 def test_every_route_in_airflow_refuses_an_anonymous_or_forged_request_and_serves_a_login(api, path):
     assert requests.get(f"{api.base_url}/revcert{path}", timeout=30).status_code == 401
     forged = requests.get(f"{api.base_url}/revcert{path}", headers={"Authorization": "Bearer not-a-real-token"},

@@ -124,8 +124,6 @@ def open_run() -> int:
     return certification_id
 
 
-
-
 @task(trigger_rule="all_done", **dag_settings.retries("close_run"))
 def close_run() -> None:
     """Give the warehouse back; announce certified figures, or fail the run when they were not published."""

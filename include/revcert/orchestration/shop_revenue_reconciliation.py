@@ -74,12 +74,13 @@ def open_reconciliation_run() -> list[str]:
               for access in shops_from_airflow_connection(settings.shopify_conn_id)}
     with connect(warehouse()) as conn:
         active = [shop for shop in reconciled_shops(conn) if shop in listed]
+        if not active:
+            raise AirflowFailException("no shop of the Shopify connection has published figures: nothing to "
+                                       "reconcile")
         sampled = sample_shops(active, fraction, seed, bool(params.get("all_shops")))
         open_reconciliation(conn, dag_run.dag_id, dag_run.run_id, as_of_date=as_of, days=int(params.get("days") or 7),
                             fraction=fraction, all_shops=bool(params.get("all_shops")), seed=seed,
                             shops_active=len(active), shops_sampled=sampled)
-    if not active:
-        raise AirflowFailException("no shop of the Shopify connection has published figures: nothing to reconcile")
     return [listed[shop] for shop in sampled]
 
 
@@ -92,7 +93,10 @@ def reconcile_shop(shop_gid: str) -> str:
     reconciliation = _reconciliation(context)
     shop_id = legacy_id(shop_gid)
     dsn = warehouse()
-    access = next(a for a in shops_from_airflow_connection(settings.shopify_conn_id) if a.shop_gid == shop_gid)
+    access = next((a for a in shops_from_airflow_connection(settings.shopify_conn_id) if a.shop_gid == shop_gid),
+                  None)
+    if access is None:
+        raise AirflowFailException(f"shop {shop_id} is no longer in the Shopify connection {settings.shopify_conn_id}")
     with ShopifyClient(access, settings) as client:
         try:
             outcome = compare_shop_with_source(dsn, client, shop_id, days=reconciliation.days,
