@@ -6,6 +6,7 @@ import resource
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -24,7 +25,17 @@ class StepFigures:
 
 
 def peak_mib() -> float:
-    """This process's peak resident memory so far."""
+    """This process's peak resident memory so far.
+
+    Read from /proc (VmHWM, the high-water mark of this program's own memory): Linux carries
+    `ru_maxrss` over from the parent across fork and exec, so a step would report the bench's own
+    peak (the stand-in's orders) instead of its own.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
