@@ -155,3 +155,27 @@ def test_every_route_in_airflow_refuses_an_anonymous_or_forged_request_and_serve
     served = requests.get(f"{api.base_url}/revcert{path}", headers={"Authorization": f"Bearer {api.token()}"},
                           timeout=30)
     assert served.status_code == 200, served.text
+
+
+def forged_tokens(real: str) -> dict[str, str]:
+    """A real token's claims under `alg: none` with no signature, with its payload changed, and with its
+    signature cut: each must be refused."""
+    import base64
+    import json
+
+    def encode(part: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+
+    header, payload, signature = real.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return {"alg none": f"{encode({'alg': 'none', 'typ': 'JWT'})}.{payload}.",
+            "payload changed": f"{header}.{encode({**claims, 'sub': 'someone-else'})}.{signature}",
+            "signature cut": f"{header}.{payload}.{signature[:-4]}"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/bridge", "/api/v1/shops", "/api/v1/reconciliation/discrepancies"])
+def test_a_tampered_or_unsigned_token_is_refused(api, path):
+    for kind, token in forged_tokens(api.token()).items():
+        response = requests.get(f"{api.base_url}/revcert{path}", headers={"Authorization": f"Bearer {token}"},
+                                timeout=30)
+        assert response.status_code in (401, 403), (kind, response.status_code, response.text[:200])
