@@ -46,7 +46,8 @@ refunded as (
     inner join orders
         on transactions.order_id = orders.order_id
     where
-        transactions.kind = 'refund'
+        transactions.shop_id = %(shop_id)s
+        and transactions.kind = 'refund'
         and transactions.status = 'success'
     group by transactions.order_id
 ),

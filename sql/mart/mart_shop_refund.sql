@@ -65,7 +65,9 @@ orders as (
         shop_total,
         presentment_total
     from staging.stg_order
-    where order_id in (select refunds.order_id from refunds)
+    where
+        shop_id = %(shop_id)s
+        and order_id in (select refunds.order_id from refunds)
 ),
 
 successful_transactions as (
@@ -75,7 +77,8 @@ successful_transactions as (
         amount
     from staging.stg_refund_transaction
     where
-        order_id in (select refunds.order_id from refunds)
+        shop_id = %(shop_id)s
+        and order_id in (select refunds.order_id from refunds)
         and refund_id in (select refunds.refund_id from refunds)
         and kind = 'refund'
         and status = 'success'

@@ -284,6 +284,7 @@ stg_refund = Table(
     _timestamp("created_at"),
     Column("batch_id", BigInteger, nullable=False),
     Index("stg_refund_order", "order_id"),
+    Index("stg_refund_shop", "shop_id"),
     schema="staging",
 )
 
@@ -297,6 +298,7 @@ stg_refund_transaction = Table(
     Column("amount", Numeric), _text("currency_code"),
     Column("batch_id", BigInteger, nullable=False),
     Index("stg_refund_transaction_order", "order_id"),
+    Index("stg_refund_transaction_shop", "shop_id"),
     schema="staging",
 )
 

@@ -11,6 +11,7 @@ inner join staging.stg_order as orders
     on transactions.order_id = orders.order_id
 where
     transactions.shop_id = %(shop_id)s
+    and orders.shop_id = %(shop_id)s
     and transactions.kind = 'refund'
     and transactions.status = 'success'
     and transactions.currency_code is distinct from orders.presentment_total_currency

@@ -8,6 +8,7 @@ inner join staging.stg_refund_transaction as transactions
     on orders.order_id = transactions.order_id
 where
     orders.shop_id = %(shop_id)s
+    and transactions.shop_id = %(shop_id)s
     and orders.presentment_total = 0
     and transactions.kind = 'refund'
     and transactions.status = 'success'
