@@ -147,9 +147,9 @@ def change_one_percent(store) -> int:
 def _reconcile(url: str, connection_file: str, as_of: str, fraction: str) -> dict[str, Any]:
     """A reconciliation of the shops' last 7 days against the source, as the DAG's tasks run it per shop."""
     from revcert.extraction.shopify_client import ShopifyClient, shops_from_connection
-    from revcert.reconciliation.ledger import close_reconciliation, open_reconciliation, record_shop
+    from revcert.reconciliation.ledger import close_reconciliation, open_reconciliation
     from revcert.reconciliation.shop_comparison import sample_shops
-    from revcert.reconciliation.source import compare_shop_with_source
+    from revcert.reconciliation.source import reconcile_and_record
     from revcert.settings import Settings
 
     connection = json.loads(Path(connection_file).read_text())
@@ -164,11 +164,8 @@ def _reconcile(url: str, connection_file: str, as_of: str, fraction: str) -> dic
                                      shops_active=len(accesses), shops_sampled=sampled)
     for shop_id in sampled:
         with ShopifyClient(accesses[shop_id], settings) as client:
-            outcome = compare_shop_with_source(url, client, shop_id, days=7, last_day=date.fromisoformat(as_of),
-                                               now=datetime.now(timezone.utc))
-            with connect(url) as conn:
-                record_shop(conn, run_id, shop_id, outcome.comparisons, orders_read=outcome.orders_read,
-                            source_requests=client.requests_sent, source_cost=client.cost_spent)
+            outcome = reconcile_and_record(url, client, run_id, shop_id, days=7, last_day=date.fromisoformat(as_of),
+                                           now=datetime.now(timezone.utc))
             requests, cost = requests + client.requests_sent, cost + client.cost_spent
             compared += len(outcome.comparisons)
     with connect(url) as conn:

@@ -9,10 +9,10 @@ points elsewhere.
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
+
+from revcert.methodology.reviewed_files import empty_columns, refuse_problems, reviewed_file, reviewed_rows
 
 COLUMNS = ("contract_id", "customer_account_id", "reason", "approver")
 
@@ -34,18 +34,10 @@ def read_overrides(path: Path | None = None) -> list[ClassificationOverride]:
 
     Lines starting with `#` are comments; errors name the file's own line numbers.
     """
-    source = files("revcert.overrides").joinpath("classification_overrides.csv") if path is None else Path(path)
-    with source.open(newline="", encoding="utf-8") as handle:
-        numbered = [(number, line) for number, line in enumerate(handle, start=1) if not line.startswith("#")]
-    reader = csv.DictReader(line for _, line in numbered)
-    if tuple(reader.fieldnames or ()) != COLUMNS:
-        raise OverrideFileError(f"{source}: the header must be {','.join(COLUMNS)}")
+    source = reviewed_file("classification_overrides.csv", path)
     problems, seen, overrides = [], set(), []
-    for row in reader:
-        # The reader's line_num counts the lines it read, comments excluded: map it back to the file.
-        number = numbered[reader.line_num - 1][0]
-        values = {column: (row.get(column) or "").strip() for column in COLUMNS}
-        empty = [column for column, value in values.items() if not value]
+    for number, values in reviewed_rows(source, COLUMNS, OverrideFileError):
+        empty = empty_columns(values)
         if empty:
             problems.append(f"line {number}: {', '.join(empty)} must not be empty (every override needs a reason "
                             "and an approver)")
@@ -54,6 +46,5 @@ def read_overrides(path: Path | None = None) -> list[ClassificationOverride]:
         else:
             seen.add(values["contract_id"])
             overrides.append(ClassificationOverride(**values))
-    if problems:
-        raise OverrideFileError(f"{source}:\n  " + "\n  ".join(problems))
+    refuse_problems(source, problems, OverrideFileError)
     return overrides

@@ -7,12 +7,12 @@ an approver. The file ships with the package (`include/overrides/shop_settings.c
 """
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 
 import psycopg
+
+from revcert.methodology.reviewed_files import empty_columns, refuse_problems, reviewed_file, reviewed_rows
 
 COLUMNS = ("shop_id", "refund_attribution", "reason", "approver")
 ATTRIBUTIONS = ("order_date", "refund_date")
@@ -32,17 +32,10 @@ class ShopSetting:
 
 def read_shop_settings(path: Path | None = None) -> list[ShopSetting]:
     """Read and check the file: every column filled, a known attribution, one row per shop."""
-    source = files("revcert.overrides").joinpath("shop_settings.csv") if path is None else Path(path)
-    with source.open(newline="", encoding="utf-8") as handle:
-        numbered = [(number, line) for number, line in enumerate(handle, start=1) if not line.startswith("#")]
-    reader = csv.DictReader(line for _, line in numbered)
-    if tuple(reader.fieldnames or ()) != COLUMNS:
-        raise ShopSettingsFileError(f"{source}: the header must be {','.join(COLUMNS)}")
+    source = reviewed_file("shop_settings.csv", path)
     problems, seen, settings = [], set(), []
-    for row in reader:
-        number = numbered[reader.line_num - 1][0]
-        values = {column: (row.get(column) or "").strip() for column in COLUMNS}
-        empty = [column for column, value in values.items() if not value]
+    for number, values in reviewed_rows(source, COLUMNS, ShopSettingsFileError):
+        empty = empty_columns(values)
         if empty:
             problems.append(f"line {number}: {', '.join(empty)} must not be empty")
         elif values["refund_attribution"] not in ATTRIBUTIONS:
@@ -53,8 +46,7 @@ def read_shop_settings(path: Path | None = None) -> list[ShopSetting]:
         else:
             seen.add(values["shop_id"])
             settings.append(ShopSetting(**values))
-    if problems:
-        raise ShopSettingsFileError(f"{source}:\n  " + "\n  ".join(problems))
+    refuse_problems(source, problems, ShopSettingsFileError)
     return settings
 
 

@@ -30,13 +30,12 @@ from revcert.reconciliation.ledger import (
     reconciled_shops,
     reconciliation_of_run,
     reconciliation_summary,
-    record_shop,
     record_shop_failure,
     recorded_shops,
     request_repairs,
 )
 from revcert.reconciliation.shop_comparison import discrepancy_alert, sample_shops
-from revcert.reconciliation.source import compare_shop_with_source
+from revcert.reconciliation.source import reconcile_and_record
 from revcert.settings import Settings
 from revcert.warehouse.connection import connect
 
@@ -99,19 +98,13 @@ def reconcile_shop(shop_gid: str) -> str:
         raise AirflowFailException(f"shop {shop_id} is no longer in the Shopify connection {settings.shopify_conn_id}")
     with ShopifyClient(access, settings) as client:
         try:
-            outcome = compare_shop_with_source(dsn, client, shop_id, days=reconciliation.days,
-                                               last_day=reconciliation.as_of_date, now=datetime.now(timezone.utc))
+            reconcile_and_record(dsn, client, reconciliation.reconciliation_run_id, shop_id,
+                                 days=reconciliation.days, last_day=reconciliation.as_of_date,
+                                 now=datetime.now(timezone.utc))
+        except SourceUnavailable:
+            raise
         except (ExtractionError, ShopRuleError) as error:
-            with connect(dsn) as conn:
-                record_shop_failure(conn, reconciliation.reconciliation_run_id, shop_id, str(error),
-                                    source_requests=client.requests_sent, source_cost=client.cost_spent)
-            if isinstance(error, SourceUnavailable):
-                raise
             raise AirflowFailException(f"shop {shop_id}: {error}") from error
-        with connect(dsn) as conn:
-            record_shop(conn, reconciliation.reconciliation_run_id, shop_id, outcome.comparisons,
-                        orders_read=outcome.orders_read, source_requests=client.requests_sent,
-                        source_cost=client.cost_spent)
     return shop_id
 
 

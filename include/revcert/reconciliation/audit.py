@@ -9,15 +9,9 @@ from decimal import Decimal
 from revcert.certification.shop_day_revenue import ShopRuleError
 from revcert.extraction.errors import ExtractionError
 from revcert.extraction.shopify_client import ShopAccess, ShopifyClient
-from revcert.reconciliation.ledger import (
-    ReconciliationSummary,
-    close_reconciliation,
-    open_reconciliation,
-    record_shop,
-    record_shop_failure,
-)
+from revcert.reconciliation.ledger import ReconciliationSummary, close_reconciliation, open_reconciliation
 from revcert.reconciliation.shop_comparison import Comparison
-from revcert.reconciliation.source import compare_shop_with_source
+from revcert.reconciliation.source import reconcile_and_record
 from revcert.settings import Settings
 from revcert.warehouse.connection import connect
 
@@ -51,16 +45,12 @@ def audit_shop(dsn: str, access: ShopAccess, first_day: date, last_day: date, se
                                      shops_sampled=[access.shop_id])
     with ShopifyClient(access, settings) as client:
         try:
-            outcome = compare_shop_with_source(dsn, client, access.shop_id, days=days, first_day=first_day,
-                                               last_day=last_day, now=now)
-        except (ExtractionError, ShopRuleError) as error:
+            outcome = reconcile_and_record(dsn, client, run_id, access.shop_id, days=days, first_day=first_day,
+                                           last_day=last_day, now=now)
+        except (ExtractionError, ShopRuleError):
             with connect(dsn) as conn:
-                record_shop_failure(conn, run_id, access.shop_id, str(error), source_requests=client.requests_sent,
-                                    source_cost=client.cost_spent)
-                close_reconciliation(conn, run_id)
+                close_reconciliation(conn, run_id)  # recorded as failed, naming why
             raise
-        with connect(dsn) as conn:
-            record_shop(conn, run_id, access.shop_id, outcome.comparisons, orders_read=outcome.orders_read,
-                        source_requests=client.requests_sent, source_cost=client.cost_spent)
-            summary = close_reconciliation(conn, run_id)
+    with connect(dsn) as conn:
+        summary = close_reconciliation(conn, run_id)
     return Audit(summary, outcome.comparisons)

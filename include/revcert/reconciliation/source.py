@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from revcert.certification.shop_checks import read_staged_shop
-from revcert.certification.shop_day_revenue import Order, ShopSettings, order_from_record
-from revcert.extraction.errors import SourceDataError
+from revcert.certification.shop_day_revenue import Order, ShopRuleError, ShopSettings, order_from_record
+from revcert.extraction.errors import ExtractionError, SourceDataError
 from revcert.extraction.shopify_client import ShopifyClient, legacy_id
 from revcert.extraction.shopify_extract import order_pages_for
-from revcert.reconciliation.ledger import last_published_day, stored_shop_days
+from revcert.reconciliation.ledger import last_published_day, record_shop, record_shop_failure, stored_shop_days
 from revcert.reconciliation.shop_comparison import (
     Comparison,
     compare_shop,
@@ -70,3 +70,22 @@ def compare_shop_with_source(dsn: str, client: ShopifyClient, shop_id: str, *, d
                             refunds_on_refund_date=staged_settings.refunds_on_refund_date)
     source = read_source_orders(client, settings, window)
     return ShopComparison(shop_id, compare_shop(settings, window, source, staged, stored), len(source))
+
+
+def reconcile_and_record(dsn: str, client: ShopifyClient, reconciliation_run_id: int, shop_id: str, *, days: int,
+                         last_day: date | None = None, first_day: date | None = None,
+                         now: datetime) -> ShopComparison:
+    """compare_shop_with_source, its comparisons stored under the reconciliation, or the shop's failure stored
+    (naming why, with what it spent at the source) and raised again."""
+    try:
+        outcome = compare_shop_with_source(dsn, client, shop_id, days=days, last_day=last_day, first_day=first_day,
+                                           now=now)
+    except (ExtractionError, ShopRuleError) as error:
+        with connect(dsn) as conn:
+            record_shop_failure(conn, reconciliation_run_id, shop_id, str(error),
+                                source_requests=client.requests_sent, source_cost=client.cost_spent)
+        raise
+    with connect(dsn) as conn:
+        record_shop(conn, reconciliation_run_id, shop_id, outcome.comparisons, orders_read=outcome.orders_read,
+                    source_requests=client.requests_sent, source_cost=client.cost_spent)
+    return outcome
