@@ -1,7 +1,9 @@
 -- Close the run state that runs no longer holding their pipeline's lease left
--- open: certification records still running and extraction batches never
--- staged. Only the lease holder works on its pipeline's tables, so whatever
--- else is open belongs to a run that crashed, was stopped, or was taken over.
+-- open: certification records still running, records certified but never
+-- published (they stay certified: the figures passed, and were not shown), and
+-- extraction batches never staged. Only the lease holder works on its
+-- pipeline's tables, so whatever else is open belongs to a run that crashed,
+-- was stopped, or was taken over.
 -- Grain: one row per record or batch closed.
 with abandoned_runs as (
     update certification.certification_run
@@ -14,6 +16,19 @@ with abandoned_runs as (
         and dag_id = %(dag_id)s
         and run_id <> %(own_run_id)s
     returning certification_id, extraction_batch_id
+),
+
+unpublished_runs as (
+    update certification.certification_run
+    set
+        closed_at = now(),
+        failure_summary = 'certified, not published: ' || %(reason)s
+    where
+        status = 'certified'
+        and closed_at is null
+        and dag_id = %(dag_id)s
+        and run_id <> %(own_run_id)s
+    returning certification_id
 ),
 
 abandoned_batches as (
@@ -40,6 +55,11 @@ select
     'certification' as kind,
     certification_id as id
 from abandoned_runs
+union all
+select
+    'certified, unpublished record' as kind,
+    certification_id as id
+from unpublished_runs
 union all
 select
     'extraction batch' as kind,

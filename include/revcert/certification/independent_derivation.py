@@ -134,6 +134,18 @@ def service_period(line: Line, contract: Contract) -> tuple[date, date, bool]:
     return start, end, False
 
 
+def overlapping_rates(rates: list[Rate]) -> list[tuple[Rate, Rate]]:
+    """Pairs of one currency's rates whose periods overlap (A2 gives a line exactly one rate)."""
+    overlaps = []
+    ordered = sorted(rates, key=lambda r: r.start)
+    for i, earlier in enumerate(ordered):
+        for later in ordered[i + 1:]:
+            if earlier.next_start is not None and later.start >= earlier.next_start:
+                break
+            overlaps.append((earlier, later))
+    return overlaps
+
+
 def rate_at(rates: list[Rate], day: date) -> Decimal | None:
     for rate in rates:
         if rate.start <= day and (rate.next_start is None or day < rate.next_start):
@@ -305,8 +317,12 @@ class DailyMrr:
 # -- the derivation ------------------------------------------------------------------------
 
 def reporting_currency(org: StagedOrg) -> str:
-    if org.corporate_currencies:
-        return min(org.corporate_currencies)
+    corporate = set(org.corporate_currencies)
+    if len(corporate) > 1:
+        raise DerivationError("unknown_reporting_currency: several corporate currencies: "
+                              + ", ".join(sorted(corporate)))
+    if corporate:
+        return corporate.pop()
     currencies = {line.currency for line in org.lines}
     if len(currencies) == 1:
         return currencies.pop()
@@ -317,6 +333,11 @@ def service_intervals(org: StagedOrg, renewal_grace_limit: int, overrides: dict[
                       ) -> dict[str, list[ServiceInterval]]:
     """The recurring lines that carry MRR, grouped by customer, with renewal grace applied."""
     currency = reporting_currency(org)
+    for iso_code, rates in org.rates.items():
+        if overlaps := overlapping_rates(rates):
+            earlier, later = overlaps[0]
+            raise DerivationError(f"overlapping_conversion_rates: {iso_code} from {later.start} overlaps the rate "
+                                  f"from {earlier.start} ({len(overlaps)} overlap(s))")
     by_contract: dict[str, list[ServiceInterval]] = defaultdict(list)
     for line in org.lines:
         product = org.products.get(line.product_id)

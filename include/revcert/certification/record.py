@@ -133,7 +133,7 @@ def record_check(conn: psycopg.Connection, certification_id: int, result: CheckR
         [certification_id, result.check_name, result.passed, result.summary, Jsonb(_plain(result.discrepancies))])
 
 
-_COLUMNS = {"status", "extraction_batch_id", "figures_hash", "certified_at", "published_at", "row_counts",
+_COLUMNS = {"status", "as_of_date", "extraction_batch_id", "figures_hash", "certified_at", "published_at", "row_counts",
             "overrides_used", "failure_summary", "closed_at", "published_months", "withdrawn_months"}
 _JSON_COLUMNS = {"row_counts", "overrides_used", "published_months", "withdrawn_months"}
 

@@ -14,10 +14,11 @@ the watermark.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 import psycopg
@@ -83,13 +84,18 @@ def search_for(batch: ShopBatch, settings: Settings) -> str | None:
     return None
 
 
-def _decimal_string(value: Any) -> bool:
-    if not isinstance(value, str):
-        return False
-    try:
-        return Decimal(value).is_finite()
-    except InvalidOperation:
-        return False
+# The Admin API's Decimal scalar as it sends money: plain digits, a point, no exponent, no spaces, no
+# underscores (Python's Decimal accepts all three); 16 digits before the point fit a published figure.
+_DECIMAL_STRING = re.compile(r"-?[0-9]{1,16}(\.[0-9]{1,12})?")
+
+
+def _amount_problem(value: Any) -> str | None:
+    """Why an amount is not money as the API sends it (the rule in brackets), or None."""
+    if not (isinstance(value, str) and _DECIMAL_STRING.fullmatch(value)):
+        return "is not a decimal string (rule: amount_not_a_decimal_string)"
+    if Decimal(value) < 0:
+        return "is negative: totals and refunds are positive amounts (rule: negative_amount)"
+    return None
 
 
 def order_problems(order: dict[str, Any]) -> Iterable[str]:
@@ -108,15 +114,15 @@ def order_problems(order: dict[str, Any]) -> Iterable[str]:
     for money in ("shopMoney", "presentmentMoney"):
         if not totals.get(money):
             yield f"{name}: no totalPriceSet.{money} (rule: missing_total)"
-        elif not _decimal_string(totals[money].get("amount")):
-            yield (f"{name}: totalPriceSet.{money}.amount = {totals[money].get('amount')!r} is not a decimal string "
-                   "(rule: amount_not_a_decimal_string)")
+        elif problem := _amount_problem(totals[money].get("amount")):
+            yield f"{name}: totalPriceSet.{money}.amount = {totals[money].get('amount')!r} {problem}"
     for refund in order.get("refunds") or []:
         for edge in (refund.get("transactions") or {}).get("edges", []):
-            amount = ((edge["node"].get("amountSet") or {}).get("presentmentMoney") or {}).get("amount")
-            if not _decimal_string(amount):
-                yield (f"{name}: refund transaction {legacy_id(edge['node'].get('id', '?'))} amount = {amount!r} "
-                       "is not a decimal string (rule: amount_not_a_decimal_string)")
+            transaction = edge.get("node") or {}
+            amount = ((transaction.get("amountSet") or {}).get("presentmentMoney") or {}).get("amount")
+            if problem := _amount_problem(amount):
+                yield (f"{name}: refund transaction {legacy_id(transaction.get('id', '?'))} amount = {amount!r} "
+                       f"{problem}")
 
 
 def _append_to_raw(conn: psycopg.Connection, batch: ShopBatch, orders: list[dict[str, Any]]) -> datetime | None:

@@ -51,6 +51,7 @@ CHECKS = {
     "bad_prorate_multiplier": "A2 a prorate multiplier is zero or negative",
     "bad_subscription_term": "A2 a product's subscription term is zero or negative",
     "missing_conversion_rate": "A2 no dated conversion rate for the line's currency at its service start",
+    "overlapping_conversion_rates": "A2 dated conversion rates of one currency overlap, so a line may have two",
     "renewal_cycle": "A3 contracts renew each other in a cycle",
     "unresolved_chain": "A3 the renewal chain passes through a cycle further up",
     "merged_customers": "A3 a contract's predecessors belong to different customers",
@@ -86,6 +87,13 @@ def model_statement(model: str) -> sql.Composed:
         table=sql.Identifier("mart", model), columns=columns, query=sql.SQL(load_sql("mart", model)))
 
 
+def model_failure(model: str, broken: psycopg.Error) -> RuleFailure:
+    """A model the data broke in a way no check names (a check that should exist is missing): say which, and why."""
+    diagnostic = broken.diag
+    detail = "; ".join(filter(None, (diagnostic.message_primary, diagnostic.message_detail)))
+    return RuleFailure("model_refused_data", f"the data breaks the model {model}", (Offence(model, detail),))
+
+
 def check_methodology(conn: psycopg.Connection) -> list[RuleFailure]:
     """Every rule of CHECKS that some record breaks, with all of its records."""
     failures = []
@@ -111,7 +119,11 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
         sql.Identifier("mart", table) for table in (*MODELS, "mart_build"))))
     row_counts = {}
     for model in MODELS:
-        row_counts[model] = conn.execute(model_statement(model), params).rowcount
+        try:
+            with conn.transaction():  # a savepoint: what was built before a broken model stays, for the checks
+                row_counts[model] = conn.execute(model_statement(model), params).rowcount
+        except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as broken:
+            raise MethodologyError(check_methodology(conn) or [model_failure(model, broken)]) from broken
     failures = check_methodology(conn)
     if failures:
         raise MethodologyError(failures)

@@ -14,7 +14,8 @@ MRR models.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
 
@@ -37,6 +38,19 @@ SHOP_CHECKS = {
 class ShopMartBuild:
     shop_id: str
     days_in_scope: list[date]
+
+
+def shop_as_of(as_of_date: date, iana_timezone: str | None, now: datetime) -> date:
+    """The last day a shop's figures run to: the run's as-of date, or the shop's own today when that is earlier.
+
+    A local day that has not begun has no orders yet; it is never computed, so never published. A timezone
+    that is not an IANA name changes nothing here (the rule `shop_unknown_timezone` refuses the shop).
+    """
+    try:
+        local_today = now.astimezone(ZoneInfo(iana_timezone or "")).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return as_of_date
+    return min(as_of_date, local_today)
 
 
 def check_shop(conn: psycopg.Connection, shop_id: str) -> list[RuleFailure]:

@@ -17,6 +17,7 @@ from revcert.certification.certify import certify_shop
 from revcert.certification.checks import integrity_result
 from revcert.certification.record import (
     Certification,
+    certification_of_run,
     open_certification,
     read_certification,
     record_check,
@@ -27,7 +28,7 @@ from revcert.extraction.errors import ExtractionError, SourceUnavailable
 from revcert.extraction.shopify_client import ShopifyClient, legacy_id, shops_from_airflow_connection
 from revcert.extraction.shopify_extract import extract_shop, open_shop_batch
 from revcert.methodology.errors import MethodologyError
-from revcert.methodology.shop_mart import build_shop_mart
+from revcert.methodology.shop_mart import build_shop_mart, shop_as_of
 from revcert.methodology.shop_settings import load_shop_settings, read_shop_settings
 from revcert.orchestration import dag_settings
 from revcert.orchestration.gate import CertificationGateOperator
@@ -59,7 +60,12 @@ def select_shops() -> list[str]:
     wanted = [str(shop) for shop in params.get("shops") or []]
     unknown = sorted(set(wanted) - {legacy_id(gid) for gid in listed})
     if unknown:
-        raise AirflowFailException(f"shops not in the Shopify connection: {', '.join(unknown)}")
+        refused = f"shops not in the Shopify connection: {', '.join(unknown)}"
+        dag_run = get_current_context()["dag_run"]
+        with connect(warehouse()) as conn:  # so the gate's page says why no shop ran
+            run_record = certification_of_run(conn, dag_run.dag_id, dag_run.run_id)
+            update_certification(conn, run_record, failure_summary=refused)
+        raise AirflowFailException(refused)
     return [gid for gid in listed if not wanted or legacy_id(gid) in wanted]
 
 
@@ -129,8 +135,13 @@ def transform() -> dict[str, int]:
                                       [shop.extraction_batch_id]).fetchone()[0]
                 if status != "staged":
                     continue
+                zone = conn.execute("select iana_timezone from staging.stg_shop where shop_id = %s",
+                                    [shop.scope]).fetchone()
+                as_of = shop_as_of(shop.as_of_date, zone[0] if zone else None, datetime.now(timezone.utc))
+                if as_of != shop.as_of_date:  # the derivation reads the record's date: both stop at the shop's today
+                    update_certification(conn, shop.certification_id, as_of_date=as_of)
                 try:
-                    build = build_shop_mart(conn, shop.scope, shop.as_of_date, shop.certification_id,
+                    build = build_shop_mart(conn, shop.scope, as_of, shop.certification_id,
                                             whole=bool(params.get("full_extraction")), days=_days_param(params))
                 except MethodologyError as error:
                     conn.rollback()
@@ -170,14 +181,15 @@ def publish() -> list[str]:
                 published.append(shop.scope)
             except Exception as error:  # one shop's failure never holds back the others; named in the record
                 with connect(dsn) as conn:
-                    update_certification(conn, shop.certification_id,
+                    update_certification(conn, shop.certification_id, closed_at=datetime.now(timezone.utc),
                                          failure_summary=f"certified, not published: {type(error).__name__}: {error}")
                 unpublished.append(f"shop {shop.scope}: {error}")
         if not unpublished:
             with connect(dsn) as conn:
                 # Every shop certified and published: the run's own record says the run published.
                 if read_certification(conn, run.certification_id).status == "certified":
-                    update_certification(conn, run.certification_id, published_at=datetime.now(timezone.utc))
+                    now = datetime.now(timezone.utc)
+                    update_certification(conn, run.certification_id, published_at=now, closed_at=now)
     if not published and not unpublished:
         raise AirflowSkipException("no shop was certified: nothing published, the figures shown are unchanged")
     if unpublished:

@@ -48,7 +48,8 @@ CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'se
                            "frame-ancestors 'self'; form-action 'none'")
 
 MonthParam = Annotated[str | None, Query(description="A month, YYYY-MM", examples=["2026-03"])]
-UnitParam = Annotated[str | None, Query(min_length=1, max_length=255,
+# Any published text is a business unit, except a NUL: PostgreSQL text cannot hold one, so it names nothing.
+UnitParam = Annotated[str | None, Query(min_length=1, max_length=255, pattern=r"^[^\x00]+$",
                                         description="A business unit, as published; all of them when absent")]
 ShopIdParam = Annotated[str, PathParam(pattern=r"^\d{1,20}$", description="The shop's numeric id",
                                        examples=["1001"])]

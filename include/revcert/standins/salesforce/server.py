@@ -289,6 +289,12 @@ class SalesforceStandIn:
         return {"access_token": token, "instance_url": self.url, "token_type": "Bearer",
                 "issued_at": str(int(time.time() * 1000)), "id": f"{self.url}/id/00Dstandin/005standin"}
 
+    @property
+    def issued_tokens(self) -> set[str]:
+        """Every access token handed out (a test checks none of them reaches a log or a message)."""
+        with self._lock:
+            return set(self._tokens)
+
     def check_session(self, authorization: str | None) -> None:
         token = (authorization or "").removeprefix("Bearer ").strip()
         with self._lock:
