@@ -193,3 +193,20 @@ def certified_warehouse(postgres_server, template: str, name: str, org_dir: Path
         monkeypatch.undo()
     assert state == "success", tasks
     return url
+
+
+def certified_shop_warehouse(postgres_server, template: str, name: str, shops_dir: Path, state_dir: Path) -> str:
+    """A warehouse database after one clean shop_daily_revenue run of the shops in `shops_dir`."""
+    import psycopg
+    from psycopg import sql
+
+    from revcert.standins.shopify.server import ShopifyStore
+
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template)))
+    url = postgres_server.url(name)
+    with pytest.MonkeyPatch.context() as monkeypatch, SlackWebhookReceiver() as receiver:
+        state, tasks = run_shop_dag(load_dag("shop_daily_revenue"), monkeypatch, url,
+                                    ShopifyStore.from_snapshot(shops_dir), receiver, tmp_path=state_dir)
+    assert state == "success", tasks
+    return url

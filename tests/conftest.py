@@ -35,6 +35,19 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["AIRFLOW__API__BASE_URL"] = "http://airflow.test:8080"
 
 
+# The longest files first (from `--durations`): with `--dist loadfile` a file runs whole on one worker, so a
+# long one that starts last runs alone at the end. Files not named keep their order.
+LONGEST_FIRST = ("faults/test_mrr_crashes.py", "faults/test_shop_crashes.py", "local/test_ui_command.py",
+                 "local/test_standalone.py", "local/test_shop_cli.py", "local/test_cli_repeatable.py",
+                 "local/test_cli.py", "faults/test_salesforce_bad_input.py", "ui/test_certified_revenue_page.py",
+                 "faults/test_shopify_bad_input.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: number for number, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0].removeprefix("tests/"), len(rank)))
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """Airflow's metadata database (SQLite in the tests' Airflow home), migrated once."""
@@ -135,33 +148,28 @@ def warehouse_after_certified_run(postgres_server, certified_warehouse_url) -> s
     return copy_database(postgres_server, certified_warehouse_url)
 
 
+def shops_snapshot(tmp_path_factory: pytest.TempPathFactory, name: str, shops: int, orders: int, seed: int) -> Path:
+    """A generated Shopify snapshot in a directory of its own."""
+    from revcert.snapshots.shopify_generator import ShopShape, generate_shops
+
+    directory = tmp_path_factory.mktemp(name)
+    generate_shops(directory, ShopShape(shops=shops, orders=orders, seed=seed))
+    return directory
+
+
 @pytest.fixture(scope="session")
 def small_shops(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated Shopify snapshot: 5 shops (New York, London, Kolkata, Lord Howe, Chatham), 600 orders."""
-    from revcert.snapshots.shopify_generator import ShopShape, generate_shops
-
-    directory = tmp_path_factory.mktemp("small-shops")
-    generate_shops(directory, ShopShape(shops=5, orders=600, seed=7))
-    return directory
+    return shops_snapshot(tmp_path_factory, "small-shops", shops=5, orders=600, seed=7)
 
 
 @pytest.fixture(scope="session")
 def certified_shops_url(postgres_server, airflow_db, small_shops, tmp_path_factory) -> str:
     """A warehouse after one clean shop_daily_revenue run of the small shops (read-only; copy it to change it)."""
-    from revcert.standins.shopify.server import ShopifyStore
-    from tests.airflow_harness import load_dag, run_shop_dag
+    from tests.airflow_harness import certified_shop_warehouse
 
-    url = new_database(postgres_server, "certified_shops")
-    monkeypatch = pytest.MonkeyPatch()
-    try:
-        with SlackWebhookReceiver() as receiver:
-            state, tasks = run_shop_dag(load_dag("shop_daily_revenue"), monkeypatch, url,
-                                        ShopifyStore.from_snapshot(small_shops), receiver,
-                                        tmp_path=tmp_path_factory.mktemp("shop-standin"))
-    finally:
-        monkeypatch.undo()
-    assert state == "success", tasks
-    return url
+    return certified_shop_warehouse(postgres_server, _TEMPLATE, "certified_shops", small_shops,
+                                    tmp_path_factory.mktemp("shop-standin"))
 
 
 @pytest.fixture

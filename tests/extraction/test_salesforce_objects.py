@@ -24,9 +24,14 @@ def test_valid_values(kind, value):
     ("number", "12,50", "not a valid number"), ("number", 0.1, "not a number"), ("number", "NaN", "not a finite"),
     ("number", True, "not a number"), ("date", "2025-02-29", "not a valid date"), ("date", "01/02/2026", "not a date"),
     ("datetime", "yesterday", "not a valid datetime"), ("boolean", "yes", "not a boolean"),
-    ("id", "001; DROP", "not a Salesforce Id"),
+    ("id", "001; DROP", "not a Salesforce Id"), ("number", "three", "not a valid number"),
+    ("date", "2026-13-01", "not a valid date"), ("date", 20261231, "not a date"),
+    ("id", " 800Rc0000000TIuIAM", "not a Salesforce Id"), ("boolean", "no", "not a boolean"),
+    ("text", 42, "not text"), ("text", 840, "not text"), ("number", "1,5", "not a valid number"),
 ])
 def test_invalid_values_are_named(kind, value, message):
+    """The field kinds of the bad-input corpus (tests/faults), value by value; the corpus runs a few of them
+    through the whole DAG."""
     assert message in field_problem(SalesforceField("F", kind), value)
 
 

@@ -101,42 +101,8 @@ def test_a_source_count_one_higher_halts_publishing(dag, monkeypatch, warehouse_
     assert "live record count" in page
 
 
-def test_a_customer_with_negative_mrr_halts_publishing(dag, monkeypatch, warehouse_after_certified_run, org, slack,
-                                                       tmp_path):
-    before = viz_before(warehouse_after_certified_run)
-    line = next(r for r in org.objects["SBQQ__Subscription__c"].values()
-                if not r["IsDeleted"] and r["SBQQ__Quantity__c"] > 0 and r["SBQQ__EndDate__c"])
-    org.apply_edits("SBQQ__Subscription__c", new=[{**line, "Id": "a1BNEGATIVEMRR0AAA",
-                                                    "SBQQ__Quantity__c": -line["SBQQ__Quantity__c"] * 3,
-                                                    "SBQQ__RevisedSubscription__c": line["Id"]}])
-    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
-    page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "integrity",
-                         "negative_customer_mrr", "a1BNEGATIVEMRR0AAA")
-    assert tasks["transform"] == "failed"
-    assert "(blocked): not run" in page
-
-
-def test_a_renewal_cycle_halts_publishing(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path):
-    before = viz_before(warehouse_after_certified_run)
-    contracts = [c for c in org.objects["Contract"].values() if not c["IsDeleted"]]
-    by_opportunity = {c["SBQQ__Opportunity__c"]: c for c in contracts}
-    predecessor = next(c for c in contracts if c["SBQQ__RenewalOpportunity__c"] in by_opportunity)
-    successor = by_opportunity[predecessor["SBQQ__RenewalOpportunity__c"]]
-    org.apply_edits("Contract", changes={successor["Id"]: {
-        "SBQQ__RenewalOpportunity__c": predecessor["SBQQ__Opportunity__c"]}})
-    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
-    assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "renewal_cycle", predecessor["Id"],
-                  successor["Id"])
-
-
-def test_a_missing_conversion_rate_halts_publishing(dag, monkeypatch, warehouse_after_certified_run, org, slack,
-                                                    tmp_path):
-    before = viz_before(warehouse_after_certified_run)
-    rates = org.objects["DatedConversionRate"]
-    for rate_id in [i for i, r in rates.items() if r["IsoCode"] == "EUR"]:
-        del rates[rate_id]
-    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
-    assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "missing_conversion_rate", "currency EUR")
+# Bad records (a negative customer, a renewal cycle, a missing rate, and many more) are the corpus in
+# tests/faults/test_salesforce_bad_input.py.
 
 
 def test_one_cent_altered_between_transform_and_certify_halts_publishing(dag, monkeypatch,

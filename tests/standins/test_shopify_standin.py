@@ -18,9 +18,9 @@ import pytest
 import requests
 
 from revcert.money import loads_exact
-from revcert.snapshots.shopify_generator import ShopShape, generate_shops
 from revcert.snapshots.shopify_snapshot import ShopifySnapshotWriter, read_orders, read_shops
 from revcert.standins.shopify.server import API_VERSION, Fault, ShopifyStandIn, ShopifyStore
+from tests.conftest import shops_snapshot
 
 pytestmark = pytest.mark.integration
 
@@ -83,9 +83,7 @@ class Client:
 
 @pytest.fixture(scope="module")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("shops")
-    generate_shops(directory, ShopShape(shops=3, orders=600, seed=5))
-    return directory
+    return shops_snapshot(tmp_path_factory, "shops", shops=3, orders=600, seed=5)
 
 
 @pytest.fixture(scope="module")

@@ -179,3 +179,36 @@ def test_a_tampered_or_unsigned_token_is_refused(api, path):
         response = requests.get(f"{api.base_url}/revcert{path}", headers={"Authorization": f"Bearer {token}"},
                                 timeout=30)
         assert response.status_code in (401, 403), (kind, response.status_code, response.text[:200])
+
+
+INJECTIONS = ["' or '1'='1", "1; drop table viz.mrr_bridge; --", "$$; select pg_sleep(5); $$", "%' union select "
+              "current_user --", "2026-01\x00", "../../../etc/passwd", "<script>alert(1)</script>", "1e400", "NaN",
+              "-1", "9" * 5000, "2026-13", "ＥＭＥＡ"]
+
+
+def parameters_of_every_route(client: TestClient) -> list[tuple[str, str, str]]:
+    """(path, parameter, where) for every parameter of every route the OpenAPI document declares."""
+    document = client.get("/api/v1/openapi.json").json()
+    return [(path, parameter["name"], parameter["in"]) for path, methods in document["paths"].items()
+            for parameter in methods["get"].get("parameters", [])]
+
+
+def test_injection_strings_in_every_parameter_of_every_route_are_values_never_sql(client, certified_warehouse_url):
+    """Each is refused (422), not found (404) or answered as a value that matches nothing; never a 5xx,
+    and viz is byte for byte the same afterwards."""
+    from tests.faults.checks import viz_fingerprint
+
+    before = viz_fingerprint(certified_warehouse_url)
+    swept = parameters_of_every_route(client)
+    assert len(swept) >= 12 and {p for _, p, _ in swept} >= {"from_month", "business_unit", "shop_id", "from", "to"}
+    for path, name, where in swept:
+        for text in INJECTIONS:
+            if where == "path":
+                response = client.get(path.replace("{" + name + "}", requests.utils.quote(text, safe="")))
+            else:
+                response = client.get(path.replace("{shop_id}", "1001"), params={name: text})
+            assert response.status_code in (200, 404, 422), (path, name, text, response.status_code)
+            if response.status_code == 200:
+                assert response.json() in ([], {}) or name == "business_unit" or "rows" in response.json(), \
+                    (path, name, text)
+    assert viz_fingerprint(certified_warehouse_url) == before

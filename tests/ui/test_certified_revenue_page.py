@@ -19,6 +19,7 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 STEPS = ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "ending_mrr", "net_new_mrr",
          "recognized_revenue")
 XSS_UNIT = 'EMEA"><img src=x onerror="window.xssFired = true"><script>window.xssFired = true</script>'
+XSS_SHOP = 'Shop {}"><img src=x onerror="window.xssFired = true"><svg onload="window.xssFired = true">'
 
 
 def shown_amount(text: str) -> Decimal:
@@ -67,26 +68,34 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
 
 
 @pytest.fixture
-def warehouse_with_markup_in_a_business_unit(airflow_db, warehouse_url, small_org, slack, tmp_path) -> str:
-    """A certified, published run of an org whose EMEA accounts carry markup in their business unit."""
+def warehouse_with_markup_in_published_text(airflow_db, warehouse_url, small_org, small_shops, slack,
+                                            tmp_path) -> str:
+    """Certified, published runs of an org whose EMEA accounts carry markup in their business unit, and of
+    shops whose names are markup: every text field people can type that the page shows."""
+    from revcert.standins.shopify.server import ShopifyStore
+    from tests.airflow_harness import load_dag, run_shop_dag
+
     org = SalesforceOrg.from_snapshot(small_org)
     org.apply_edits("Account", changes={account_id: {"Business_Unit__c": XSS_UNIT}
                                         for account_id, account in org.objects["Account"].items()
                                         if account.get("Business_Unit__c") == "EMEA"})
-    monkeypatch = pytest.MonkeyPatch()
-    try:
+    store = ShopifyStore.from_snapshot(small_shops)
+    for number, shop in enumerate(store.shops.values()):
+        shop["name"] = XSS_SHOP.format(number)
+    with pytest.MonkeyPatch.context() as monkeypatch:
         state, tasks = run_dag(load_certified_mrr_dag(), monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path)
-    finally:
-        monkeypatch.undo()
-    assert state == "success", tasks
+        assert state == "success", tasks
+        state, tasks = run_shop_dag(load_dag("shop_daily_revenue"), monkeypatch, warehouse_url, store, slack,
+                                    tmp_path=tmp_path / "shops")
+        assert state == "success", tasks
     return warehouse_url
 
 
-def test_published_markup_is_shown_as_text_and_never_runs(warehouse_with_markup_in_a_business_unit, tmp_path):
-    """Issue 17, defect 1: a stored XSS through a business unit."""
+def test_published_markup_is_shown_as_text_and_never_runs(warehouse_with_markup_in_published_text, tmp_path):
+    """Issue 17, defect 1: a stored XSS through a business unit, and the same through shop names."""
     from playwright.sync_api import expect, sync_playwright
 
-    url = warehouse_with_markup_in_a_business_unit
+    url = warehouse_with_markup_in_published_text
     with psycopg.connect(url) as conn:
         assert conn.execute("select count(*) from viz.mrr_bridge where business_unit = %s", [XSS_UNIT]).fetchone()[0]
     with ApiServer(url, tmp_path / "api-server.log") as api, sync_playwright() as playwright:
@@ -102,6 +111,15 @@ def test_published_markup_is_shown_as_text_and_never_runs(warehouse_with_markup_
         assert fired and not any(fired)
         assert frame.locator("#business-unit img, #waterfall-title img, #kpis img, script:not([src])").count() == 0
         expect(frame.locator("#error")).to_be_hidden()
+        expect(frame.locator("body[data-shop-ready]")).to_be_attached(timeout=30_000)
+        shop_names = frame.locator("#shop-revenue td", has_text="onerror")
+        expect(shop_names.first).to_be_visible()
+        assert shop_names.first.text_content().startswith('Shop 0"><img')
+        frame.locator("#shop-revenue").scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        fired = [f.evaluate("() => window.xssFired === true") for f in page.frames]
+        assert fired and not any(fired)
+        assert frame.locator("#shop-revenue img, script:not([src])").count() == 0
         browser.close()
 
 
