@@ -27,6 +27,7 @@ LATEST_RUN_RECORD = ("select certification_id from certification.certification_r
                      "'certified_mrr' and scope = '' order by certification_id desc limit 1")
 
 
+@pytest.mark.timeout(1500)  # a dozen runs, each a process of its own; slow machines need room
 def test_certified_mrr_survives_a_kill_anywhere(tiny_org: Path, tiny_org_warehouse, slack, tmp_path):
     url = tiny_org_warehouse
     org = SalesforceOrg.from_snapshot(tiny_org)

@@ -23,6 +23,7 @@ LATEST_SHOP_RECORDS = ("select certification_id from certification.certification
                        "order by certification_id desc limit 1)")
 
 
+@pytest.mark.timeout(1500)  # a dozen runs, each a process of its own; slow machines need room
 def test_shop_daily_revenue_survives_a_kill_anywhere(tiny_shops: Path, tiny_shops_warehouse, slack, tmp_path):
     url = tiny_shops_warehouse
     store = ShopifyStore.from_snapshot(tiny_shops)
