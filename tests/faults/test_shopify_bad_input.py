@@ -17,11 +17,7 @@ from revcert.extraction.shopify_client import legacy_id
 from revcert.standins.shopify.server import ShopifyStore
 from tests.airflow_harness import load_dag, run_shop_dag
 from tests.faults.checks import left_open, viz_fingerprint
-from tests.orchestration.test_shop_daily_revenue_runs import (
-    integrity_discrepancies,
-    shop_fingerprint,
-    shop_records,
-)
+from tests.shop_records import integrity_discrepancies, shop_fingerprint, shop_records
 
 pytestmark = pytest.mark.integration
 

@@ -2,7 +2,6 @@
 Slack receiver. Every shop goes its own way: one shop's failure never holds back the others."""
 from __future__ import annotations
 
-import hashlib
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,9 +14,9 @@ from revcert.certification.shop_day_revenue import ShopDay, ShopSettings, order_
 from revcert.snapshots.shopify_snapshot import read_orders, read_shops
 from revcert.standins.shopify.server import Fault, ShopifyStore
 from tests.airflow_harness import SHOP_AS_OF, load_dag, run_shop_dag
+from tests.shop_records import published, shop_fingerprint, shop_records
 
 pytestmark = pytest.mark.integration
-FIGURES = ("currency", "gross_revenue", "refunds", "net_revenue", "order_count", "refund_count")
 
 
 @pytest.fixture(scope="module")
@@ -47,27 +46,8 @@ def expected_days(store: ShopifyStore, shop_gid: str, refunds_on_refund_date: bo
     return expected
 
 
-def published(url: str, shop_id: str) -> dict[date, dict]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(f"select day, {', '.join(FIGURES)}, certification_id from viz.shop_daily_revenue "
-                            "where shop_id = %s order by day", [shop_id]).fetchall()
-    return {row[0]: dict(zip((*FIGURES, "certification_id"), row[1:])) for row in rows}
-
-
 def figures_only(days: dict[date, dict]) -> dict[date, dict]:
     return {day: {k: v for k, v in row.items() if k != "certification_id"} for day, row in days.items()}
-
-
-def shop_fingerprint(url: str, shop_id: str) -> str:
-    return hashlib.sha256(repr(sorted(published(url, shop_id).items())).encode()).hexdigest()
-
-
-def shop_records(url: str) -> dict[str, tuple]:
-    with psycopg.connect(url) as conn:
-        return {row[0]: row[1:] for row in conn.execute(
-            "select scope, status, published_at is not null, failure_summary from certification.certification_run "
-            "where dag_id = 'shop_daily_revenue' and scope <> '' and certification_id = (select max(c.certification_id)"
-            " from certification.certification_run c where c.scope = certification_run.scope)")}
 
 
 def test_a_clean_run_publishes_every_shop_as_the_pure_function_computes_it_from_the_source(
@@ -92,15 +72,6 @@ def test_a_clean_run_publishes_every_shop_as_the_pure_function_computes_it_from_
                                    "Pacific/Chatham"}
     assert statuses == {"completeness": True, "integrity": True, "independent_derivation": True}
     assert sum(1 for _ in read_orders(small_shops)) == 600
-
-
-def integrity_discrepancies(url: str, shop_id: str) -> str:
-    """The offending records the latest integrity check of a shop named, as text."""
-    with psycopg.connect(url) as conn:
-        return str(conn.execute(
-            "select discrepancies from certification.check_result join certification.certification_run "
-            "using (certification_id) where scope = %s and check_name = 'integrity' "
-            "order by certification_id desc limit 1", [shop_id]).fetchone()[0])
 
 
 def an_order_of(store: ShopifyStore, shop_gid: str, *, with_refunds: bool = False) -> dict:

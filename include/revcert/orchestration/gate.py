@@ -130,9 +130,8 @@ class CertificationGateOperator(BaseOperator):
         """The run's own record says whether every shop certified, and which did not."""
         failed = [c for c in shops if c.status != "certified"]
         if not shops:
-            earlier = read_certification(conn, run_record).failure_summary
-            fail_certification(conn, run_record, "no shop was extracted by this run" + (f": {earlier}" if earlier
-                                                                                          else ""))
+            why, earlier = "no shop was extracted by this run", read_certification(conn, run_record).failure_summary
+            fail_certification(conn, run_record, f"{why}: {earlier}" if earlier else why)
         elif failed:
             fail_certification(conn, run_record, "; ".join(f"shop {c.scope}: {c.failure_summary}" for c in failed))
         else:

@@ -138,7 +138,7 @@ def transform() -> dict[str, int]:
                 zone = conn.execute("select iana_timezone from staging.stg_shop where shop_id = %s",
                                     [shop.scope]).fetchone()
                 as_of = shop_as_of(shop.as_of_date, zone[0] if zone else None, datetime.now(timezone.utc))
-                if as_of != shop.as_of_date:  # the derivation reads the record's date: both stop at the shop's today
+                if as_of != shop.as_of_date:  # the record says the last day the shop's figures cover
                     update_certification(conn, shop.certification_id, as_of_date=as_of)
                 try:
                     build = build_shop_mart(conn, shop.scope, as_of, shop.certification_id,
