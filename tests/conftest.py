@@ -38,7 +38,8 @@ def pytest_configure(config: pytest.Config) -> None:
 # The longest files first (from `--durations`; the Makefile keeps xdist from reordering by test count):
 # with `--dist loadfile` a file runs whole on one worker, so a long one that starts last runs alone at the
 # end. Files not named keep their order.
-LONGEST_FIRST = ("faults/test_mrr_crashes.py", "faults/test_shop_crashes.py", "local/test_ui_command.py",
+LONGEST_FIRST = ("faults/test_mrr_crashes.py", "faults/test_shop_crashes.py", "deployment/test_celery_topology.py",
+                 "deployment/test_wheel.py", "local/test_ui_command.py",
                  "local/test_standalone.py", "local/test_shop_cli.py", "local/test_cli_repeatable.py",
                  "local/test_cli.py", "faults/test_salesforce_bad_input.py", "ui/test_certified_revenue_page.py",
                  "faults/test_shopify_bad_input.py")

@@ -12,6 +12,7 @@
     revcert db start|stop|url|migrate [--database-url URL]
     revcert db viz-login NAME [--database-url URL]   (password from REVCERT_VIZ_PASSWORD)
     revcert lease show|release [--force] [--reason TEXT] [--database-url URL]
+    revcert roles sync   (Airflow's FAB auth manager: the Finance viewer and Operator roles)
     revcert bench [--pipeline salesforce|shops|both] [--lines N] [--shops N --orders N]
     revcert ui [--port P]
 
@@ -168,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     lease.add_argument("--force", action="store_true", help="release: required, it ends another run's hold")
     lease.add_argument("--reason", default="released by hand", help="release: why, kept in the history")
     lease.add_argument("--database-url", type=_database_url)
+
+    roles = commands.add_parser("roles", help="the Finance viewer and Operator roles in Airflow's FAB auth manager")
+    roles.add_argument("action", choices=["sync"])
 
     ui = commands.add_parser("ui", help="the Airflow UI (airflow standalone) with the DAGs, connections and page")
     ui.add_argument("--port", type=_port, default=8080)
@@ -404,6 +408,14 @@ def command_lease(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_roles(args: argparse.Namespace) -> int:
+    from revcert.ui.roles import sync_roles
+
+    for role, change in sync_roles().items():
+        print(f"{role}: {len(change['added'])} permissions added, {len(change['removed'])} removed")
+    return 0
+
+
 def command_bench(args: argparse.Namespace) -> int:
     from revcert.bench.salesforce import run_salesforce_benchmark
     from revcert.bench.shops import run_shops_benchmark
@@ -451,7 +463,7 @@ def command_ui(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": command_run, "shop": command_shop, "generate-org": command_generate,
     "generate-shops": command_generate_shops, "standin": command_standin, "db": command_db,
-    "lease": command_lease, "bench": command_bench, "ui": command_ui,
+    "lease": command_lease, "roles": command_roles, "bench": command_bench, "ui": command_ui,
 }
 
 

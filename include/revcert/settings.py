@@ -46,6 +46,8 @@ class Settings(BaseSettings):
         shopify_conn_id: Airflow connection listing the Shopify shops and their tokens.
         slack_conn_id: Airflow connection of the on-call Slack incoming webhook.
         viz_password: Password `revcert db viz-login` gives the page's read-only login.
+        extraction_queue: Celery queue of the tasks that read a source (network-bound).
+        warehouse_queue: Celery queue of the tasks that work on the warehouse (database-bound).
     """
 
     model_config = SettingsConfigDict(env_prefix="REVCERT_", frozen=True, extra="ignore")
@@ -78,6 +80,8 @@ class Settings(BaseSettings):
     shopify_conn_id: str = "shopify_default"
     slack_conn_id: str = "slack_oncall"
     viz_password: SecretStr | None = None
+    extraction_queue: str = "extraction"
+    warehouse_queue: str = "warehouse"
 
     @field_validator("business_timezone")
     @classmethod

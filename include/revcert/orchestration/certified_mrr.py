@@ -35,7 +35,7 @@ from revcert.warehouse.lease import confirm_lease
 MRR_BRIDGE_ASSET = Asset("warehouse://viz/mrr_bridge")
 
 
-@task(**dag_settings.retries("extract"))
+@task(**dag_settings.task_args("extract"))
 def extract() -> None:
     """Read Salesforce into raw (incremental unless the run asks for a full re-extraction)."""
     context = get_current_context()
@@ -55,7 +55,7 @@ def extract() -> None:
             raise AirflowFailException(str(refused)) from refused
 
 
-@task(**dag_settings.retries("stage"))
+@task(**dag_settings.task_args("stage"))
 def stage() -> None:
     """Merge the run's batch into staging with its audit, and move the watermarks."""
     with working_on_warehouse() as (dsn, certification):
@@ -67,7 +67,7 @@ def stage() -> None:
             raise AirflowFailException(str(refused)) from refused
 
 
-@task(**dag_settings.retries("transform"))
+@task(**dag_settings.task_args("transform"))
 def transform() -> dict[str, int]:
     """Build the mart as of the run's as-of date; a record the rules cannot handle fails the run, named."""
     settings = Settings()
@@ -87,7 +87,7 @@ def transform() -> dict[str, int]:
     return build.row_counts
 
 
-@task(**dag_settings.retries("identity_check"))
+@task(**dag_settings.task_args("identity_check"))
 def identity_check() -> bool:
     """Check the movement identity from the stored tables and record it (the gate decides)."""
     settings = Settings()
@@ -102,10 +102,10 @@ def certify() -> CertificationGateOperator:
     return CertificationGateOperator(
         task_id="certify", warehouse=warehouse, certify=lambda conn, record: certify_run(conn, record, Settings()),
         slack_conn_id=Settings().slack_conn_id, run_url=dag_settings.run_url,
-        retries=dag_settings.retries("certify")["retries"])
+        **dag_settings.task_args("certify"))
 
 
-@task(trigger_rule="all_done", outlets=[MRR_BRIDGE_ASSET], **dag_settings.retries("publish"))
+@task(trigger_rule="all_done", outlets=[MRR_BRIDGE_ASSET], **dag_settings.task_args("publish"))
 def publish() -> int:
     """Publish the certified figures into viz in one transaction; emits the viz asset after the commit.
 

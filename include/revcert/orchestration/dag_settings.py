@@ -1,4 +1,4 @@
-"""What every DAG of this project shares: owner, tags, the retry policy, links to runs.
+"""What every DAG of this project shares: owner, tags, each task's retries and queue, links to runs.
 
 Nothing here touches a database or looks up a connection: DAG files import it
 at parse time.
@@ -24,8 +24,9 @@ RETRY_POLICY: dict[str, tuple[int, str]] = {
     "extract": (Settings().extract_retries, "transient source faults only; a data or configuration error fails "
                                             "at once (AirflowFailException), and each try writes a batch of its own"),
     "stage": (1, "staging is one transaction: a failed try leaves staging as it was"),
-    "transform": (0, "the mart is deterministic: a rule broken once is broken again"),
-    "identity_check": (0, "deterministic over the stored mart"),
+    "transform": (1, "a broken rule fails at once (AirflowFailException): only a try lost with its worker is "
+                     "taken again, and the mart is rebuilt whole in one transaction"),
+    "identity_check": (1, "deterministic over the stored mart: a try lost with its worker is taken again"),
     "certify": (0, "the gate records and pages once; a second try would page twice"),
     "publish": (1, "one transaction, refused unless the mart still hashes to the certified figures"),
     "close_run": (0, "it reports the run's outcome once"),
@@ -38,16 +39,20 @@ RETRY_POLICY: dict[str, tuple[int, str]] = {
 }
 
 
-def retries(task_id: str) -> dict[str, Any]:
-    """The retry arguments of a task, from RETRY_POLICY (extraction backs off exponentially).
+# Tasks that wait on a source's network and rate limits; every other task works on the warehouse.
+READS_A_SOURCE = ("extract", "reconcile_shop")
 
-    Task ids inside a task group (`shop.extract`) follow the policy of their last part.
-    """
+
+def task_args(task_id: str) -> dict[str, Any]:
+    """A task's retries (RETRY_POLICY; reading a source backs off exponentially) and its Celery queue:
+    source reads on the extraction queue, warehouse work on the warehouse queue, so a deployment sizes
+    the two kinds of worker apart (the LocalExecutor ignores queues)."""
     count, _why = RETRY_POLICY[task_id]
-    if task_id in ("extract", "reconcile_shop"):
-        return {"retries": count, "retry_exponential_backoff": True,
-                "retry_delay": timedelta(seconds=Settings().extract_retry_delay_seconds)}
-    return {"retries": count, "retry_delay": timedelta(seconds=30)}
+    settings = Settings()
+    if task_id in READS_A_SOURCE:
+        return {"retries": count, "retry_exponential_backoff": True, "queue": settings.extraction_queue,
+                "retry_delay": timedelta(seconds=settings.extract_retry_delay_seconds)}
+    return {"retries": count, "retry_delay": timedelta(seconds=30), "queue": settings.warehouse_queue}
 
 
 def default_args() -> dict[str, Any]:

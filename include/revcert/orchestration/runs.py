@@ -56,7 +56,8 @@ def dag_run_alive(holder: LeaseHolder) -> bool | None:
         state = RuntimeTaskInstance.get_dagrun_state(holder.dag_id, holder.run_id)
     except Exception:  # unknown to this Airflow (another deployment, a purged run): nothing can tell
         return None
-    return str(state) in ("queued", "running")
+    # A worker gets the Task SDK's DagRunState, whose str() is "DagRunState.RUNNING": compare the value.
+    return getattr(state, "value", state) in ("queued", "running")
 
 
 @contextmanager
@@ -80,13 +81,13 @@ def working_on_warehouse(scope: str = "") -> Iterator[tuple[str, Certification]]
         yield dsn, certification
 
 
-@task(**dag_settings.retries("migrate"))
+@task(**dag_settings.task_args("migrate"))
 def migrate() -> None:
     """Apply the warehouse migrations (idempotent; a second migrator waits its turn)."""
     warehouse_migrations.upgrade(warehouse())
 
 
-@task(**dag_settings.retries("open_run"))
+@task(**dag_settings.task_args("open_run"))
 def open_run() -> int:
     """Take the warehouse lease, open this run's certification record, and close what gone runs left open."""
     context = get_current_context()
@@ -124,7 +125,7 @@ def open_run() -> int:
     return certification_id
 
 
-@task(trigger_rule="all_done", **dag_settings.retries("close_run"))
+@task(trigger_rule="all_done", **dag_settings.task_args("close_run"))
 def close_run() -> None:
     """Give the warehouse back; announce certified figures, or fail the run when they were not published."""
     context = get_current_context()

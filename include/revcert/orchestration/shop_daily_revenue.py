@@ -52,7 +52,7 @@ def _days_param(params: dict) -> tuple[date, date] | None:
     return date.fromisoformat(first), date.fromisoformat(last)
 
 
-@task(**dag_settings.retries("select_shops"))
+@task(**dag_settings.task_args("select_shops"))
 def select_shops() -> list[str]:
     """The shops this run reads: the `shops` param, else every shop the Shopify connection lists."""
     params = get_current_context().get("params") or {}
@@ -69,7 +69,7 @@ def select_shops() -> list[str]:
     return [gid for gid in listed if not wanted or legacy_id(gid) in wanted]
 
 
-@task(**dag_settings.retries("extract"))
+@task(**dag_settings.task_args("extract"))
 def extract(shop_gid: str) -> str:
     """Read one shop and its changed orders (or a range of them) into raw, as a batch of its own."""
     context = get_current_context()
@@ -94,7 +94,7 @@ def extract(shop_gid: str) -> str:
     return shop_id
 
 
-@task(**dag_settings.retries("stage"))
+@task(**dag_settings.task_args("stage"))
 def stage(shop_id: str) -> str:
     """Merge the shop's batch into staging with its audit, and move its watermark."""
     with working_on_warehouse(shop_id) as (dsn, certification):
@@ -115,7 +115,7 @@ def _open_shops(conn, dag_id: str, run_id: str) -> list[Certification]:
     return [read_certification(conn, c) for c in scoped_certifications(conn, dag_id, run_id).values()]
 
 
-@task(trigger_rule="all_done", **dag_settings.retries("transform"))
+@task(trigger_rule="all_done", **dag_settings.task_args("transform"))
 def transform() -> dict[str, int]:
     """Build each staged shop's mart in a transaction of its own; a shop whose records break a rule is
     recorded, named, and left out; the others go on."""
@@ -158,10 +158,10 @@ def transform() -> dict[str, int]:
 def certify() -> CertificationGateOperator:
     return CertificationGateOperator(task_id="certify", warehouse=warehouse, certify=certify_shop, per_scope=True,
                                      slack_conn_id=Settings().slack_conn_id, run_url=dag_settings.run_url,
-                                     retries=dag_settings.retries("certify")["retries"])
+                                     **dag_settings.task_args("certify"))
 
 
-@task(trigger_rule="all_done", outlets=[SHOP_DAILY_REVENUE_ASSET], **dag_settings.retries("publish"))
+@task(trigger_rule="all_done", outlets=[SHOP_DAILY_REVENUE_ASSET], **dag_settings.task_args("publish"))
 def publish() -> list[str]:
     """Publish each certified shop's recomputed days in a transaction of its own; emits the viz asset after."""
     context = get_current_context()

@@ -56,7 +56,7 @@ def _reconciliation(context):
     return found
 
 
-@task(**dag_settings.retries("open_reconciliation_run"))
+@task(**dag_settings.task_args("open_reconciliation_run"))
 def open_reconciliation_run() -> list[str]:
     """Draw the run's sample of published shops (seeded, the seed recorded); returns their shop gids."""
     context = get_current_context()
@@ -83,7 +83,7 @@ def open_reconciliation_run() -> list[str]:
     return [listed[shop] for shop in sampled]
 
 
-@task(**dag_settings.retries("reconcile_shop"))
+@task(**dag_settings.task_args("reconcile_shop"))
 def reconcile_shop(shop_gid: str) -> str:
     """Recompute one shop's last days from the source and store every comparison; a source down or a token
     revoked fails this shop only (recorded, named)."""
@@ -108,7 +108,7 @@ def reconcile_shop(shop_gid: str) -> str:
     return shop_id
 
 
-@task(trigger_rule="all_done", **dag_settings.retries("summarize"))
+@task(trigger_rule="all_done", **dag_settings.task_args("summarize"))
 def summarize() -> list[dict]:
     """Sum the run up, close what the source now agrees with, alert once, and ask for the repairs: returns
     the shop revenue runs to trigger (run id and conf)."""
@@ -138,11 +138,11 @@ def repair(requests) -> TriggerDagRunOperator:
     """One shop revenue run per shop with discrepancies, for exactly its days: the certified path repairs."""
     return TriggerDagRunOperator.partial(
         task_id="repair", trigger_dag_id=REVENUE_DAG_ID, logical_date=None, openlineage_inject_parent_info=False,
-        skip_when_already_exists=True, **dag_settings.retries("repair"),
+        skip_when_already_exists=True, **dag_settings.task_args("repair"),
     ).expand_kwargs(requests)
 
 
-@task(trigger_rule="none_failed", **dag_settings.retries("finish"))
+@task(trigger_rule="none_failed", **dag_settings.task_args("finish"))
 def finish() -> dict:
     """End the run failed when a shop could not be compared (named); its figures were not checked."""
     context = get_current_context()
