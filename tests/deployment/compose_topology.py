@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -190,11 +191,19 @@ class ComposeTopology:
     def replicas(self, service: str) -> int:
         return self.compose["services"][service].get("deploy", {}).get("replicas", 1)
 
-    def boot(self, timeout: float = 300) -> None:
-        """Every service in the order compose's depends_on gives: data, init, api-server, the rest."""
+    def airflow(self, *args: str) -> None:
+        """An `airflow` command, as an operator runs it in the airflow-init service's environment."""
+        done = subprocess.run([sys.executable, "-m", "airflow", *args], env=self.environment("airflow-init"),
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+
+    def boot(self, after_init: Callable[[], None] = lambda: None, timeout: float = 300) -> None:
+        """Every service in the order compose's depends_on gives: init, then api-server, then the rest.
+        `after_init` runs between init and the api-server (FAB's CLI and a starting api-server both sync
+        FAB's permissions, and collide when they do it at once)."""
         self.ports["airflow-apiserver"] = free_port()
-        self.start_data_services()
         self.init()
+        after_init()
         self.start("airflow-apiserver")
         deadline = time.monotonic() + timeout
         while not self._answers(f"{self.api_url}/api/v2/monitor/health"):

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -71,12 +69,10 @@ def topology(org, tmp_path_factory) -> Iterator[ComposeTopology]:
             env_file["AIRFLOW_CONN_REVCERT_VIZ"] = airflow_connection(
                 login_dsn(warehouse, "revcert_viz", env_file["REVCERT_VIZ_PASSWORD"]))
             assert set(env_file_names()) == set(env_file), "the test fills in exactly what .env.example asks for"
-            topology.boot()
-            for user, password in PASSWORDS.items():
-                subprocess.run([sys.executable, "-m", "airflow", "users", "create", "--username", user,
-                                "--password", password, "--role", ROLES[user], "--email", f"{user}@example.com",
-                                "--firstname", user, "--lastname", "Test"],
-                               env=topology.environment("airflow-init"), check=True, capture_output=True)
+            topology.boot(after_init=lambda: [
+                topology.airflow("users", "create", "--username", user, "--password", password, "--role", ROLES[user],
+                                 "--email", f"{user}@example.com", "--firstname", user, "--lastname", "Test")
+                for user, password in PASSWORDS.items()])
             yield topology
         finally:
             topology.stop()
@@ -246,6 +242,7 @@ def test_a_worker_lost_in_transform_costs_a_retry_not_the_run_and_a_backfill_wai
         statuses = conn.execute("select status, published_at is not null from certification.certification_run "
                                 "order by certification_id").fetchall()
     assert statuses == [("certified", True), ("certified", True)]
+    assert as_of[backfill_run["dag_run_id"]] == BACKFILL_DAY, "a backfill certifies as of its logical date"
     reference = new_database(postgres_server)
     with SlackWebhookReceiver() as slack:
         for run in (run_id, backfill_run["dag_run_id"]):

@@ -1,6 +1,7 @@
 """A real Airflow (`airflow standalone`: scheduler, dag-processor, api-server, triggerer) as `make ui`
-runs it: log in, see the DAG and the page, trigger with conf, and backfill dates of last year through
-Airflow's own backfill."""
+runs it: log in, see the DAG and the page, trigger with conf, repair a shop's range through the scheduler
+and reconcile from the asset it emits. (A backfill through a real scheduler is in
+tests/deployment/test_celery_topology.py, on the production topology.)"""
 from __future__ import annotations
 
 import time
@@ -14,11 +15,9 @@ import requests
 from revcert.local.standalone import LocalAirflow
 from revcert.standins.salesforce.server import SalesforceOrg
 from revcert.standins.shopify.server import ShopifyStore
-from tests.airflow_harness import free_port, load_certified_mrr_dag, run_dag
+from tests.airflow_harness import free_port
 
 pytestmark = pytest.mark.integration
-FIGURES = ("month", "business_unit", "starting_mrr", "new", "expansion", "contraction", "churn", "winback",
-           "net_new_mrr", "ending_mrr", "recognized_revenue", "active_customers", "snapshot_date")
 
 
 @pytest.fixture(scope="module")
@@ -96,49 +95,6 @@ def test_the_trigger_refuses_a_future_as_of_and_runs_a_past_logical_date(airflow
         record = conn.execute("select as_of_date, status from certification.certification_run where run_id = %s",
                               [runs[0]["dag_run_id"]]).fetchone()
     assert record == (date(2025, 3, 31), "certified")
-
-
-@pytest.mark.timeout(900)
-def test_a_backfill_of_last_year_equals_one_run_as_of_its_latest_date(airflow, airflow_db, monkeypatch, warehouse_url,
-                                                                      small_org, slack, tmp_path):
-    token = login(airflow)
-    wait_for_dag(airflow, token)
-    airflow.airflow("backfill", "create", "--dag-id", "certified_mrr", "--from-date", "2025-06-29T06:00:00+00:00",
-                    "--to-date", "2025-06-30T06:00:00+00:00", "--max-active-runs", "1",
-                    "--reprocess-behavior", "completed")
-    deadline = time.monotonic() + 600
-    while True:
-        backfills = api(airflow, "/api/v2/backfills", token, dag_id="certified_mrr").json()["backfills"]
-        if backfills and all(b["completed_at"] for b in backfills):
-            break
-        assert time.monotonic() < deadline, f"the backfill did not complete: {backfills}"
-        time.sleep(5)
-    runs = api(airflow, "/api/v2/dags/certified_mrr/dagRuns", token, logical_date_gte="2025-06-29T00:00:00Z",
-               logical_date_lte="2025-06-30T23:59:59Z").json()["dag_runs"]
-    assert sorted((r["logical_date"][:16], r["state"]) for r in runs) == [
-        ("2025-06-29T06:00", "success"), ("2025-06-29T18:00", "success"), ("2025-06-30T06:00", "success")]
-    with psycopg.connect(airflow.warehouse_url) as conn:
-        as_of = dict(conn.execute("select run_id, as_of_date from certification.certification_run where status = "
-                                  "'certified' and run_id = any(%s)", [[r["dag_run_id"] for r in runs]]).fetchall())
-    assert sorted(as_of.values()) == [date(2025, 6, 29), date(2025, 6, 29), date(2025, 6, 30)]
-
-    state, _ = run_dag(load_certified_mrr_dag(), monkeypatch, warehouse_url, SalesforceOrg.from_snapshot(small_org),
-                       slack, as_of=date(2025, 6, 30), tmp_path=tmp_path)
-    assert state == "success"
-
-    def figures(url: str) -> list[tuple]:
-        with psycopg.connect(url) as conn:
-            return conn.execute(f"select {', '.join(FIGURES)} from viz.mrr_bridge where month <= '2025-06-01' "
-                                "order by month, business_unit").fetchall()
-
-    backfilled = figures(airflow.warehouse_url)
-    assert backfilled and backfilled == figures(warehouse_url)
-    with psycopg.connect(airflow.warehouse_url) as conn:
-        lease = conn.execute("select holder from certification.warehouse_lease "
-                             "where lease_name = 'certified_mrr'").fetchone()[0]
-        left_running = conn.execute("select count(*) from certification.certification_run "
-                                    "where status = 'running'").fetchone()[0]
-    assert lease is None and left_running == 0
 
 
 def test_the_shop_dag_repairs_a_range_of_one_shop_through_the_scheduler(airflow):

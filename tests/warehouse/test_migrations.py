@@ -102,3 +102,29 @@ def test_two_migrators_at_once_take_turns(postgres_server):
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda _: migrate.upgrade(url), range(2)))
     assert migrate.current_revision(url) == migrate.head_revision()
+
+
+def test_a_migration_failing_halfway_leaves_the_warehouse_as_it_was(postgres_server):
+    """Every upgrade is one transaction: a run (or the compose file's airflow-init) never meets a
+    half-migrated warehouse, even when a migration fails in its middle."""
+    from tests.conftest import _database_numbers
+
+    name = f"half_{next(_database_numbers)}"
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = postgres_server.url(name)
+    migrate.upgrade(url, "0006")
+    with psycopg.connect(url) as conn:
+        # 0007 creates raw.shopify_record and staging.stg_order first, then fails on this one.
+        conn.execute("create table staging.stg_refund (planted int)")
+    with pytest.raises(Exception, match="stg_refund"):
+        migrate.upgrade(url)
+    assert migrate.current_revision(url) == "0006"
+    with psycopg.connect(url) as conn:
+        made = conn.execute("select to_regclass('raw.shopify_record'), to_regclass('staging.stg_order')").fetchone()
+        shop_column = conn.execute("select 1 from information_schema.columns where table_schema = 'raw' "
+                                   "and table_name = 'extraction_batch' and column_name = 'shop_id'").fetchone()
+        conn.execute("drop table staging.stg_refund")
+    assert made == (None, None) and shop_column is None
+    migrate.upgrade(url)
+    assert migrate.current_revision(url) == migrate.head_revision()

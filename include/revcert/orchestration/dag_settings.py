@@ -52,7 +52,8 @@ def task_args(task_id: str) -> dict[str, Any]:
     if task_id in READS_A_SOURCE:
         return {"retries": count, "retry_exponential_backoff": True, "queue": settings.extraction_queue,
                 "retry_delay": timedelta(seconds=settings.extract_retry_delay_seconds)}
-    return {"retries": count, "retry_delay": timedelta(seconds=30), "queue": settings.warehouse_queue}
+    # Warehouse work is retried only after a lost worker or a dropped connection: soon is right.
+    return {"retries": count, "retry_delay": timedelta(seconds=10), "queue": settings.warehouse_queue}
 
 
 def default_args() -> dict[str, Any]:

@@ -60,6 +60,11 @@ class EmbeddedPostgres:
     socket_dir: Path | None = None
     settings: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Absolute, so that opening the folders above it to the service user reaches the root: from a
+        # relative `.revcert/pgdata` it would stop at `.` and the server could not enter a private parent.
+        self.data_dir = Path(self.data_dir).absolute()
+
     @property
     def _port_file(self) -> Path:
         return self.data_dir.parent / f"{self.data_dir.name}.port"
