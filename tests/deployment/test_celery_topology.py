@@ -2,10 +2,11 @@
 api-server, scheduler, dag-processor, triggerer, one extraction worker and two warehouse workers, with
 the FAB auth manager and the two roles `revcert roles sync` creates.
 
-A finance viewer and an operator log in through the real api-server. The operator triggers a run; a
-warehouse worker is killed with SIGKILL (with everything it started) in the middle of `transform`; the
-run certifies on the other worker. A backfill created meanwhile waits on the warehouse lease and
-publishes after it. Both end with exactly what the same two runs give one after the other.
+A finance viewer and an operator log in through the real api-server. The operator unpauses the DAG and
+the scheduler starts its run; a warehouse worker is killed with SIGKILL (with everything it started) in
+the middle of `transform`; the run certifies on the other worker. A backfill created meanwhile waits on
+the warehouse lease and publishes after it. Both end with exactly what the same two runs give one after
+the other.
 """
 from __future__ import annotations
 
@@ -13,19 +14,19 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as clock
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from revcert.local.run import airflow_connection
 from revcert.snapshots.salesforce_generator import OrgShape, generate_org
 from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
 from revcert.standins.shopify.server import ShopifyStandIn, ShopifyStore
 from revcert.standins.slack import SlackWebhookReceiver
-from revcert.warehouse.roles import login_dsn
 from tests.airflow_harness import load_certified_mrr_dag, run_dag
 from tests.conftest import new_database, shops_snapshot
 from tests.deployment.compose_topology import ComposeTopology, env_file_names
@@ -35,6 +36,13 @@ BACKFILL_DAY = date(2026, 10, 15)
 PASSWORDS = {"finance": secrets.token_urlsafe(12), "operator": secrets.token_urlsafe(12)}
 ROLES = {"finance": "Finance viewer", "operator": "Operator"}
 EXECUTING = re.compile(r"Executing workload in Celery: .*?task_id='([\w.]+)'.*?run_id='([^']+)'.*?try_number=(\d+)")
+
+
+def business_timezone_at_noon() -> str:
+    """A fixed-offset zone where it is now between noon and one: unpausing the DAG starts its 06:00 run, and
+    its 18:00 run is five hours away, far beyond the test."""
+    offset = datetime.now(timezone.utc).hour - 12
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{offset:+d}"
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +68,16 @@ def topology(org, tmp_path_factory) -> Iterator[ComposeTopology]:
                     "AIRFLOW_CONN_SALESFORCE_DEFAULT": salesforce.airflow_connection(),
                     "AIRFLOW_CONN_SHOPIFY_DEFAULT": shopify.airflow_connection(),
                     "AIRFLOW_CONN_SLACK_ONCALL": slack.airflow_connection(),
-                    "REVCERT_BUSINESS_TIMEZONE": "UTC"}
+                    "AIRFLOW__API__BASE_URL": "http://airflow-apiserver:8080",
+                    "REVCERT_BUSINESS_TIMEZONE": business_timezone_at_noon()}
         topology = ComposeTopology(home, env_file)
         try:
+            # As the README tells an operator to write them: the warehouse service by its name.
+            env_file["AIRFLOW_CONN_REVCERT_WAREHOUSE"] = (
+                f"postgresql://revcert:{env_file['WAREHOUSE_DB_PASSWORD']}@warehouse:5432/revcert")
+            env_file["AIRFLOW_CONN_REVCERT_VIZ"] = (
+                f"postgresql://revcert_viz:{env_file['REVCERT_VIZ_PASSWORD']}@warehouse:5432/revcert")
             topology.start_data_services()
-            warehouse = topology.database_url("warehouse")
-            env_file["AIRFLOW_CONN_REVCERT_WAREHOUSE"] = airflow_connection(warehouse)
-            env_file["AIRFLOW_CONN_REVCERT_VIZ"] = airflow_connection(
-                login_dsn(warehouse, "revcert_viz", env_file["REVCERT_VIZ_PASSWORD"]))
             assert set(env_file_names()) == set(env_file), "the test fills in exactly what .env.example asks for"
             topology.boot(after_init=lambda: [
                 topology.airflow("users", "create", "--username", user, "--password", password, "--role", ROLES[user],
@@ -123,7 +133,8 @@ def test_an_operator_runs_the_pipelines_and_reads_no_secret(topology):
                   logical_date=None) == 200
     assert status(operator, topology, "POST", "/api/v2/backfills/dry_run", dag_id="certified_mrr",
                   from_date="2026-10-01T00:00:00Z", to_date="2026-10-02T00:00:00Z") == 200
-    for path in ("/api/v2/connections", "/api/v2/variables", "/api/v2/config"):
+    assert status(operator, topology, "GET", "/api/v2/importErrors") == 200
+    for path in ("/api/v2/connections", "/api/v2/variables"):
         assert status(operator, topology, "GET", path) == 403, path
 
 
@@ -180,7 +191,7 @@ def test_a_worker_lost_in_transform_costs_a_retry_not_the_run_and_a_backfill_wai
         topology, org, postgres_server, airflow_db, tmp_path, monkeypatch):
     started = time.monotonic()
     operator = login(topology, "operator")
-    warehouse = topology.database_url("warehouse")
+    warehouse = topology.here(topology.env_file["AIRFLOW_CONN_REVCERT_WAREHOUSE"])
     # Unpaused, the DAG is scheduled at once for its latest 06:00 or 18:00 (a start date, catchup off).
     assert status(operator, topology, "PATCH", "/api/v2/dags/certified_mrr", is_paused=False) == 200
     wait_until(lambda: dag_runs(operator, topology), "the scheduled run", timeout=120)
@@ -198,18 +209,20 @@ def test_a_worker_lost_in_transform_costs_a_retry_not_the_run_and_a_backfill_wai
                                            "and wait_event_type = 'Lock'").fetchone()[0] > 0,
                    "transform to block inside its transaction")
         assert task_states(operator, topology, run_id)["transform"]["state"] == "running"
-        response = operator.post(f"{topology.api_url}/api/v2/backfills", timeout=30, json={
-            "dag_id": "certified_mrr", "from_date": f"{BACKFILL_DAY}T00:00:00Z",
-            "to_date": f"{BACKFILL_DAY}T12:00:00Z", "max_active_runs": 1, "reprocess_behavior": "none",
-            "dag_run_conf": {}})
-        assert response.status_code == 200, response.text
-        backfill_id = response.json()["id"]
         lost = next(worker for worker in topology.workers()
                     if ("transform", run_id, 1) in {key for key, name in executed(topology).items()
                                                     if name == worker.name})
         assert lost.service == "airflow-worker-warehouse"
         lost.kill_as_a_lost_machine()
         blocker.rollback()
+    # Created while the run is still going (its transform lost, not yet retried): the backfill must wait.
+    morning = datetime.combine(BACKFILL_DAY, clock(0), ZoneInfo(topology.env_file["REVCERT_BUSINESS_TIMEZONE"]))
+    response = operator.post(f"{topology.api_url}/api/v2/backfills", timeout=30, json={
+        "dag_id": "certified_mrr", "from_date": morning.isoformat(),
+        "to_date": (morning + timedelta(hours=12)).isoformat(), "max_active_runs": 1,
+        "reprocess_behavior": "none", "dag_run_conf": {}})
+    assert response.status_code == 200, response.text
+    backfill_id = response.json()["id"]
 
     wait_until(lambda: run_state(operator, topology, run_id) in ("success", "failed"), "the run to end")
     tasks = task_states(operator, topology, run_id)

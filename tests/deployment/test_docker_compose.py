@@ -34,6 +34,12 @@ def test_images_are_pinned_and_airflow_is_built_from_requirements(compose):
     assert "apache-airflow==3.3.2" in (ROOT / "requirements.txt").read_text()
 
 
+def test_the_build_context_leaves_out_local_state_and_secrets():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    for path in (".env", ".venv", ".revcert", "node_modules", "**/__pycache__", "*.egg-info"):
+        assert path in ignored, path
+
+
 def test_the_image_installs_the_product_as_a_wheel_with_the_page_assets_built_by_npm():
     dockerfile = (ROOT / "Dockerfile").read_text()
     stages = re.findall(r"^FROM (\S+)(?: AS (\S+))?$", dockerfile, re.MULTILINE)
@@ -58,6 +64,7 @@ def test_celery_executor_redis_examples_off_and_the_execution_api(compose):
     assert environment["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
     assert "airflow-metadata" in environment["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     assert environment["AIRFLOW__CORE__AUTH_MANAGER"].endswith("fab_auth_manager.FabAuthManager")
+    assert environment["AIRFLOW__OPERATORS__DEFAULT_QUEUE"] == "warehouse"
 
 
 def test_one_worker_service_per_celery_queue_and_two_warehouse_workers(compose):
@@ -97,7 +104,8 @@ def test_no_secret_is_written_in_the_file_only_read_from_the_env_file(compose):
     assert compose["x-airflow-common"]["env_file"] == [".env"]
     example = (ROOT / ".env.example").read_text()
     for name in ("AIRFLOW_DB_PASSWORD", "WAREHOUSE_DB_PASSWORD", "REDIS_PASSWORD", "AIRFLOW__CORE__FERNET_KEY",
-                 "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "REVCERT_VIZ_PASSWORD",
+                 "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API__BASE_URL",
+                 "REVCERT_VIZ_PASSWORD",
                  "AIRFLOW_CONN_REVCERT_WAREHOUSE", "AIRFLOW_CONN_REVCERT_VIZ", "AIRFLOW_CONN_SALESFORCE_DEFAULT",
                  "AIRFLOW_CONN_SHOPIFY_DEFAULT", "AIRFLOW_CONN_SLACK_ONCALL"):
         assert re.search(rf"^{name}=$", example, re.MULTILINE), name

@@ -57,8 +57,9 @@ def build_wheel_as_the_dockerfile_does(out: Path) -> Path:
                 shutil.copy(source, target)
         elif verb == "RUN":
             assert args[:2] == ["pip", "wheel"] and args[-2:] == ["/dist", "."], instruction
-            subprocess.run([sys.executable, "-m", *args[:-2], str(out / "dist"), "."], cwd=build, check=True,
-                           capture_output=True)
+            built = subprocess.run([sys.executable, "-m", *args[:-2], str(out / "dist"), "."], cwd=build,
+                                   capture_output=True, text=True)
+            assert built.returncode == 0, built.stderr[-3000:]
         else:
             raise AssertionError(f"the test does not know how to run {instruction!r}")
     (wheel,) = (out / "dist").glob("revcert-*.whl")
@@ -101,9 +102,13 @@ def test_the_wheel_installs_into_a_fresh_virtualenv_and_certifies_from_another_d
 
     org = tmp_path / "org"
     generate_org(org, OrgShape(accounts=20, seed=11))
-    run = subprocess.run([str(venv / "bin" / "revcert"), "run", "--snapshot", str(org), "--as-of", "2026-11-21"],
-                         cwd=elsewhere, env=env, capture_output=True, text=True, timeout=900)
-    subprocess.run([str(venv / "bin" / "revcert"), "db", "stop"], cwd=elsewhere, env=env, capture_output=True)
+    try:
+        run = subprocess.run([str(venv / "bin" / "revcert"), "run", "--snapshot", str(org), "--as-of", "2026-11-21"],
+                             cwd=elsewhere, env=env, capture_output=True, text=True, timeout=900)
+    finally:
+        stopped = subprocess.run([str(venv / "bin" / "revcert"), "db", "stop"], cwd=elsewhere, env=env,
+                                 capture_output=True, text=True)
+    assert stopped.returncode == 0, stopped.stderr
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert run.stdout.startswith("certified_mrr: success (certification 1, certified)"), run.stdout[-3000:]
     # Its state lives where it ran (REVCERT_HOME defaults to ./.revcert), nothing in the checkout.

@@ -24,8 +24,8 @@ RETRY_POLICY: dict[str, tuple[int, str]] = {
     "extract": (Settings().extract_retries, "transient source faults only; a data or configuration error fails "
                                             "at once (AirflowFailException), and each try writes a batch of its own"),
     "stage": (1, "staging is one transaction: a failed try leaves staging as it was"),
-    "transform": (1, "a broken rule fails at once (AirflowFailException): only a try lost with its worker is "
-                     "taken again, and the mart is rebuilt whole in one transaction"),
+    "transform": (1, "a broken rule fails at once (AirflowFailException); a try lost with its worker or its "
+                     "connection is taken again, and the mart is rebuilt whole in one transaction"),
     "identity_check": (1, "deterministic over the stored mart: a try lost with its worker is taken again"),
     "certify": (0, "the gate records and pages once; a second try would page twice"),
     "publish": (1, "one transaction, refused unless the mart still hashes to the certified figures"),
@@ -52,7 +52,8 @@ def task_args(task_id: str) -> dict[str, Any]:
     if task_id in READS_A_SOURCE:
         return {"retries": count, "retry_exponential_backoff": True, "queue": settings.extraction_queue,
                 "retry_delay": timedelta(seconds=settings.extract_retry_delay_seconds)}
-    # Warehouse work is retried only after a lost worker or a dropped connection: soon is right.
+    # A warehouse task that fails other than by a broken rule (a lost worker, a dropped connection, a
+    # statement timeout) is taken again soon.
     return {"retries": count, "retry_delay": timedelta(seconds=10), "queue": settings.warehouse_queue}
 
 

@@ -56,8 +56,9 @@ def dag_run_alive(holder: LeaseHolder) -> bool | None:
         state = RuntimeTaskInstance.get_dagrun_state(holder.dag_id, holder.run_id)
     except Exception:  # unknown to this Airflow (another deployment, a purged run): nothing can tell
         return None
-    # A worker gets the Task SDK's DagRunState, whose str() is "DagRunState.RUNNING": compare the value.
-    return getattr(state, "value", state) in ("queued", "running")
+    # A worker gets the Task SDK's DagRunState, a str enum whose str() is "DagRunState.RUNNING": compare it
+    # as it is, never through str().
+    return state in ("queued", "running")
 
 
 @contextmanager

@@ -1,9 +1,11 @@
 """The two roles people hold in production, kept in Airflow's FAB auth manager.
 
 *Finance viewer* reads the Certified revenue page and its API, and nothing else
-of Airflow. *Operator* runs the pipelines: reads DAGs, runs, tasks and logs,
-triggers runs, creates backfills and clears tasks. Neither sees connections or
-variables (Admin does). `revcert roles sync` makes each role's permissions
+of Airflow. *Operator* runs the pipelines: reads DAGs, runs, tasks, logs,
+import errors, assets, pools and jobs, triggers runs, creates backfills and
+clears tasks (FAB ties pausing to the same permission). Neither sees
+connections, variables or configuration (Admin does); both change their own
+password. `revcert roles sync` makes each role's permissions
 exactly these, however they were edited in the UI since.
 
 Permissions are FAB's (action, resource) names; the FAB auth manager maps each
@@ -14,10 +16,14 @@ Website; the UI's navigation lists plugins' views with `can_read` on Plugins.
 """
 from __future__ import annotations
 
+# Everyone changes their own password and reads the page.
+OWN_ACCOUNT = [("can_read", "My Password"), ("can_edit", "My Password"), ("can_read", "My Profile"),
+               ("can_edit", "My Profile")]
 PAGE = [("can_read", "Website"), ("can_read", "Plugins")]
 ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
-    "Finance viewer": PAGE,
+    "Finance viewer": [*OWN_ACCOUNT, *PAGE],
     "Operator": [
+        *OWN_ACCOUNT,
         *PAGE,
         ("menu_access", "DAGs"),
         ("can_read", "DAGs"),
@@ -30,6 +36,11 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
         ("can_read", "DAG Warnings"),
         ("can_read", "DAG Dependencies"),
         ("can_read", "HITL Detail"),
+        ("can_read", "ImportError"),
+        ("can_read", "Assets"),
+        ("can_read", "Asset Aliases"),
+        ("can_read", "Pools"),
+        ("can_read", "Jobs"),
         ("can_create", "DAG Runs"),
         ("can_edit", "DAGs"),
         ("can_edit", "DAG Runs"),
@@ -38,7 +49,7 @@ ROLE_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def sync_roles(role_permissions: dict[str, list[tuple[str, str]]] = ROLE_PERMISSIONS) -> dict[str, dict]:
+def sync_roles() -> dict[str, dict]:
     """Create each role if missing and make its permissions exactly the listed ones.
 
     A second call changes nothing. A name FAB does not know is refused rather than created (a typo
@@ -53,10 +64,10 @@ def sync_roles(role_permissions: dict[str, list[tuple[str, str]]] = ROLE_PERMISS
     # Building the app syncs FAB's own roles, actions and resources first, so "Website" and the rest exist.
     with get_application_builder() as appbuilder:
         security = appbuilder.sm
-        for action, resource in {pair for pairs in role_permissions.values() for pair in pairs}:
-            if security.get_action(action) is None or security.get_resource(resource) is None:
+        for action, resource in {pair for pairs in ROLE_PERMISSIONS.values() for pair in pairs}:
+            if security.get_permission(action, resource) is None:
                 raise ValueError(f"FAB knows no permission {action!r} on {resource!r}")
-        for name, pairs in role_permissions.items():
+        for name, pairs in ROLE_PERMISSIONS.items():
             role = security.add_role(name)
             held = {(p.action.name, p.resource.name): p for p in role.permissions}
             added = sorted(set(pairs) - held.keys())
