@@ -27,7 +27,7 @@ run: $(STAMP)
 
 # The whole suite: linters, then every test (PostgreSQL, stand-ins, Airflow processes, the browser).
 test: lint
-	$(BIN)/python -m pytest -n 4 --dist loadfile --no-loadscope-reorder --durations=15
+	$(BIN)/python -m pytest -n 3 --dist loadfile --no-loadscope-reorder --durations=15
 
 # The fast tier: no PostgreSQL, no Airflow process; under 30 seconds.
 unit: $(STAMP)

@@ -90,7 +90,7 @@ def topology(org, tmp_path_factory) -> Iterator[ComposeTopology]:
 
 def login(topology: ComposeTopology, user: str) -> requests.Session:
     response = requests.post(f"{topology.api_url}/auth/token",
-                             json={"username": user, "password": PASSWORDS[user]}, timeout=30)
+                             json={"username": user, "password": PASSWORDS[user]}, timeout=90)
     assert response.status_code == 201, response.text
     session = requests.Session()
     session.headers["Authorization"] = f"Bearer {response.json()['access_token']}"
@@ -102,12 +102,12 @@ def status(session: requests.Session, topology: ComposeTopology, method: str, pa
 
 
 def test_a_finance_viewer_reads_the_certified_revenue_page_and_nothing_else(topology):
-    anonymous = requests.get(f"{topology.api_url}/revcert/api/v1/certifications", timeout=30)
+    anonymous = requests.get(f"{topology.api_url}/revcert/api/v1/certifications", timeout=90)
     assert anonymous.status_code == 401
     viewer = login(topology, "finance")
     assert status(viewer, topology, "GET", "/revcert/") == 200
     assert status(viewer, topology, "GET", "/revcert/api/v1/certifications") == 200
-    plugins = viewer.get(f"{topology.api_url}/api/v2/plugins", timeout=30).json()["plugins"]
+    plugins = viewer.get(f"{topology.api_url}/api/v2/plugins", timeout=90).json()["plugins"]
     assert any(view["name"] == "Certified revenue" for plugin in plugins for view in plugin["external_views"])
     for method, path, body in (("GET", "/api/v2/dags", {}), ("GET", "/api/v2/dags/certified_mrr/dagRuns", {}),
                                ("POST", "/api/v2/dags/certified_mrr/dagRuns", {"logical_date": None}),
@@ -140,7 +140,7 @@ def test_an_operator_runs_the_pipelines_and_reads_no_secret(topology):
 
 def task_states(session, topology, run_id: str) -> dict[str, dict]:
     response = session.get(f"{topology.api_url}/api/v2/dags/certified_mrr/dagRuns/{run_id}/taskInstances",
-                           timeout=30)
+                           timeout=90)
     return {ti["task_id"]: ti for ti in response.json()["task_instances"]}
 
 
@@ -152,11 +152,11 @@ def wait_until(condition, what: str, timeout: float = 600) -> None:
 
 
 def dag_runs(session, topology) -> list[dict]:
-    return session.get(f"{topology.api_url}/api/v2/dags/certified_mrr/dagRuns", timeout=30).json()["dag_runs"]
+    return session.get(f"{topology.api_url}/api/v2/dags/certified_mrr/dagRuns", timeout=90).json()["dag_runs"]
 
 
 def run_state(session, topology, run_id: str) -> str:
-    return session.get(f"{topology.api_url}/api/v2/dags/certified_mrr/dagRuns/{run_id}", timeout=30).json()["state"]
+    return session.get(f"{topology.api_url}/api/v2/dags/certified_mrr/dagRuns/{run_id}", timeout=90).json()["state"]
 
 
 def executed(topology: ComposeTopology) -> dict[tuple[str, str, int], str]:
@@ -217,7 +217,7 @@ def test_a_worker_lost_in_transform_costs_a_retry_not_the_run_and_a_backfill_wai
         blocker.rollback()
     # Created while the run is still going (its transform lost, not yet retried): the backfill must wait.
     morning = datetime.combine(BACKFILL_DAY, clock(0), ZoneInfo(topology.env_file["REVCERT_BUSINESS_TIMEZONE"]))
-    response = operator.post(f"{topology.api_url}/api/v2/backfills", timeout=30, json={
+    response = operator.post(f"{topology.api_url}/api/v2/backfills", timeout=90, json={
         "dag_id": "certified_mrr", "from_date": morning.isoformat(),
         "to_date": (morning + timedelta(hours=12)).isoformat(), "max_active_runs": 1,
         "reprocess_behavior": "none", "dag_run_conf": {}})
@@ -247,7 +247,7 @@ def test_a_worker_lost_in_transform_costs_a_retry_not_the_run_and_a_backfill_wai
     assert [event for event, _holder in events] == ["acquired", "released", "acquired", "released"], events
     assert run_id in events[0][1] and backfill_run["dag_run_id"] in events[2][1], events
     wait_until(lambda: operator.get(f"{topology.api_url}/api/v2/backfills/{backfill_id}",
-                                    timeout=30).json()["completed_at"], "the scheduler to complete the backfill", 120)
+                                    timeout=90).json()["completed_at"], "the scheduler to complete the backfill", 120)
 
     # One after the other, the same two runs give exactly the same figures.
     with psycopg.connect(warehouse) as conn:

@@ -34,12 +34,12 @@ def airflow(postgres_server, small_org, small_shops, tmp_path_factory) -> Iterat
 
 def api(airflow: LocalAirflow, path: str, token: str, **params) -> requests.Response:
     return requests.get(f"{airflow.base_url}{path}", headers={"Authorization": f"Bearer {token}"}, params=params,
-                        timeout=30)
+                        timeout=90)
 
 
 def login(airflow: LocalAirflow) -> str:
     response = requests.post(f"{airflow.base_url}/auth/token",
-                             json={"username": "admin", "password": airflow.admin_password()}, timeout=30)
+                             json={"username": "admin", "password": airflow.admin_password()}, timeout=90)
     assert response.status_code in (200, 201), response.text
     return response.json()["access_token"]
 
@@ -66,7 +66,7 @@ def wait_for_runs(airflow: LocalAirflow, token: str, timeout: float = 600, dag_i
 
 
 def test_log_in_and_find_the_unpaused_dag_and_the_page(airflow):
-    assert requests.get(f"{airflow.base_url}/revcert/", timeout=30).status_code == 401
+    assert requests.get(f"{airflow.base_url}/revcert/", timeout=90).status_code == 401
     token = login(airflow)
     dag = wait_for_dag(airflow, token)
     assert dag["is_paused"] is False and {"revcert", "certified"} <= {t["name"] for t in dag["tags"]}
@@ -82,10 +82,10 @@ def test_the_trigger_refuses_a_future_as_of_and_runs_a_past_logical_date(airflow
     wait_for_dag(airflow, token)
     headers = {"Authorization": f"Bearer {token}"}
     future = (date.today() + timedelta(days=400)).isoformat()
-    refused = requests.post(f"{airflow.base_url}/api/v2/dags/certified_mrr/dagRuns", headers=headers, timeout=30,
+    refused = requests.post(f"{airflow.base_url}/api/v2/dags/certified_mrr/dagRuns", headers=headers, timeout=90,
                             json={"logical_date": None, "conf": {"as_of": future}})
     assert refused.status_code == 400 and "revcert-not-future-date" in refused.text
-    accepted = requests.post(f"{airflow.base_url}/api/v2/dags/certified_mrr/dagRuns", headers=headers, timeout=30,
+    accepted = requests.post(f"{airflow.base_url}/api/v2/dags/certified_mrr/dagRuns", headers=headers, timeout=90,
                              json={"logical_date": "2025-03-31T06:00:00Z", "conf": {}})
     assert accepted.status_code == 200, accepted.text
     runs = wait_for_runs(airflow, token, logical_date_gte="2025-03-31T00:00:00Z",
@@ -105,7 +105,7 @@ def test_the_shop_dag_repairs_a_range_of_one_shop_through_the_scheduler(airflow)
     assert dag["is_paused"] is False and "shopify" in {t["name"] for t in dag["tags"]}
     headers = {"Authorization": f"Bearer {token}"}
     triggered = requests.post(f"{airflow.base_url}/api/v2/dags/shop_daily_revenue/dagRuns", headers=headers,
-                              timeout=30, json={"logical_date": None, "conf": {
+                              timeout=90, json={"logical_date": None, "conf": {
                                   "as_of": "2026-11-20", "shops": ["1003"], "from": "2026-10-01", "to": "2026-11-20"}})
     assert triggered.status_code == 200, triggered.text
     run_id = triggered.json()["dag_run_id"]
@@ -136,7 +136,7 @@ def test_the_shop_publish_schedules_the_reconciliation_through_its_asset(airflow
     if not api(airflow, "/api/v2/assets/events", token, source_dag_id="shop_daily_revenue").json()["asset_events"]:
         headers = {"Authorization": f"Bearer {token}"}
         triggered = requests.post(f"{airflow.base_url}/api/v2/dags/shop_daily_revenue/dagRuns", headers=headers,
-                                  timeout=30, json={"logical_date": None, "conf": {"as_of": "2026-11-20",
+                                  timeout=90, json={"logical_date": None, "conf": {"as_of": "2026-11-20",
                                                                                    "shops": ["1003"]}})
         assert triggered.status_code == 200, triggered.text
         wait_for_runs(airflow, token, dag_id="shop_daily_revenue")
