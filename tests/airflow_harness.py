@@ -109,6 +109,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_until(condition, what: str, timeout: float = 90, poll: float = 0.05) -> None:
+    """Poll `condition` until it holds; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout:.0f}s for {what}")
+        time.sleep(poll)
+
+
 def wait_for(url: str, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while True:

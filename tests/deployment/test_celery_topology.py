@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as clock
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -27,14 +28,17 @@ from revcert.snapshots.salesforce_generator import OrgShape, generate_org
 from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
 from revcert.standins.shopify.server import ShopifyStandIn, ShopifyStore
 from revcert.standins.slack import SlackWebhookReceiver
-from tests.airflow_harness import load_certified_mrr_dag, run_dag
+from tests.airflow_harness import load_certified_mrr_dag, run_dag, wait_until
 from tests.conftest import new_database, shops_snapshot
 from tests.deployment.compose_topology import ComposeTopology, env_file_names
+from tests.faults.checks import viz_rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 BACKFILL_DAY = date(2026, 10, 15)
 PASSWORDS = {"finance": secrets.token_urlsafe(12), "operator": secrets.token_urlsafe(12)}
 ROLES = {"finance": "Finance viewer", "operator": "Operator"}
+# Airflow's answers are polled gently, and a run through the scheduler gets minutes.
+wait = partial(wait_until, timeout=600, poll=0.5)
 EXECUTING = re.compile(r"Executing workload in Celery: .*?task_id='([\w.]+)'.*?run_id='([^']+)'.*?try_number=(\d+)")
 
 
@@ -144,13 +148,6 @@ def task_states(session, topology, run_id: str) -> dict[str, dict]:
     return {ti["task_id"]: ti for ti in response.json()["task_instances"]}
 
 
-def wait_until(condition, what: str, timeout: float = 600) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"waited {timeout:.0f}s for {what}"
-        time.sleep(0.5)
-
-
 def dag_runs(session, topology) -> list[dict]:
     return session.get(f"{topology.api_url}/api/v2/dags/certified_mrr/dagRuns", timeout=90).json()["dag_runs"]
 
@@ -163,22 +160,6 @@ def executed(topology: ComposeTopology) -> dict[tuple[str, str, int], str]:
     """(task, run, try) -> the worker process that executed it, from each worker's own log."""
     return {(task, run, int(attempt)): worker.name for worker in topology.workers()
             for task, run, attempt in EXECUTING.findall(worker.log.read_text(errors="replace"))}
-
-
-def figures(url: str) -> list[tuple]:
-    """What viz publishes, without the moments it was published at."""
-    with psycopg.connect(url) as conn:
-        tables = [row[0] for row in conn.execute(
-            "select table_name from information_schema.tables where table_schema = 'viz' "
-            "and table_type = 'BASE TABLE' order by table_name")]
-        published = []
-        for table in tables:
-            columns = [row[0] for row in conn.execute(
-                "select column_name from information_schema.columns where table_schema = 'viz' and table_name = %s "
-                "and data_type not like 'timestamp%%' order by ordinal_position", [table])]
-            rows = conn.execute(f'select {", ".join(columns)} from viz."{table}"').fetchall()
-            published.append((table, sorted(map(repr, rows))))
-    return published
 
 
 def lease_events(url: str) -> list[tuple]:
@@ -194,18 +175,18 @@ def test_a_worker_lost_in_transform_costs_a_retry_not_the_run_and_a_backfill_wai
     warehouse = topology.here(topology.env_file["AIRFLOW_CONN_REVCERT_WAREHOUSE"])
     # Unpaused, the DAG is scheduled at once for its latest 06:00 or 18:00 (a start date, catchup off).
     assert status(operator, topology, "PATCH", "/api/v2/dags/certified_mrr", is_paused=False) == 200
-    wait_until(lambda: dag_runs(operator, topology), "the scheduled run", timeout=120)
+    wait(lambda: dag_runs(operator, topology), "the scheduled run", timeout=120)
     (scheduled,) = dag_runs(operator, topology)
     assert scheduled["run_type"] == "scheduled"
     run_id = scheduled["dag_run_id"]
-    wait_until(lambda: task_states(operator, topology, run_id).get("stage", {}).get("state") in ("running", "success"),
+    wait(lambda: task_states(operator, topology, run_id).get("stage", {}).get("state") in ("running", "success"),
                "stage to start", timeout=300)
 
     with psycopg.connect(warehouse) as blocker, psycopg.connect(warehouse, autocommit=True) as watcher:
         # transform writes the run's record last, in its mart's transaction: holding the row stops it there.
         blocker.execute("select 1 from certification.certification_run where dag_id = 'certified_mrr' "
                         "and run_id = %s for no key update", [run_id])
-        wait_until(lambda: watcher.execute("select count(*) from pg_stat_activity where datname = current_database() "
+        wait(lambda: watcher.execute("select count(*) from pg_stat_activity where datname = current_database() "
                                            "and wait_event_type = 'Lock'").fetchone()[0] > 0,
                    "transform to block inside its transaction")
         assert task_states(operator, topology, run_id)["transform"]["state"] == "running"
@@ -224,12 +205,12 @@ def test_a_worker_lost_in_transform_costs_a_retry_not_the_run_and_a_backfill_wai
     assert response.status_code == 200, response.text
     backfill_id = response.json()["id"]
 
-    wait_until(lambda: run_state(operator, topology, run_id) in ("success", "failed"), "the run to end")
+    wait(lambda: run_state(operator, topology, run_id) in ("success", "failed"), "the run to end")
     tasks = task_states(operator, topology, run_id)
     assert run_state(operator, topology, run_id) == "success", {t: ti["state"] for t, ti in tasks.items()}
     assert tasks["transform"]["try_number"] == 2
     (backfill_run,) = [r for r in dag_runs(operator, topology) if r["run_type"] == "backfill"]
-    wait_until(lambda: run_state(operator, topology, backfill_run["dag_run_id"]) in ("success", "failed"),
+    wait(lambda: run_state(operator, topology, backfill_run["dag_run_id"]) in ("success", "failed"),
                "the backfill to end")
     assert run_state(operator, topology, backfill_run["dag_run_id"]) == "success"
     wall = time.monotonic() - started
@@ -246,8 +227,8 @@ def test_a_worker_lost_in_transform_costs_a_retry_not_the_run_and_a_backfill_wai
     events = lease_events(warehouse)
     assert [event for event, _holder in events] == ["acquired", "released", "acquired", "released"], events
     assert run_id in events[0][1] and backfill_run["dag_run_id"] in events[2][1], events
-    wait_until(lambda: operator.get(f"{topology.api_url}/api/v2/backfills/{backfill_id}",
-                                    timeout=90).json()["completed_at"], "the scheduler to complete the backfill", 120)
+    wait(lambda: operator.get(f"{topology.api_url}/api/v2/backfills/{backfill_id}", timeout=90).json()["completed_at"],
+         "the scheduler to complete the backfill", timeout=120)
 
     # One after the other, the same two runs give exactly the same figures.
     with psycopg.connect(warehouse) as conn:
@@ -262,5 +243,5 @@ def test_a_worker_lost_in_transform_costs_a_retry_not_the_run_and_a_backfill_wai
             state, reference_tasks = run_dag(load_certified_mrr_dag(), monkeypatch, reference, org, slack,
                                              as_of=as_of[run], tmp_path=tmp_path)
             assert state == "success", reference_tasks
-    assert figures(warehouse) == figures(reference)
+    assert viz_rows(warehouse, with_moments=False) == viz_rows(reference, with_moments=False)
     print(f"\ncelery topology: {wall:.0f}s from trigger to both runs certified; tasks ran on {sorted(where.items())}")

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import count
@@ -19,20 +18,13 @@ import psycopg
 from psycopg.conninfo import make_conninfo
 
 from revcert.local.run import airflow_connection
+from tests.airflow_harness import wait_until
 from tests.faults.checks import viz_fingerprint
 
 PLUGIN_FOLDER = Path(__file__).resolve().parent / "crash_plugin"
 KILLED = -signal.SIGKILL
 # The embedded server trusts loopback, so this password opens nothing; it is here to be looked for in the logs.
 WAREHOUSE_PASSWORD = "crash-suite-warehouse-password"
-
-
-def wait_until(condition, what: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"waited {timeout:.0f}s for {what}")
-        time.sleep(0.05)
 
 
 def other_sessions(conn: psycopg.Connection) -> int:
