@@ -7,6 +7,8 @@ patiently a run talks to its sources, and where local state goes.
 """
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -91,3 +93,18 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"{name!r} is not an IANA timezone name") from None
         return name
+
+
+def from_environment() -> Settings:
+    """The settings the environment gives now, built once per distinct set of `REVCERT_*` variables.
+
+    Reading and validating every field costs more than a round trip to the warehouse, and a run that
+    connects once per step and shop would spend more on it than on its queries.
+    """
+    return _settings_of(frozenset((name.upper(), value) for name, value in os.environ.items()
+                                  if name.upper().startswith("REVCERT_")))
+
+
+@lru_cache(maxsize=16)
+def _settings_of(environment: frozenset[tuple[str, str]]) -> Settings:
+    return Settings()

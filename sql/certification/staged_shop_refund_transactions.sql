@@ -12,5 +12,7 @@ select
 from staging.stg_refund as refunds
 inner join staging.stg_refund_transaction as transactions
     on refunds.refund_id = transactions.refund_id
-where refunds.order_id = any(%(order_ids)s::text[])
+where
+    refunds.order_id = any(%(order_ids)s::text[])
+    and transactions.order_id = any(%(order_ids)s::text[])
 order by refunds.order_id, refunds.refund_id, transactions.transaction_id

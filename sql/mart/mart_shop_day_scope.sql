@@ -26,9 +26,8 @@ published_shop as (
 
 published_batch as (
     select run.extraction_batch_id as batch_id
-    from published_shop
-    inner join certification.certification_run as run
-        on published_shop.certification_id = run.certification_id
+    from certification.certification_run as run
+    where run.certification_id = (select published_shop.certification_id from published_shop)
 ),
 
 published_days as (
@@ -57,7 +56,9 @@ changed_days as (
     inner join changed_orders
         on refunds.order_id = changed_orders.order_id
     cross join shop
-    where shop.refund_attribution = 'refund_date'
+    where
+        refunds.shop_id = %(shop_id)s
+        and shop.refund_attribution = 'refund_date'
 ),
 
 series_days as (

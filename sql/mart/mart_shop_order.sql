@@ -34,8 +34,11 @@ orders as (
     inner join shop
         on staged.shop_id = shop.shop_id
     where
-        shop.is_recomputed_whole
-        or (staged.created_at at time zone shop.iana_timezone)::date in (select scope.day from scope)
+        staged.shop_id = %(shop_id)s
+        and (
+            shop.is_recomputed_whole
+            or (staged.created_at at time zone shop.iana_timezone)::date in (select scope.day from scope)
+        )
 ),
 
 refunded as (

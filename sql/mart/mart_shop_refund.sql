@@ -27,7 +27,9 @@ rebuilt_orders as (
     from mart.mart_shop_order as mart_orders
     inner join shop
         on mart_orders.shop_id = shop.shop_id
-    where shop.is_recomputed_whole or mart_orders.order_day in (select scope.day from scope)
+    where
+        mart_orders.shop_id = %(shop_id)s
+        and (shop.is_recomputed_whole or mart_orders.order_day in (select scope.day from scope))
 ),
 
 refunds as (
@@ -38,7 +40,7 @@ refunds as (
     from staging.stg_refund as staged
     cross join shop
     where
-        staged.shop_id = shop.shop_id
+        staged.shop_id = %(shop_id)s
         and (
             staged.order_id in (select rebuilt_orders.order_id from rebuilt_orders)
             or (

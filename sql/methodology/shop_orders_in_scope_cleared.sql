@@ -20,7 +20,8 @@ removed_orders as (
     delete from mart.mart_shop_order as orders
     using shop
     where
-        orders.shop_id = shop.shop_id
+        orders.shop_id = %(shop_id)s
+        and orders.shop_id = shop.shop_id
         and (shop.is_recomputed_whole or orders.order_day in (select scope.day from scope))
     returning orders.order_id
 )
@@ -28,7 +29,8 @@ removed_orders as (
 delete from mart.mart_shop_refund as refunds
 using shop
 where
-    refunds.shop_id = shop.shop_id
+    refunds.shop_id = %(shop_id)s
+    and refunds.shop_id = shop.shop_id
     and (
         shop.is_recomputed_whole
         or refunds.order_id in (select removed_orders.order_id from removed_orders)

@@ -1,12 +1,6 @@
 -- stg_refund: the refunds of a shop's orders, from each order's current version.
 -- Grain: one row per refund; inserted for the orders whose current version is from this batch.
-with current_orders as (
-    select order_id
-    from staging.stg_order
-    where batch_id = %(batch_id)s
-),
-
-batch_records as (
+with batch_records as (
     select distinct on (record_id)
         batch_id,
         shop_id,
@@ -26,9 +20,14 @@ refunds as (
         batch_records.record_id as order_id,
         refund.value as refund
     from batch_records
-    inner join current_orders
-        on batch_records.record_id = current_orders.order_id
     cross join lateral jsonb_array_elements(coalesce(batch_records.record -> 'refunds', '[]'::jsonb)) as refund
+    -- Only the orders whose current version is this batch's, each looked up by its key: the work grows with
+    -- the batch, whatever the planner guesses of a batch it has no statistics for yet.
+    where (
+        select orders.batch_id
+        from staging.stg_order as orders
+        where orders.order_id = batch_records.record_id
+    ) = %(batch_id)s
 ),
 
 typed as (

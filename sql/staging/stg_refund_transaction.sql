@@ -1,13 +1,7 @@
 -- stg_refund_transaction: the transactions of each refund, from each order's current version
 -- (kind and status in lower case, whatever case the API used).
 -- Grain: one row per refund transaction; inserted for the orders whose current version is from this batch.
-with current_orders as (
-    select order_id
-    from staging.stg_order
-    where batch_id = %(batch_id)s
-),
-
-batch_records as (
+with batch_records as (
     select distinct on (record_id)
         batch_id,
         shop_id,
@@ -28,10 +22,15 @@ transactions as (
         refund.value ->> 'id' as refund_gid,
         edge.value -> 'node' as node
     from batch_records
-    inner join current_orders
-        on batch_records.record_id = current_orders.order_id
     cross join lateral jsonb_array_elements(coalesce(batch_records.record -> 'refunds', '[]'::jsonb)) as refund
     cross join lateral jsonb_array_elements(coalesce(refund.value #> '{transactions,edges}', '[]'::jsonb)) as edge
+    -- Only the orders whose current version is this batch's, each looked up by its key: the work grows with
+    -- the batch, whatever the planner guesses of a batch it has no statistics for yet.
+    where (
+        select orders.batch_id
+        from staging.stg_order as orders
+        where orders.order_id = batch_records.record_id
+    ) = %(batch_id)s
 ),
 
 typed as (

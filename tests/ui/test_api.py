@@ -14,6 +14,7 @@ from revcert.money import loads_exact
 from revcert.ui.app import CONTENT_SECURITY_POLICY, create_app
 from revcert.warehouse.schema import BRIDGE_AMOUNTS, BRIDGE_FIGURES
 from tests.airflow_harness import ApiServer, viz_login
+from tests.ui.exports import assert_csv_is_the_json, served_csv
 
 pytestmark = pytest.mark.integration
 
@@ -50,6 +51,35 @@ def test_the_bridge_and_its_totals_equal_the_published_rows_figure_for_figure(cl
             assert served["active_customers"] == stored["active_customers"]
             assert served["currency"] == stored["currency"] == "USD"
             assert served["certification_id"] == stored["certification_id"]
+
+
+def test_the_bridge_as_csv_is_the_published_rows_exactly_under_their_provenance(client, certified_warehouse_url):
+    preamble, rows = served_csv(client, "/api/v1/bridge")
+    units, totals = [r for r in rows if r["is_total"] == "false"], [r for r in rows if r["is_total"] == "true"]
+    assert len(units) + len(totals) == len(rows)
+    for served_rows, table in ((units, "mrr_bridge"), (totals, "mrr_bridge_total")):
+        stored_rows = published(certified_warehouse_url, table)
+        assert len(served_rows) == len(stored_rows) > 0
+        for served, stored in zip(served_rows, stored_rows):
+            assert (served["month"], served["business_unit"], served["certification_id"]) == (
+                stored["month"].isoformat(), stored.get("business_unit", ""), str(stored["certification_id"]))
+            assert {figure: served[figure] for figure in BRIDGE_AMOUNTS} == {
+                figure: str(stored[figure]) for figure in BRIDGE_AMOUNTS}
+    stored = published(certified_warehouse_url, "mrr_bridge")
+    assert preamble[1:4] == [
+        "currency: USD",
+        "certification: " + ", ".join(str(i) for i in sorted({r["certification_id"] for r in stored})),
+        "snapshot date: " + ", ".join(d.isoformat() for d in sorted({r["snapshot_date"] for r in stored}))]
+
+
+@pytest.mark.parametrize("path, params", [
+    ("/api/v1/months", {}),
+    ("/api/v1/cohorts", {"from_month": "2024-01", "to_month": "2024-03"}),
+    ("/api/v1/cohorts", {"business_unit": "EMEA"}),
+    ("/api/v1/certifications", {}),
+], ids=["months", "cohorts-total", "cohorts-unit", "certifications"])
+def test_every_mrr_list_downloads_as_csv_with_the_jsons_rows(client, path, params):
+    assert assert_csv_is_the_json(client, path, **params)
 
 
 def test_totals_are_published_rows_and_equal_the_units_exactly(client):
@@ -108,6 +138,9 @@ def test_the_openapi_document_names_its_prefix_and_decimal_strings(client):
     assert {"/api/v1/bridge", "/api/v1/months", "/api/v1/cohorts", "/api/v1/certifications"} <= set(document["paths"])
     assert document["servers"][0]["url"] == "/revcert"
     assert document["components"]["schemas"]["BridgeRow"]["properties"]["ending_mrr"]["type"] == "string"
+    assert "text/csv" in document["paths"]["/api/v1/bridge"]["get"]["responses"]["200"]["content"]
+    assert {"json", "csv"} == set(next(p for p in document["paths"]["/api/v1/months"]["get"]["parameters"]
+                                       if p["name"] == "format")["schema"]["enum"])
 
 
 def test_every_response_carries_a_content_security_policy(client):

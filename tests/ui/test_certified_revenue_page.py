@@ -3,6 +3,8 @@ from the navigation, check the latest month's waterfall against the published to
 screenshot; and a business unit carrying markup is shown as text, never run."""
 from __future__ import annotations
 
+import csv
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -24,6 +26,23 @@ XSS_SHOP = 'Shop {}"><img src=x onerror="window.xssFired = true"><svg onload="wi
 
 def shown_amount(text: str) -> Decimal:
     return Decimal(text.replace(",", ""))
+
+
+def downloaded_csv(page, frame, link: str) -> tuple[str, list[str], list[dict[str, str]]]:
+    """Click a card's "Download CSV" as a user does; the file's name, preamble and rows."""
+    with page.expect_download() as download:
+        frame.locator(f"#{link}").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    return (download.value.suggested_filename, [line[2:] for line in lines if line.startswith("# ")],
+            list(csv.DictReader(line for line in lines if not line.startswith("# "))))
+
+
+def fetched_csv_rows(frame, link: str) -> int:
+    """How many rows the file behind a card's link holds, fetched by the page itself (the user's login)."""
+    text = frame.locator(f"#{link}").evaluate(
+        "async (a) => { const r = await fetch(a.href); return r.ok ? r.text() : `HTTP ${r.status}`; }")
+    assert text.startswith("# "), text[:200]
+    return len(list(csv.DictReader(line for line in text.splitlines() if not line.startswith("# "))))
 
 
 def open_page(playwright, api: ApiServer, viewport: dict | None = None):
@@ -61,8 +80,26 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
             assert shown_amount(cell.inner_text()) == expected[step], step
         expect(frame.locator("#waterfall canvas").first).to_be_visible()
         expect(frame.locator("#history")).to_contain_text("certified")
+        expect(frame.locator("#attempt")).to_be_hidden()
+        name, preamble, rows = downloaded_csv(page, frame, "csv-waterfall")
+        [total] = [row for row in rows if row["is_total"] == "true"]
+        assert name.startswith("revcert-mrr-bridge-") and name.endswith(".csv")
+        assert total["month"] == month.isoformat() and preamble[1] == "currency: USD"
+        assert {step: Decimal(total[step]) for step in STEPS} == expected
+        assert preamble[2] == f"certification: {total['certification_id']}"
+        for link in ("csv-mrr", "csv-revenue", "csv-cohorts", "csv-history"):
+            assert fetched_csv_rows(frame, link) > 0, link
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "certified-revenue.png"), full_page=True)
+
+        frame.locator("#to-month").fill("2024-01")
+        frame.locator("#to-month").dispatch_event("change")
+        frame.locator("#from-month").fill("2025-01")
+        frame.locator("#from-month").dispatch_event("change")
+        expect(frame.locator("#error")).to_contain_text("is after to_month")
+        expect(frame.locator("#waterfall-table tr")).to_have_count(0)
+        expect(frame.locator("#kpis .kpi")).to_have_count(0)
+        expect(frame.locator("#csv-waterfall")).to_be_hidden()
         browser.close()
     assert (ARTIFACTS / "certified-revenue.png").stat().st_size > 50_000
 
@@ -124,9 +161,10 @@ def test_published_markup_is_shown_as_text_and_never_runs(warehouse_with_markup_
 
 
 @pytest.fixture
-def warehouse_with_mrr_and_shops(postgres_server, certified_warehouse_url, small_shops, airflow_db, slack,
+def warehouse_with_mrr_and_shops(postgres_server, certified_warehouse_url, small_org, small_shops, airflow_db, slack,
                                  tmp_path) -> tuple[str, str]:
-    """The certified MRR warehouse, then a shop run in which one shop's token is revoked: (url, that shop)."""
+    """The certified MRR warehouse, then an MRR run that fails completeness (a Contract count one higher at the
+    source), and a shop run in which one shop's token is revoked: (url, that shop)."""
     from revcert.standins.shopify.server import ShopifyStore
     from tests.airflow_harness import load_dag, run_shop_dag
     from tests.conftest import copy_database
@@ -142,6 +180,9 @@ def warehouse_with_mrr_and_shops(postgres_server, certified_warehouse_url, small
         state, _ = run_shop_dag(load_dag("shop_daily_revenue"), monkeypatch, url, store, slack,
                                 tmp_path=tmp_path / "second", revoked=(revoked,))
         assert state == "failed"
+        state, tasks = run_dag(load_certified_mrr_dag(), monkeypatch, url, SalesforceOrg.from_snapshot(small_org),
+                               slack, tmp_path=tmp_path / "mrr", count_offsets={"Contract": 1})
+        assert state == "failed" and tasks["certify"] == "failed"
     finally:
         monkeypatch.undo()
     record_a_reconciliation_with_one_discrepancy(url)
@@ -175,9 +216,23 @@ def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(ware
         stored = {(row[0], row[1].isoformat()): row[2:] for row in conn.execute(
             "select shop_id, day, gross_revenue, refunds, net_revenue, order_count, refund_count "
             "from viz.shop_daily_revenue")}
+        certified = conn.execute("select certification_id, snapshot_date from viz.mrr_bridge_total "
+                                 "order by month desc limit 1").fetchone()
+        attempt = conn.execute("select certification_id from certification.certification_run where dag_id = "
+                               "'certified_mrr' order by certification_id desc limit 1").fetchone()[0]
     first = sorted(shops)[0]
     with ApiServer(url, tmp_path / "api-server.log") as api, sync_playwright() as playwright:
         browser, page, frame = open_page(playwright, api)
+        banner = frame.locator("#attempt")
+        expect(banner).to_contain_text(f"The latest certification attempt #{attempt} failed")
+        expect(banner).to_contain_text("failed checks: completeness")
+        expect(banner).to_contain_text(f"The figures shown are those of certification #{certified[0]} of "
+                                       f"{certified[1].isoformat()}.")
+        assert "+00:00" in banner.inner_text()
+        failed_row = frame.locator(f"#history tr[data-certification='{attempt}']")
+        expect(failed_row.locator("a")).to_have_attribute("href", re.compile(r"^\.\./dags/certified_mrr/runs/"))
+        expect(failed_row).to_contain_text("failed")
+        expect(frame.locator(f"#history tr[data-certification='{certified[0]}']")).to_contain_text("published 20")
         expect(frame.locator("body[data-shop-ready]")).to_be_attached(timeout=30_000)
         expect(frame.locator("#shops tr[data-shop]")).to_have_count(len(shops))
         expect(frame.locator("#shop-status")).to_contain_text(f"in {shops[first]}")
@@ -204,6 +259,11 @@ def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(ware
         status = frame.locator("#shop-status")
         expect(status).to_contain_text("Invalid API key or access token")
         expect(status).to_contain_text("The figures shown are still those of certification #")
+        _, preamble, rows = downloaded_csv(page, frame, "csv-shop-days")
+        assert len(rows) == 30 and preamble[1] == f"currency: {shops[failing]}"
+        assert [Decimal(r["net_revenue"]) for r in rows] == [stored[(failing, r["day"])][2] for r in rows]
+        assert fetched_csv_rows(frame, "csv-shops") == len(shops)
+        assert fetched_csv_rows(frame, "csv-discrepancies") == 1
         page.wait_for_timeout(500)
         frame.locator("#shop-revenue").scroll_into_view_if_needed()
         page.screenshot(path=str(ARTIFACTS / "shop-revenue.png"), full_page=True)
@@ -229,4 +289,5 @@ def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(ware
         page.wait_for_timeout(200)
         expect(frame.locator("#shop-error")).to_contain_text("is after to")
         expect(frame.locator("#shop-days tr[data-day]")).to_have_count(0)
+        expect(frame.locator("#csv-shop-days")).to_be_hidden()
         browser.close()

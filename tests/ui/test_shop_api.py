@@ -12,6 +12,7 @@ from revcert.standins.shopify.server import ShopifyStore
 from revcert.ui.app import create_app
 from revcert.warehouse.schema import SHOP_DAY_AMOUNTS
 from tests.airflow_harness import load_dag, run_shop_dag, viz_login
+from tests.ui.exports import assert_csv_is_the_json, served_csv
 
 pytestmark = pytest.mark.integration
 
@@ -69,6 +70,19 @@ def test_a_shops_days_are_the_published_rows_exactly(client, certified_shops_url
             (row["order_count"], row["refund_count"], row["currency"], row["certification_id"])
     _, window = get(client, f"/api/v1/shops/{shop_id}/daily", **{"from": "2026-11-01", "to": "2026-11-07"})
     assert [d["day"] for d in window["days"]] == [f"2026-11-0{n}" for n in range(1, 8)]
+
+
+def test_a_shops_days_download_as_csv_in_its_currency_with_its_certification(client, certified_shops_url):
+    _, shops = get(client, "/api/v1/shops")
+    shop = shops[-1]
+    rows = assert_csv_is_the_json(client, f"/api/v1/shops/{shop['shop_id']}/daily", rows_of=lambda b: b["days"])
+    stored = published_days(certified_shops_url, shop["shop_id"])
+    assert [r["net_revenue"] for r in rows] == [str(row["net_revenue"]) for row in stored]
+    preamble, _ = served_csv(client, f"/api/v1/shops/{shop['shop_id']}/daily")
+    assert preamble[0].startswith(f"Certified daily revenue of shop {shop['shop_id']} ")
+    assert shop["iana_timezone"] in preamble[0]
+    assert preamble[1:3] == [f"currency: {shop['currency']}", f"certification: {shop['certification_id']}"]
+    assert assert_csv_is_the_json(client, "/api/v1/shops") and len(shops) == 5
 
 
 @pytest.mark.parametrize("path, params, status, message", [
@@ -163,6 +177,8 @@ def test_reconciliation_runs_and_open_discrepancies_are_served_exactly_over_the_
     _, every = get(client, "/api/v1/reconciliation/discrepancies", status="all", shop_id="1001")
     assert [(d["reconciliation_run_id"], d["closed_by_reconciliation_run_id"], d["is_open"]) for d in every] == [
         (first, second, False)]
+    assert assert_csv_is_the_json(client, "/api/v1/reconciliation/runs")
+    assert assert_csv_is_the_json(client, "/api/v1/reconciliation/discrepancies", status="all", shop_id="1001")
     assert client.get("/api/v1/reconciliation/discrepancies", params={"status": "shut"}).status_code == 422
     assert client.get("/api/v1/reconciliation/discrepancies", params={"shop_id": "1;drop"}).status_code == 422
     paths = client.get("/api/v1/openapi.json").json()["paths"]

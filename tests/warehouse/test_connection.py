@@ -53,3 +53,16 @@ def test_the_password_never_appears_in_the_message():
     with pytest.raises(WarehouseUnreachable) as error:
         connect("postgresql://nobody:s3cr3t-pw@127.0.0.1:9/revcert")
     assert "s3cr3t-pw" not in str(error.value)
+
+
+def test_settings_follow_the_environment_as_it_is_now(monkeypatch):
+    """Settings are built once per environment (connect runs per step and shop), never kept past a change."""
+    from revcert.settings import from_environment
+
+    monkeypatch.setenv("REVCERT_CONNECT_TIMEOUT_SECONDS", "3")
+    first = from_environment()
+    assert first.connect_timeout_seconds == 3 and from_environment() is first
+    monkeypatch.setenv("REVCERT_CONNECT_TIMEOUT_SECONDS", "4")
+    assert from_environment().connect_timeout_seconds == 4
+    monkeypatch.delenv("REVCERT_CONNECT_TIMEOUT_SECONDS")
+    assert from_environment().connect_timeout_seconds == 10

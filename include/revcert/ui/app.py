@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from importlib.resources import files
 from pathlib import Path
@@ -30,6 +30,7 @@ from sqlalchemy import Table
 
 from revcert.money import loads_exact
 from revcert.sqlfiles import load_sql
+from revcert.ui.export import as_csv
 from revcert.warehouse.connection import connect
 from revcert.warehouse.schema import (
     viz_cohort_retention,
@@ -54,6 +55,11 @@ UnitParam = Annotated[str | None, Query(min_length=1, max_length=255, pattern=r"
 ShopIdParam = Annotated[str, PathParam(pattern=r"^\d{1,20}$", description="The shop's numeric id",
                                        examples=["1001"])]
 Pipeline = Literal["certified_mrr", "shop_daily_revenue"]
+# Every list route also answers `?format=csv`; the OpenAPI document says so.
+CSV_ALSO: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
+FormatParam = Annotated[Literal["json", "csv"], Query(
+    description="csv: the same rows for a spreadsheet, exact decimal text, under a preamble naming currency, "
+                "certification and snapshot date")]
 
 
 def _wire_type(column: Any) -> Any:
@@ -241,69 +247,108 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
         with viz() as conn:
             return conn.execute(load_sql("api", name), params or {}).fetchall()
 
-    @app.get("/api/v1/bridge", response_model=Bridge, summary="The certified MRR bridge, with its published totals")
-    def bridge(from_month: MonthParam = None, to_month: MonthParam = None, business_unit: UnitParam = None) -> Bridge:
+    def csv_file(name: str, title: str, rows: list[dict[str, Any]], columns: list[str]) -> Response:
+        now = datetime.now(timezone.utc)
+        return Response(as_csv(title, rows, columns, now), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="revcert-{name}-{now:%Y%m%dT%H%M%SZ}.csv"'})
+
+    @app.get("/api/v1/bridge", responses=CSV_ALSO, response_model=Bridge,
+             summary="The certified MRR bridge, with its published totals")
+    def bridge(from_month: MonthParam = None, to_month: MonthParam = None, business_unit: UnitParam = None,
+               format: FormatParam = "json") -> Any:
         months = _month_range(from_month, to_month)
         rows = query("api_bridge", {**months, "business_unit": business_unit})
         totals = query("api_bridge_total", months)
+        if format == "csv":
+            # The totals follow the units they add up, each marked: a unit may be named anything.
+            return csv_file("mrr-bridge", "Certified MRR bridge by business unit, then the published totals",
+                            [*({**r, "is_total": False} for r in rows), *({**t, "is_total": True} for t in totals)],
+                            [*BridgeRow.model_fields, "is_total"])
         return Bridge(rows=[_wire(r) for r in rows], totals=[_wire(t) for t in totals])
 
-    @app.get("/api/v1/months", response_model=list[CertifiedMonth], summary="Every certified month shown")
-    def months() -> list[CertifiedMonth]:
-        return [CertifiedMonth(**{k: v for k, v in row.items() if k != "certified_at"})
-                for row in query("api_certified_months")]
+    @app.get("/api/v1/months", responses=CSV_ALSO, response_model=list[CertifiedMonth],
+             summary="Every certified month shown")
+    def months(format: FormatParam = "json") -> Any:
+        rows = query("api_certified_months")
+        if format == "csv":
+            return csv_file("months", "Certified months shown", rows, list(CertifiedMonth.model_fields))
+        return [CertifiedMonth(**{k: v for k, v in row.items() if k != "certified_at"}) for row in rows]
 
-    @app.get("/api/v1/cohorts", response_model=list[CohortRow | CohortTotal],  # type: ignore[valid-type]
+    @app.get("/api/v1/cohorts", responses=CSV_ALSO,
+             response_model=list[CohortRow | CohortTotal],  # type: ignore[valid-type]
              summary="Certified cohort retention: one business unit, or all of them (the published totals)")
     def cohorts(from_month: MonthParam = None, to_month: MonthParam = None,
-                business_unit: UnitParam = None) -> list[dict[str, Any]]:
+                business_unit: UnitParam = None, format: FormatParam = "json") -> Any:
         months = _month_range(from_month, to_month)
         if business_unit is None:
-            return [_wire(row) for row in query("api_cohort_retention_total", months)]
-        return [_wire(row) for row in query("api_cohort_retention", {**months, "business_unit": business_unit})]
+            rows, model, title = query("api_cohort_retention_total", months), CohortTotal, "all business units"
+        else:
+            rows, model, title = (query("api_cohort_retention", {**months, "business_unit": business_unit}),
+                                  CohortRow, f"business unit {business_unit}")
+        if format == "csv":
+            return csv_file("cohorts", f"Certified cohort retention, {title}", rows, list(model.model_fields))
+        return [_wire(row) for row in rows]
 
-    @app.get("/api/v1/certifications", response_model=list[CertificationRecord],
+    @app.get("/api/v1/certifications", responses=CSV_ALSO, response_model=list[CertificationRecord],
              summary="Certification history, newest first, with each record's checks")
     def certifications(limit: Annotated[int, Query(ge=1, le=500)] = 50,
                        pipeline: Annotated[Pipeline | None, Query(description="Only this DAG's records")] = None,
                        shop_id: Annotated[str | None, Query(pattern=r"^\d{1,20}$",
                                                             description="Only this shop's records")] = None,
-                       ) -> list[CertificationRecord]:
+                       format: FormatParam = "json") -> Any:
         rows = query("api_certification_history", {"limit": limit, "dag_id": pipeline, "scope": shop_id})
+        if format == "csv":
+            return csv_file("certifications", "Certification history, newest first", rows,
+                            list(CertificationRecord.model_fields))
         return [CertificationRecord(**_wire(row)) for row in rows]
 
-    @app.get("/api/v1/shops", response_model=list[Shop],
+    @app.get("/api/v1/shops", responses=CSV_ALSO, response_model=list[Shop],
              summary="Every shop with certified daily revenue, or with a certification attempt")
-    def shops() -> list[Shop]:
-        return [Shop(**_wire(row)) for row in query("api_shops", {"shop_id": None})]
+    def shops(format: FormatParam = "json") -> Any:
+        rows = query("api_shops", {"shop_id": None})
+        if format == "csv":
+            return csv_file("shops", "Shops with certified daily revenue or a certification attempt", rows,
+                            list(Shop.model_fields))
+        return [Shop(**_wire(row)) for row in rows]
 
-    @app.get("/api/v1/shops/{shop_id}/daily", response_model=ShopDaily,
+    @app.get("/api/v1/shops/{shop_id}/daily", responses=CSV_ALSO, response_model=ShopDaily,
              summary="One shop's certified daily revenue, by local day, in the shop's currency")
     def shop_daily(shop_id: ShopIdParam,
                    from_day: Annotated[date | None, Query(alias="from", description="First local day, YYYY-MM-DD")]
                    = None,
                    to_day: Annotated[date | None, Query(alias="to", description="Last local day, YYYY-MM-DD")]
-                   = None) -> ShopDaily:
+                   = None, format: FormatParam = "json") -> Any:
         days = _day_range(from_day, to_day)
         shop = query("api_shops", {"shop_id": shop_id})
         if not shop:
             raise HTTPException(404, detail=f"no shop {shop_id} has certified figures or a certification attempt")
         rows = query("api_shop_daily", {"shop_id": shop_id, **days})
+        if format == "csv":
+            return csv_file(f"shop-{shop_id}-daily", f"Certified daily revenue of shop {shop_id} "
+                            f"({shop[0]['shop_name'] or 'unnamed'}), local days in {shop[0]['iana_timezone']}",
+                            rows, list(ShopDayRow.model_fields))
         return ShopDaily(shop=Shop(**_wire(shop[0])), days=[_wire(row) for row in rows])
 
-    @app.get("/api/v1/reconciliation/runs", response_model=list[ReconciliationRun],
+    @app.get("/api/v1/reconciliation/runs", responses=CSV_ALSO, response_model=list[ReconciliationRun],
              summary="Reconciliations of shop revenue against the source, newest first, with discrepancy rates")
-    def reconciliation_runs(limit: Annotated[int, Query(ge=1, le=500)] = 60) -> list[ReconciliationRun]:
-        return [ReconciliationRun(**_wire(row)) for row in query("api_reconciliation_runs", {"limit": limit})]
+    def reconciliation_runs(limit: Annotated[int, Query(ge=1, le=500)] = 60, format: FormatParam = "json") -> Any:
+        rows = query("api_reconciliation_runs", {"limit": limit})
+        if format == "csv":
+            return csv_file("reconciliation-runs", "Reconciliations of shop revenue against the source", rows,
+                            list(ReconciliationRun.model_fields))
+        return [ReconciliationRun(**_wire(row)) for row in rows]
 
-    @app.get("/api/v1/reconciliation/discrepancies", response_model=list[Discrepancy],
+    @app.get("/api/v1/reconciliation/discrepancies", responses=CSV_ALSO, response_model=list[Discrepancy],
              summary="Shop-days found apart from the source: the open ones by default")
     def reconciliation_discrepancies(
             status: Annotated[Literal["open", "all"], Query(description="open: not yet found equal again")] = "open",
             shop_id: Annotated[str | None, Query(pattern=r"^\d{1,20}$", description="Only this shop")] = None,
-            limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> list[Discrepancy]:
+            limit: Annotated[int, Query(ge=1, le=1000)] = 200, format: FormatParam = "json") -> Any:
         rows = query("api_reconciliation_discrepancies", {"open_only": status == "open", "shop_id": shop_id,
                                                           "limit": limit})
+        if format == "csv":
+            return csv_file("discrepancies", f"Shop-days apart from the source ({status})", rows,
+                            list(Discrepancy.model_fields))
         return [Discrepancy(**_wire(row)) for row in rows]
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)

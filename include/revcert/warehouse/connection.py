@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from revcert.settings import Settings
+from revcert.settings import Settings, from_environment
 from revcert.warehouse.embedded import EmbeddedPostgres
 
 WAREHOUSE_DATABASE = "revcert"
@@ -55,7 +55,7 @@ def connect(dsn: str, *, autocommit: bool = False, statement_timeout_seconds: in
         settings: The connect timeout.
         **options: More psycopg connection options (row_factory, ...).
     """
-    settings = settings or Settings()
+    settings = settings or from_environment()
     params = conninfo_to_dict(dsn)
     params.setdefault("connect_timeout", settings.connect_timeout_seconds)
     if statement_timeout_seconds:

@@ -68,6 +68,13 @@ function query() {
   return params.toString();
 }
 
+// Every card offers its own figures as CSV: the card's own request to the API, which writes the exact decimal
+// text with the currency, certification and snapshot date in a preamble.
+function offerCsv(id, path) {
+  $(id).href = `${path}${path.includes("?") ? "&" : "?"}format=csv`;
+  $(id).hidden = false;
+}
+
 function chart(id) {
   charts[id] = charts[id] || echarts.init($(id));
   return charts[id];
@@ -94,6 +101,9 @@ function renderKpis() {
     el("div", { class: "label" }, note))));
 }
 
+// Every amount axis names its currency: the figures are in the reporting currency, never a bare number.
+const reportingCurrency = () => (state.bridge.totals[0] || state.bridge.rows[0] || {}).currency || "";
+
 function renderMrr() {
   const byUnit = {};
   for (const row of state.bridge.rows) (byUnit[row.business_unit] ||= {})[row.month] = row;
@@ -104,7 +114,7 @@ function renderMrr() {
     legend: { top: 0 },
     grid: { left: 70, right: 20, top: 36, bottom: 30 },
     xAxis: { type: "category", data: months.map(monthLabel) },
-    yAxis: { type: "value" },
+    yAxis: { type: "value", name: reportingCurrency() },
     series: Object.keys(byUnit).map((unit, index) => ({
       name: unit, type: "line", stack: "mrr", areaStyle: {}, showSymbol: false, data: series[index],
     })),
@@ -116,6 +126,9 @@ function renderMrr() {
 function renderWaterfall() {
   const row = rowsForView().find((r) => r.month === $("bridge-month").value) || rowsForView().at(-1);
   if (!row) return;
+  const month = new URLSearchParams({ from_month: monthLabel(row.month), to_month: monthLabel(row.month) });
+  if ($("business-unit").value) month.set("business_unit", $("business-unit").value);
+  offerCsv("csv-waterfall", `api/v1/bridge?${month}`);
   $("waterfall-title").textContent = `MRR bridge, ${monthLabel(row.month)}` +
     ($("business-unit").value ? `, ${$("business-unit").value}` : ", all business units") + ` (${row.currency})`;
   let level = 0;
@@ -138,7 +151,7 @@ function renderWaterfall() {
       formatter: (items) => `${escapeHtml(items[1].name)}: ${escapeHtml(labels[items[1].dataIndex])}` },
     grid: { left: 70, right: 10, top: 20, bottom: 30 },
     xAxis: { type: "category", data: STEPS.map(([, name]) => name), axisLabel: { interval: 0, fontSize: 11 } },
-    yAxis: { type: "value", min: 0 },
+    yAxis: { type: "value", min: 0, name: row.currency },
     series: [
       { type: "bar", stack: "bridge", data: base, itemStyle: { color: "transparent" }, silent: true },
       { type: "bar", stack: "bridge", data: bars,
@@ -162,7 +175,7 @@ function renderRevenue() {
     legend: { top: 0 },
     grid: { left: 70, right: 20, top: 36, bottom: 30 },
     xAxis: { type: "category", data: rows.map((r) => monthLabel(r.month)) },
-    yAxis: { type: "value" },
+    yAxis: { type: "value", name: reportingCurrency() },
     series: [
       { name: "Recognised revenue", type: "bar", data: revenue, color: "#8fb3f0" },
       { name: "Ending MRR", type: "line", data: mrr, color: COLORS.total, showSymbol: false },
@@ -204,26 +217,60 @@ function checkMark(check) {
   return el("span", { class: "fail" }, "blocked");
 }
 
+// What a certified record did with its figures: published them, or only certified them (a certify-only run).
+function publishing(c) {
+  if (c.status !== "certified") return "";
+  if (c.is_certify_only) return "certify only";
+  return c.published_at ? `published ${c.published_at}` : "not published";
+}
+
 function renderHistory() {
   const head = el("tr", {}, ...["Certification", "Run", "As of", "Completeness", "Integrity", "Identity",
-    "Derivation", "Status", "Certified at"].map((h) => el("th", {}, h)));
+    "Derivation", "Status", "Certified at", "Publishing"].map((h) => el("th", {}, h)));
   $("history").replaceChildren(head, ...state.history.map((c) => {
     const checks = Object.fromEntries(c.checks.map((k) => [k.check_name, k]));
-    return el("tr", { title: c.failure_summary || "" },
-      el("td", {}, `#${c.certification_id}`), el("td", {}, c.run_id), el("td", {}, c.as_of_date),
+    // The page lives in an iframe under /revcert/: the run opens in Airflow's own page, beside it.
+    const run = el("a", { href: `../dags/${encodeURIComponent(c.dag_id)}/runs/${encodeURIComponent(c.run_id)}`,
+      target: "_top" }, c.run_id);
+    return el("tr", { title: c.failure_summary || "", dataset: { certification: c.certification_id } },
+      el("td", {}, `#${c.certification_id}`), el("td", {}, run), el("td", {}, c.as_of_date),
       el("td", {}, checkMark(checks.completeness)), el("td", {}, checkMark(checks.integrity)),
       el("td", {}, checkMark(checks.movement_identity)), el("td", {}, checkMark(checks.independent_derivation)),
       el("td", {}, el("span", { class: `badge ${c.status === "certified" ? "certified" : "failed"}` }, c.status)),
-      el("td", {}, c.certified_at || ""));
+      el("td", {}, c.certified_at || ""), el("td", {}, publishing(c)));
   }));
 }
 
 function renderProvenance() {
   const latest = state.months.at(-1);
-  if (!latest) { $("provenance").textContent = "No certified figures yet."; return; }
-  $("provenance").replaceChildren(el("span", { class: "badge certified" }, "certified"),
-    ` Figures through ${latest.snapshot_date}, certification #${latest.certification_id}, in ${latest.currency}. ` +
-    "Only certified months appear.");
+  if (latest) {
+    $("provenance").replaceChildren(el("span", { class: "badge certified" }, "certified"),
+      ` Figures through ${latest.snapshot_date}, certification #${latest.certification_id}, in ${latest.currency}. ` +
+      "Only certified months appear.");
+  } else {
+    $("provenance").textContent = "No certified figures yet.";
+  }
+  renderLatestAttempt(latest, state.history[0]);
+}
+
+// A failed or abandoned latest attempt is said at the top, with its checks and times, so nobody reads the
+// figures below as today's: they are still those of the last certification that passed.
+function renderLatestAttempt(latest, attempt) {
+  if (!attempt || attempt.status === "certified") return;
+  if (attempt.status === "running") {
+    $("provenance").append(" ", el("span", { class: "badge neutral" },
+      `certifying now: #${attempt.certification_id}, started ${attempt.started_at}`));
+    return;
+  }
+  const failed = attempt.checks.filter((c) => c.passed === false).map((c) => c.check_name.replaceAll("_", " "));
+  $("attempt").replaceChildren(
+    el("strong", {}, `The latest certification attempt #${attempt.certification_id} ${attempt.status}`),
+    ` (run ${attempt.run_id}, as of ${attempt.as_of_date}, started ${attempt.started_at})`
+    + (failed.length ? `; failed checks: ${failed.join(", ")}` : "")
+    + (attempt.failure_summary ? `: ${attempt.failure_summary}` : "") + ". ",
+    latest ? `The figures shown are those of certification #${latest.certification_id} of ${latest.snapshot_date}.`
+      : "Nothing is published yet.");
+  $("attempt").hidden = false;
 }
 
 // Answers can arrive out of order; only the newest request may draw, or the figures would not be those the
@@ -238,6 +285,9 @@ async function refresh() {
     const answers = await Promise.all([getJson(`api/v1/bridge?${q}`), getJson(`api/v1/cohorts?${q}`)]);
     if (request !== requests.mrr) return;
     [state.bridge, state.cohorts] = answers;
+    offerCsv("csv-mrr", `api/v1/bridge?${q}`);
+    offerCsv("csv-revenue", `api/v1/bridge?${q}`);
+    offerCsv("csv-cohorts", `api/v1/cohorts?${q}`);
     const months = [...new Set(state.bridge.totals.map((r) => r.month))].sort();
     const chosen = $("bridge-month").value;
     $("bridge-month").replaceChildren(...months.map((m) => el("option", { value: m }, monthLabel(m))));
@@ -250,6 +300,11 @@ async function refresh() {
     document.body.dataset.ready = "true";
   } catch (error) {
     if (request !== requests.mrr) return;
+    // Never leave earlier figures under an error: they would read as the answer to this request.
+    for (const id of ["csv-mrr", "csv-waterfall", "csv-revenue", "csv-cohorts"]) $(id).hidden = true;
+    for (const id of ["mrr-chart", "waterfall", "revenue-chart", "cohort-chart"]) chart(id).clear();
+    for (const id of ["kpis", "waterfall-table", "bridge-month"]) $(id).replaceChildren();
+    $("waterfall-title").textContent = "MRR bridge";
     $("error").textContent = `Could not load the certified figures (${error.message}).`;
     $("error").hidden = false;
   }
@@ -340,10 +395,12 @@ async function refreshShop() {
   if ($("to-day").value) params.set("to", $("to-day").value);
   const request = ++requests.shop;
   let days = [];
+  let answered = true;
   try {
     days = (await getJson(`api/v1/shops/${encodeURIComponent(shop.shop_id)}/daily?${params}`)).days;
   } catch (error) {
     if (request !== requests.shop) return;
+    answered = false;
     // Never leave earlier figures under an error: they would read as the answer to this request.
     $("shop-error").textContent = `Could not load the shop's certified days (${error.message}).`;
     $("shop-error").hidden = false;
@@ -351,6 +408,8 @@ async function refreshShop() {
   if (request !== requests.shop) return;
   state.shopDays = days;
   renderShopDays(shop);
+  if (answered) offerCsv("csv-shop-days", `api/v1/shops/${encodeURIComponent(shop.shop_id)}/daily?${params}`);
+  else $("csv-shop-days").hidden = true;
   document.body.dataset.shopReady = shop.shop_id;
 }
 
@@ -382,6 +441,8 @@ const percent = (rate) => (rate == null ? "" : `${(Number(rate) * 100).toFixed(2
 function renderReconciliation(runs, discrepancies) {
   if (!runs.length) return;
   $("reconciliation").hidden = false;
+  offerCsv("csv-reconciliation", "api/v1/reconciliation/runs");
+  offerCsv("csv-discrepancies", "api/v1/reconciliation/discrepancies");
   const [latest] = runs;
   $("reconciliation-status").replaceChildren(
     `Latest: reconciliation #${latest.reconciliation_run_id} (${latest.started_at}) ${latest.status}, `
@@ -435,6 +496,8 @@ async function start() {
   if (state.months.length) $("from-month").value = monthLabel(state.months.at(-Math.min(24, state.months.length)).month);
   renderProvenance();
   renderHistory();
+  offerCsv("csv-history", "api/v1/certifications?pipeline=certified_mrr");
+  offerCsv("csv-shops", "api/v1/shops");
   for (const id of ["business-unit", "from-month", "to-month"]) $(id).addEventListener("change", refresh);
   $("bridge-month").addEventListener("change", renderWaterfall);
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
