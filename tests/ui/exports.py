@@ -11,15 +11,20 @@ from revcert.money import loads_exact
 from revcert.ui.export import cell
 
 
+def read_csv(text: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The preamble's lines (without their `# `) and the rows of an exported CSV."""
+    lines = text.splitlines()
+    preamble = [line[2:] for line in lines if line.startswith("# ")]
+    return preamble, list(csv.DictReader(line for line in lines if not line.startswith("# ")))
+
+
 def served_csv(client: TestClient, path: str, **params: Any) -> tuple[list[str], list[dict[str, str]]]:
     """The preamble's lines and the rows of `path?format=csv`, after checking it is a CSV attachment."""
     response = client.get(path, params={**params, "format": "csv"})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
     assert response.headers["content-disposition"].startswith('attachment; filename="revcert-')
-    lines = response.text.splitlines()
-    preamble = [line[2:] for line in lines if line.startswith("# ")]
-    return preamble, list(csv.DictReader(line for line in lines if not line.startswith("# ")))
+    return read_csv(response.text)
 
 
 def assert_csv_is_the_json(client: TestClient, path: str, rows_of: Callable[[Any], list[dict]] = lambda body: body,

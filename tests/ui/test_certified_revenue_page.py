@@ -3,7 +3,6 @@ from the navigation, check the latest month's waterfall against the published to
 screenshot; and a business unit carrying markup is shown as text, never run."""
 from __future__ import annotations
 
-import csv
 import re
 from datetime import date
 from decimal import Decimal
@@ -14,6 +13,7 @@ import pytest
 
 from revcert.standins.salesforce.server import SalesforceOrg
 from tests.airflow_harness import ADMIN_PASSWORD, PROJECT_ROOT, ApiServer, load_certified_mrr_dag, run_dag
+from tests.ui.exports import read_csv
 
 pytestmark = pytest.mark.integration
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,9 +32,7 @@ def downloaded_csv(page, frame, link: str) -> tuple[str, list[str], list[dict[st
     """Click a card's "Download CSV" as a user does; the file's name, preamble and rows."""
     with page.expect_download() as download:
         frame.locator(f"#{link}").click()
-    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
-    return (download.value.suggested_filename, [line[2:] for line in lines if line.startswith("# ")],
-            list(csv.DictReader(line for line in lines if not line.startswith("# "))))
+    return (download.value.suggested_filename, *read_csv(Path(download.value.path()).read_text(encoding="utf-8")))
 
 
 def fetched_csv_rows(frame, link: str) -> int:
@@ -42,7 +40,7 @@ def fetched_csv_rows(frame, link: str) -> int:
     text = frame.locator(f"#{link}").evaluate(
         "async (a) => { const r = await fetch(a.href); return r.ok ? r.text() : `HTTP ${r.status}`; }")
     assert text.startswith("# "), text[:200]
-    return len(list(csv.DictReader(line for line in text.splitlines() if not line.startswith("# "))))
+    return len(read_csv(text)[1])
 
 
 def open_page(playwright, api: ApiServer, viewport: dict | None = None):

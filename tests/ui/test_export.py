@@ -1,21 +1,15 @@
 """CSV for spreadsheets: exact values, provenance in the preamble, no formula smuggled in through text."""
 from __future__ import annotations
 
-import csv
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
 
 from revcert.ui.export import as_csv, cell
+from tests.ui.exports import read_csv as parsed
 
 READ_AT = datetime(2026, 11, 22, 6, 0, tzinfo=timezone.utc)
-
-
-def parsed(text: str) -> tuple[list[str], list[dict[str, str]]]:
-    lines = text.splitlines()
-    preamble = [line[2:] for line in lines if line.startswith("# ")]
-    return preamble, list(csv.DictReader(line for line in lines if not line.startswith("# ")))
 
 
 @pytest.mark.parametrize("value, text", [

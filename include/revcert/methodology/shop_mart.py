@@ -83,6 +83,8 @@ def build_shop_mart(conn: psycopg.Connection, shop_id: str, as_of_date: date, ce
               "from_day": days[0] if days else None, "to_day": days[1] if days else None}
     # The shop's mart rows are replaced within this transaction, so the planner's statistics never describe
     # them: estimating a handful of rows, it would nest loops over hundreds of days and thousands of orders.
+    # Hash joins read a whole side, so every statement also names the shop's id on the big tables: their
+    # shop index then reads this shop's rows, not the warehouse's.
     conn.execute("set local enable_nestloop = off")
     conn.execute(load_sql("methodology", "shop_mart_cleared"), params)
     for model in SHOP_MODELS:
