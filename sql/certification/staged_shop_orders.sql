@@ -1,25 +1,22 @@
 -- The independent derivation's orders of one shop, read from staging directly: every order, or those
--- placed within the given UTC windows (each a day in scope widened by a day either side, so no
--- timezone is needed here: the derivation finds each order's local day itself), and, for a refund-date
--- shop, those with a refund made within them.
+-- placed within the given UTC windows (the days in scope, bounded by the derivation from the shop's zone
+-- in Python, so no timezone is read here: the derivation finds each order's local day itself), and, for
+-- a refund-date shop, those with a refund made within them.
 -- Grain: one row per order.
 with windows as (
-    select
-        starts_at,
-        ends_at
+    -- One multirange: an order's test against it is a binary search, not a pass over every window.
+    select range_agg(tstzrange(starts_at, ends_at)) as spans
     from unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) as window_bounds (starts_at, ends_at)
 ),
 
 refunded_within as (
     select distinct refunds.order_id
     from staging.stg_refund as refunds
-    inner join windows
-        on
-            refunds.created_at >= windows.starts_at
-            and refunds.created_at < windows.ends_at
+    cross join windows
     where
         refunds.shop_id = %(shop_id)s
         and %(refund_dates)s
+        and refunds.created_at <@ windows.spans
 ),
 
 orders as (
@@ -38,13 +35,8 @@ orders as (
 
 select orders.*
 from orders
+cross join windows
 where
     %(starts)s::timestamptz[] is null
-    or exists (
-        select 1
-        from windows
-        where
-            orders.created_at >= windows.starts_at
-            and orders.created_at < windows.ends_at
-    )
+    or orders.created_at <@ windows.spans
     or orders.order_id in (select refunded_within.order_id from refunded_within)

@@ -8,8 +8,9 @@ Chatham is +13:45 until 5 April, +12:45 until 27 September.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,6 +20,8 @@ from revcert.certification.shop_day_revenue import (
     RefundTransaction,
     ShopRuleError,
     ShopSettings,
+    local_day,
+    local_day_bounds,
     order_from_record,
     shop_day,
     shop_days,
@@ -225,3 +228,32 @@ def test_a_malformed_order_is_refused_naming_it(change, rule):
     with pytest.raises(ShopRuleError) as error:
         order_from_record({**RECORD, **change})
     assert error.value.rule == rule and error.value.record_ids == ["42"]
+
+
+# Local days whose midnight or whose hours move: DST days of the generator's zones, midnights that
+# happen twice (Beirut falls back at midnight, Goose Bay a minute after it), one that never happens
+# (Havana springs forward at midnight), and the days around the one Samoa skipped.
+BOUNDED_DAYS = [
+    ("America/New_York", date(2026, 3, 8)), ("America/New_York", date(2026, 11, 1)),
+    ("Europe/London", date(2026, 3, 29)), ("Australia/Lord_Howe", date(2026, 4, 5)),
+    ("Australia/Lord_Howe", date(2026, 10, 4)), ("Pacific/Chatham", date(2026, 4, 5)),
+    ("Pacific/Chatham", date(2026, 9, 27)), ("Asia/Kolkata", date(2026, 11, 21)),
+    ("Asia/Beirut", date(2022, 10, 30)), ("America/Goose_Bay", date(2010, 11, 7)),
+    ("America/Havana", date(2026, 3, 8)),
+    ("Pacific/Apia", date(2011, 12, 29)), ("Pacific/Apia", date(2011, 12, 31)),
+]
+
+
+@pytest.mark.parametrize(("zone_name", "day"), BOUNDED_DAYS)
+def test_a_local_days_bounds_hold_every_instant_of_it(zone_name, day):
+    zone = ZoneInfo(zone_name)
+    start, end = local_day_bounds(day, zone)
+    around = datetime.combine(day, datetime.min.time(), timezone.utc) - timedelta(days=2)
+    minutes = [around + timedelta(minutes=m) for m in range(5 * 24 * 60)]
+    on_day = [m for m in minutes if local_day(m, zone) == day]
+    assert all(start <= m < end for m in on_day)
+    # Tight: nothing of the neighbouring days is inside beyond the hour a midnight in a gap can add.
+    outside = [m for m in minutes if start <= m < end and local_day(m, zone) != day]
+    assert len(outside) <= 60
+    if on_day:
+        assert on_day[0] == start or local_day(start, zone) != day

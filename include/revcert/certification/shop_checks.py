@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -23,6 +24,7 @@ from revcert.certification.shop_day_revenue import (
     ShopDay,
     ShopRuleError,
     ShopSettings,
+    local_day_bounds,
     shop_days,
 )
 from revcert.methodology.shop_mart import check_shop
@@ -55,20 +57,31 @@ def check_shop_integrity(conn: psycopg.Connection, shop_id: str) -> CheckResult:
                                                         "currency and rate, and the shop a known timezone")
 
 
-def _windows(days: set[date]) -> tuple[list[datetime], list[datetime]]:
-    """UTC windows holding every instant of the given local days, in any timezone (offsets stay within a
-    day of UTC), adjoining ones merged."""
+def _windows(days: set[date], zone: ZoneInfo | None) -> tuple[list[datetime], list[datetime]]:
+    """UTC windows holding every instant of the given local days, adjoining ones merged: each day's own
+    span in the shop's zone, or without a known zone the day widened by a day either side (offsets stay
+    within a day of UTC)."""
     starts: list[datetime] = []
     ends: list[datetime] = []
     for day in sorted(days):
-        start = datetime.combine(day - timedelta(days=1), time(), timezone.utc)
-        end = datetime.combine(day + timedelta(days=2), time(), timezone.utc)
+        if zone is None:
+            start = datetime.combine(day - timedelta(days=1), time(), timezone.utc)
+            end = datetime.combine(day + timedelta(days=2), time(), timezone.utc)
+        else:
+            start, end = local_day_bounds(day, zone)
         if ends and start <= ends[-1]:
-            ends[-1] = end
+            ends[-1] = max(end, ends[-1])
         else:
             starts.append(start)
             ends.append(end)
     return starts, ends
+
+
+def _zone(settings: ShopSettings) -> ZoneInfo | None:
+    try:
+        return settings.zone()
+    except ShopRuleError:  # the derivation refuses the shop itself, with its rule
+        return None
 
 
 def read_staged_shop(conn: psycopg.Connection, shop_id: str, days: set[date] | None = None
@@ -77,7 +90,7 @@ def read_staged_shop(conn: psycopg.Connection, shop_id: str, days: set[date] | N
     at least those that can count on `days` (placed on them, or refunded on them for a refund-date shop)."""
     shop = conn.execute(load_sql("certification", "staged_shop"), {"shop_id": shop_id}).fetchone()
     settings = ShopSettings(shop[0], shop[1] or "", shop[2] or "", refunds_on_refund_date=shop[3])
-    starts, ends = _windows(days) if days is not None else (None, None)
+    starts, ends = _windows(days, _zone(settings)) if days is not None else (None, None)
     rows = conn.execute(load_sql("certification", "staged_shop_orders"), {
         "shop_id": shop_id, "starts": starts, "ends": ends, "refund_dates": settings.refunds_on_refund_date,
     }).fetchall()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -123,6 +123,23 @@ def round_to_cents(value: Fraction) -> Decimal:
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
     """The local date of an instant in a zone (B3): DST and half-hour offsets included."""
     return moment.astimezone(zone).date()
+
+
+def local_day_bounds(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """UTC instants [start, end) holding every instant whose local date in `zone` is `day`.
+
+    A local midnight can fall in a DST gap (it never happens) or an overlap (it
+    happens twice), so each bound is taken at both of its folds: the earlier for
+    the start, the later for the end. The span may hold a few instants of the
+    neighbouring days (a midnight in a gap); whoever reads by it still asks
+    `local_day` which day each instant is.
+    """
+    def both_folds(midnight: datetime) -> list[datetime]:
+        return [midnight.replace(fold=fold).astimezone(timezone.utc) for fold in (0, 1)]
+
+    start = datetime.combine(day, time(), zone)
+    end = datetime.combine(day + timedelta(days=1), time(), zone)
+    return min(both_folds(start)), max(both_folds(end))
 
 
 def is_successful_refund(transaction: RefundTransaction) -> bool:

@@ -54,7 +54,14 @@ def shop_as_of(as_of_date: date, iana_timezone: str | None, now: datetime) -> da
 
 
 def check_shop(conn: psycopg.Connection, shop_id: str) -> list[RuleFailure]:
-    """Every rule of SHOP_CHECKS that some record of the shop breaks, with all of its records."""
+    """Every rule of SHOP_CHECKS that some record of the shop breaks, with all of its records.
+
+    Sets `enable_nestloop = off` for the rest of the caller's transaction: a shop staged since the
+    statistics were last gathered looks like a single row to the planner, which then nests a loop over
+    its thousands of orders for each of its refund transactions (47 s for one shop of 19,000 orders at
+    a million; a hash join of the same rows takes 20 ms).
+    """
+    conn.execute("set local enable_nestloop = off")
     failures = []
     for rule, description in SHOP_CHECKS.items():
         rows = conn.execute(load_sql("mart/checks", rule), {"shop_id": shop_id}).fetchall()

@@ -73,10 +73,14 @@ class _ShopOrders:
         self.processed = array("q")
         self.lines: list[bytes] = []
         self._sorted: dict[str, array] = {}
+        # Edits only move updatedAt forward, so the latest ever stored is the latest there is: kept here,
+        # each edit's stamp is found without reading every order.
+        self.latest_updated = 0
 
     def put(self, position: int | None, key: tuple[int, int, int, int], line: bytes) -> None:
         """Append an order (position None) or replace the one at `position`."""
         columns = (self.id, self.created, self.updated, self.processed)
+        self.latest_updated = max(self.latest_updated, key[2])
         if position is None:
             for column, value in zip(columns, key, strict=True):
                 column.append(value)
@@ -259,7 +263,7 @@ class ShopifyStore:
 
     def _next_updated_at(self) -> int:
         """An updatedAt later than every order's (and not before now), in whole seconds like Shopify's."""
-        latest = max((max(orders.updated) for orders in self._orders.values() if orders.updated), default=0)
+        latest = max((orders.latest_updated for orders in self._orders.values()), default=0)
         now = (datetime.now(timezone.utc).replace(microsecond=0) - _EPOCH) // timedelta(microseconds=1)
         return max(now, (latest // _ONE_SECOND + 1) * _ONE_SECOND)
 
