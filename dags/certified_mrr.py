@@ -13,7 +13,8 @@ total, and cohort retention.
 Only certified figures reach `publish`, which writes them into `viz` in one
 transaction. On any failure the gate pages Slack once and ends red, `publish`
 skips itself, `close_run` fails the run, and what was published before stays
-as it was.
+as it was. A backfill's runs send nothing of their own: the last of them to
+end posts one summary of the backfill.
 
 The as-of date is the `as_of` param, else the run's logical date in the
 business timezone; a date later than today is refused.

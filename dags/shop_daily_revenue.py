@@ -13,7 +13,8 @@ derivation to the cent; `publish` writes each certified shop's days into
 
 One shop's failure (its source down, an order breaking a rule) never holds
 back the others: that shop keeps the figures published before, the gate pages
-Slack once naming it, and the run ends failed.
+Slack once naming it, and the run ends failed. A backfill's runs send nothing
+of their own: the last of them to end posts one summary of the backfill.
 
 Params: `as_of` (the last local day covered), `shops` (empty: every shop of
 the Shopify connection), `from` / `to` (re-extract and recompute a range of

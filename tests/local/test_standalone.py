@@ -1,12 +1,13 @@
 """A real Airflow (`airflow standalone`: scheduler, dag-processor, api-server, triggerer) as `make ui`
 runs it: log in, see the DAG and the page, trigger with conf, repair a shop's range through the scheduler
-and reconcile from the asset it emits. (A backfill through a real scheduler is in
-tests/deployment/test_celery_topology.py, on the production topology.)"""
+and reconcile from the asset it emits, and a backfill's one Slack summary. (A backfill waiting on a run
+through a real scheduler is in tests/deployment/test_celery_topology.py, on the production topology.)"""
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import quote
 
 import psycopg
 import pytest
@@ -157,3 +158,33 @@ def test_the_shop_publish_schedules_the_reconciliation_through_its_asset(airflow
             "where run_id = %s", [runs[0]["dag_run_id"]]).fetchall()
         published = [row[0] for row in conn.execute("select shop_id from viz.shop order by shop_id")]
     assert status == "clean" and len(sampled) == 1 and sampled[0] in published and compared == 7 and found == 0
+
+
+def test_a_backfill_posts_one_summary_when_its_last_run_ends_and_no_notice_per_run(airflow):
+    """Two runs of a backfill, both allowed to start at once (the second waits on the warehouse lease):
+    Slack gets one message for the whole backfill, from whichever run closes last, naming both runs."""
+    token = login(airflow)
+    wait_for_dag(airflow, token)
+    headers = {"Authorization": f"Bearer {token}"}
+    morning = datetime(2026, 10, 14, tzinfo=timezone.utc)
+    created = requests.post(f"{airflow.base_url}/api/v2/backfills", headers=headers, timeout=90, json={
+        "dag_id": "certified_mrr", "from_date": morning.isoformat(), "to_date": (morning + timedelta(hours=23)
+                                                                               ).isoformat(),
+        "max_active_runs": 2, "reprocess_behavior": "none", "dag_run_conf": {}})
+    assert created.status_code == 200, created.text
+    backfill_id = created.json()["id"]
+    deadline = time.monotonic() + 600
+    while not api(airflow, f"/api/v2/backfills/{backfill_id}", token).json()["completed_at"]:
+        assert time.monotonic() < deadline, "the backfill did not complete"
+        time.sleep(3)
+    runs = api(airflow, "/api/v2/dags/certified_mrr/dagRuns", token, run_type="backfill",
+               logical_date_gte=morning.isoformat()).json()["dag_runs"]
+    run_ids = sorted(r["dag_run_id"] for r in runs)
+    assert len(run_ids) == 2 and {r["state"] for r in runs} == {"success"}, runs
+    about = [text for text in airflow.slack.texts
+             if any(run_id in text or quote(run_id) in text for run_id in run_ids)]
+    assert len(about) == 1, about
+    assert about[0].startswith(":white_check_mark: *Backfill of `certified_mrr` ended: all 2 run(s) certified.* "
+                               "As of 2026-10-14 to 2026-10-14: 2 certified and published"), about[0]
+    assert all(f"`{run_id}`" in about[0] for run_id in run_ids)
+    assert api(airflow, "/api/v2/variables/revcert_backfill_runs_certified_mrr", token).status_code == 404

@@ -2,6 +2,7 @@
 a local Slack receiver, and Airflow's metadata database migrated for the tests."""
 from __future__ import annotations
 
+import re
 import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -103,6 +104,29 @@ def test_a_source_count_one_higher_halts_publishing(dag, monkeypatch, warehouse_
 
 # Bad records (a negative customer, a renewal cycle, a missing rate, and many more) are the corpus in
 # tests/faults/test_salesforce_bad_input.py.
+
+
+def test_the_page_of_a_negative_customer_names_its_account_unit_and_org_link_and_advises_no_override(
+        dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path):
+    line = next(r for r in org.objects["SBQQ__Subscription__c"].values()
+                if not r["IsDeleted"] and r["SBQQ__Quantity__c"] > 0 and r["SBQQ__StartDate__c"]
+                and r["SBQQ__StartDate__c"] <= "2026-11-01" and (r["SBQQ__EndDate__c"] or "9999") >= "2026-11-21")
+    org.apply_edits("SBQQ__Subscription__c", new=[{
+        **line, "Id": "a1BNEGATIVEMRR0AAA", "SBQQ__Quantity__c": -line["SBQQ__Quantity__c"] * 5,
+        "SBQQ__RevisedSubscription__c": line["Id"]}])
+    before = viz_before(warehouse_after_certified_run)
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "negative_customer_mrr")
+    failed, blocked = page.split("*Blocked*")[0], page.split("*Blocked*")[1].split("*Run:*")[0]
+    assert "• *integrity*: negative_customer_mrr" in failed and "movement_identity" not in failed
+    assert "*movement_identity* (blocked)" in blocked and "*independent_derivation* (blocked)" in blocked
+    # The customer (the account of its chain's root) by name and business unit, linked into the org.
+    offence = next(text for text in page.splitlines() if "a1BNEGATIVEMRR0AAA" in text)
+    customer = org.objects["Account"][re.search(r"<https://127\.0\.0\.1:\d+/(\w+)\|\1>", offence).group(1)]
+    assert offence.startswith(f"• `negative_customer_mrr` account *{customer['Name']}*, "
+                              f"{customer['Business_Unit__c'] or 'UNASSIGNED'}, <https://127.0.0.1:"), offence
+    advice = page.split("*Next:*")[1]
+    assert "correct the amendment lines in Salesforce" in advice and "classification_overrides" not in advice
 
 
 def test_one_cent_altered_between_transform_and_certify_halts_publishing(dag, monkeypatch,

@@ -155,6 +155,26 @@ def test_a_revoked_token_fails_that_shop_at_once(dag, monkeypatch, shops_after_c
     assert sum(1 for status, published_, _ in records.values() if status == "certified" and published_) == 4
 
 
+def test_shops_failing_for_different_reasons_make_one_message_naming_each(dag, monkeypatch,
+                                                                         shops_after_certified_run, store, slack,
+                                                                         tmp_path):
+    url = shops_after_certified_run
+    down, revoked = list(store.shops)[:2]
+    down_id, revoked_id = down.rsplit("/", 1)[1], revoked.rsplit("/", 1)[1]
+    monkeypatch.setenv("REVCERT_RETRY_ATTEMPTS", "1")
+    monkeypatch.setattr(dag.get_task("shop.extract"), "retries", 0)
+    state, tasks = run_shop_dag(dag, monkeypatch, url, store, slack, tmp_path=tmp_path, revoked=(revoked,),
+                                faults=[Fault("status", status=503, times=None, shop_id=down)])
+    assert state == "failed" and tasks["certify"] == "failed" and tasks["close_run"] == "failed"
+    assert len(slack.texts) == 1, slack.texts
+    [page] = slack.texts
+    assert page.startswith(":rotating_light: *Shop revenue not certified for 2 shop(s)")
+    assert f"*Shop {down_id}*" in page and "HTTP 503" in page
+    assert f"*Shop {revoked_id}*" in page and "Invalid API key or access token" in page
+    assert "*Failed checks:*" not in page and page.count("*completeness* (blocked)") == 2
+    assert sum(1 for status, published_, _ in shop_records(url).values() if status == "certified" and published_) == 3
+
+
 def presentment(order: dict) -> str:
     return order["totalPriceSet"]["presentmentMoney"]["currencyCode"]
 

@@ -21,7 +21,9 @@ from pathlib import Path
 
 import requests
 
+from revcert.certification.record import Certification
 from revcert.local.run import airflow_connection, dags_folder
+from revcert.notifications.slack import named_record_ids
 from revcert.settings import Settings
 from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
 from revcert.standins.shopify.server import ShopifyStandIn, ShopifyStore
@@ -150,25 +152,30 @@ class LocalAirflow:
         from revcert.certification.record import read_certification
         from revcert.warehouse.connection import connect
 
+        with connect(self.warehouse_url) as conn:
+            before = conn.execute("select coalesce(max(certification_id), 0) from certification.certification_run "
+                                  "where dag_id = %s", [dag_id]).fetchone()[0]
         test = subprocess.run([sys.executable, "-m", "airflow", "dags", "test", dag_id, "--conf",
                                json.dumps({"as_of": as_of})], env=self.env, capture_output=True, text=True)
         log = self.home / f"demo-run-{dag_id}.log"
         log.write_text(test.stdout + test.stderr)
         with connect(self.warehouse_url) as conn:
-            # The run's own record (scope '') first, then one per shop.
+            # This run's records only (an earlier `make ui` may have left others): its own (scope ''), then
+            # one per shop.
             records = [read_certification(conn, certification_id) for (certification_id,) in conn.execute(
                 "select certification_id from certification.certification_run where dag_id = %s and run_id = "
-                "(select run_id from certification.certification_run where dag_id = %s order by certification_id "
-                "desc limit 1) order by scope", [dag_id, dag_id])]
+                "(select run_id from certification.certification_run where dag_id = %s and certification_id > %s "
+                "order by certification_id desc limit 1) order by scope", [dag_id, dag_id, before])]
         failed = [r for r in records if r.status != "certified" or not r.published_at]
         if records and not failed:
             return f"{dag_id}: certified and published as of {as_of} (certification {records[0].certification_id})."
         named = [r for r in failed if r.scope] or failed
-        why = "; ".join(f"{'shop ' + r.scope if r.scope else 'run'}: {r.failure_summary or r.status}"
-                        for r in named) or "it did not open a certification record"
-        return (f"{dag_id}: the demo run as of {as_of} was NOT certified, so the page is not green: {why}\n"
-                f"The page shows the figures certified before, if any, and its history names the failed checks; "
-                f"the run's log is {log}.")
+        run = f" (run {records[0].run_id})" if records else ""
+        why = [line for r in named for line in why_not_certified(r)] or ["  it did not open a certification record"]
+        return "\n".join([f"{dag_id}: the demo run as of {as_of}{run} was NOT certified, so the page is not green:",
+                          *why,
+                          "The page shows the figures certified before, if any, and its history names the failed "
+                          f"checks; the run's log is {log}; the page Slack got is in {self.slack_record}."])
 
     def admin_password(self) -> str:
         return json.loads((self.home / PASSWORDS_FILE).read_text())["admin"]
@@ -192,6 +199,23 @@ class LocalAirflow:
                 except subprocess.TimeoutExpired:
                     pass
         self.stack.close()
+
+
+def why_not_certified(record: Certification) -> list[str]:
+    """A record's failed checks (with the records they name) and blocked ones, a line each, for a terminal."""
+    who = f"shop {record.scope}" if record.scope else "run"
+    failed = [c for c in record.checks.values() if c.passed is False]
+    blocked = [c for c in record.checks.values() if c.passed is None]
+    if not failed and not blocked:
+        return [f"  {who}: {record.failure_summary or record.status}"]
+    lines = [f"  {who}: failed check {c.check_name}: {c.summary}" for c in failed]
+    ids = named_record_ids([record])[:5]
+    if ids:
+        lines.append(f"  {who}: records named: {', '.join(ids)}")
+    if blocked:
+        lines.append(f"  {who}: blocked, not run because an earlier step failed: "
+                     f"{', '.join(c.check_name for c in blocked)} ({blocked[0].summary})")
+    return lines
 
 
 def local_airflow(settings: Settings, org_dir: Path, shops_dir: Path, port: int) -> LocalAirflow:

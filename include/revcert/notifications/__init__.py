@@ -1,1 +1,1 @@
-"""Notifications: Slack pages when certification halts publishing, and task failure notices."""
+"""Notifications: Slack pages when a run is not certified, notices of certified runs, backfill summaries."""

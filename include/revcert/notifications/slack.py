@@ -1,19 +1,41 @@
 """Slack messages through the Airflow Slack provider's incoming-webhook hook.
 
 The page a certification failure sends must let a person act without opening
-anything else first: which checks failed, a small table of what differs, the
-first record ids, the certification id, and a link to the run.
+anything else first: which checks failed and which could not run (blocked by an
+earlier failure), a small table of what differs, each offending record with the
+customer account behind it (name, business unit, a link into the org), what to
+do about each broken rule, the certification id, and a link to the run.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tabulate import tabulate
 
 from revcert.certification.record import Certification, CheckResult
+from revcert.notifications.accounts import Account, salesforce_record_url
+from revcert.notifications.advice import CHECK_ADVICE, EXTRACTION_ADVICE, advice_for_rule
 
 _ROWS_SHOWN = 8
 _IDS_SHOWN = 10
+_RUNS_SHOWN = 20
+
+
+def _escape(text: str) -> str:
+    """Names are data, never markup: Slack's control characters are escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _record(record_id: str, instance_url: str | None) -> str:
+    url = salesforce_record_url(instance_url, record_id)
+    return f"<{url}|{_escape(record_id)}>" if url else _escape(record_id)
+
+
+def _account(account: Account, instance_url: str | None) -> str:
+    deleted = " (deleted)" if account.is_deleted else ""
+    return (f"*{_escape(account.account_name or account.account_id)}*{deleted}, {_escape(account.business_unit)}, "
+            f"{_record(account.account_id, instance_url)}")
 
 
 def _label(discrepancy: dict[str, Any]) -> str:
@@ -27,25 +49,39 @@ def _label(discrepancy: dict[str, Any]) -> str:
     return f"{discrepancy['object']} {discrepancy['figure']}"
 
 
-def _table(checks: list[CheckResult]) -> list[str]:
-    """Figures that differ as a small table; records that break a rule as a list."""
+def _offence(discrepancy: dict[str, Any], accounts: dict[str, Account], instance_url: str | None) -> str:
+    """One record that breaks a rule, with the customer account it is booked on when staging knows it."""
+    record_id = discrepancy["record_id"]
+    account = accounts.get(record_id)
+    if account and account.account_id == record_id:
+        return f"• `{discrepancy['rule']}` account {_account(account, instance_url)}: {discrepancy['actual']}"
+    booked = f"; account {_account(account, instance_url)}" if account else ""
+    return f"• `{discrepancy['rule']}` {_record(record_id, instance_url)}: {discrepancy['actual']}{booked}"
+
+
+def _table(checks: list[CheckResult], accounts: dict[str, Account], instance_url: str | None) -> list[str]:
+    """Figures that differ as a small table, with the customers behind them; records that break a rule as a
+    list, each with its account."""
     found = [d for check in checks for d in check.discrepancies]
-    rows = [(_label(d), d["expected"], d["actual"], d.get("difference", "")) for d in found
-            if "expected" in d][:_ROWS_SHOWN]
+    figures = [d for d in found if "expected" in d]
+    rows = [(_label(d), d["expected"], d["actual"], d.get("difference", "")) for d in figures][:_ROWS_SHOWN]
     lines = []
     if rows:
         lines += ["```", tabulate(rows, headers=("what", "expected", "actual", "difference"), disable_numparse=True,
                                   colalign=("left", "right", "right", "right")), "```"]
-    lines += [f"• `{d['rule']}` {d['record_id']}: {d['actual']}" for d in found if "rule" in d][:_ROWS_SHOWN]
+    behind = list(dict.fromkeys(i for d in figures for i in d.get("record_ids", []) if i in accounts))
+    if behind:
+        lines.append("*Customers behind it:* " + "; ".join(_account(accounts[i], instance_url)
+                                                          for i in behind[:_IDS_SHOWN]))
+    lines += [_offence(d, accounts, instance_url) for d in found if "rule" in d][:_ROWS_SHOWN]
     return lines
 
 
-def _record_ids(checks: list[CheckResult]) -> list[str]:
-    ids: list[str] = []
-    for check in checks:
-        for discrepancy in check.discrepancies:
-            ids += [i for i in discrepancy.get("record_ids", []) if i not in ids]
-    return ids[:_IDS_SHOWN]
+def named_record_ids(certifications: list[Certification]) -> list[str]:
+    """Every record id the failed checks of `certifications` name, first seen first."""
+    ids = (i for c in certifications for check in c.failed_checks for d in check.discrepancies
+           for i in [*([d["record_id"]] if "record_id" in d else []), *d.get("record_ids", [])])
+    return list(dict.fromkeys(ids))
 
 
 def _headline(title: str, certification: Certification) -> str:
@@ -53,36 +89,65 @@ def _headline(title: str, certification: Certification) -> str:
             f"{certification.as_of_date}, certification {certification.certification_id}.")
 
 
-def _failures(certification: Certification) -> list[str]:
-    failed = certification.failed_checks
-    if not failed:
+def _failures(certification: Certification, accounts: dict[str, Account], instance_url: str | None) -> list[str]:
+    """The checks that failed, then those an earlier failure kept from running (blocked: they say nothing)."""
+    failed = [c for c in certification.checks.values() if c.passed is False]
+    blocked = [c for c in certification.checks.values() if c.passed is None]
+    if not failed and not blocked:
         return [f"*Why:* {certification.failure_summary}"]
-    lines = [f"• *{check.check_name}*{'' if check.passed is False else ' (blocked)'}: {check.summary}"
-             for check in failed]
-    lines += _table(failed)
-    ids = _record_ids(failed)
-    if ids:
-        lines.append(f"*First record ids:* {', '.join(ids)}")
+    lines = []
+    if failed:
+        lines += ["*Failed checks:*", *(f"• *{check.check_name}*: {check.summary}" for check in failed),
+                  *_table(failed, accounts, instance_url)]
+        ids = named_record_ids([certification])[:_IDS_SHOWN]
+        if ids:
+            lines.append(f"*First record ids:* {', '.join(_record(i, instance_url) for i in ids)}")
+    if blocked:
+        lines += ["*Blocked* (not run because an earlier step failed; not failures of their own):",
+                  *(f"• *{check.check_name}* (blocked): {check.summary}" for check in blocked)]
     return lines
 
 
-def certification_page(certifications: list[Certification], run_url: str) -> str:
-    """The one page of a run whose certification failed: every failed record (the run, or each shop)."""
+def _advice(certification: Certification) -> list[str]:
+    """What to do, rule by rule: the rules a failed check names, else the check's own advice."""
+    advice = []
+    for check in certification.checks.values():
+        if check.passed is False:
+            rules = dict.fromkeys(d["rule"] for d in check.discrepancies if "rule" in d)
+            advice += [f"`{rule}`: {advice_for_rule(rule)}." for rule in rules] or \
+                [f"*{check.check_name}*: {CHECK_ADVICE.get(check.check_name, 'see the certification record')}."]
+        elif check.passed is None and check.check_name == "completeness":
+            advice.append(f"*extraction*: {EXTRACTION_ADVICE}.")
+    return advice
+
+
+def certification_page(certifications: list[Certification], run_url: str,
+                       accounts: dict[str, Account] | None = None, instance_url: str | None = None) -> str:
+    """The one page of a run whose certification failed: every failed record (the run, or each shop).
+
+    Args:
+        certifications: The failed records: the run's, or one per failed shop.
+        run_url: The run in the Airflow UI.
+        accounts: The account behind each named record id (accounts_of_records); none for shops.
+        instance_url: The org's URL, for links to records (None: ids without links).
+    """
+    accounts = accounts or {}
     first = certifications[0]
     if len(certifications) == 1 and not first.scope:
-        lines = [_headline("Revenue not certified: publishing halted.", first), "*Failed checks:*", *_failures(first)]
+        lines = [_headline("Revenue not certified: publishing halted.", first),
+                 *_failures(first, accounts, instance_url)]
     else:
         lines = [f":rotating_light: *Shop revenue not certified for {len(certifications)} shop(s): their figures "
                  f"are not published, the other shops' are.* Run `{first.run_id}` of `{first.dag_id}`, as of "
                  f"{first.as_of_date}."]
         for certification in certifications:
             lines += [f"*Shop {certification.scope}* (certification {certification.certification_id}):",
-                      *_failures(certification)]
-    lines += [f"*Run:* {run_url}",
-              "*Next:* read the certification record (certification.check_result, certification_id "
-              f"{', '.join(str(c.certification_id) for c in certifications)}); fix the source records (or, for a "
-              "chain the rules cannot classify, add a classification override with a reason and an approver); then "
-              "re-run. The figures already published are unchanged."]
+                      *_failures(certification, accounts, instance_url)]
+    advice = list(dict.fromkeys(a for c in certifications for a in _advice(c)))
+    lines += [f"*Run:* {run_url}", "*Next:*", *(f"• {a}" for a in advice),
+              "Then re-run. The record: certification.check_result, certification_id "
+              f"{', '.join(str(c.certification_id) for c in certifications)}. The figures already published are "
+              "unchanged."]
     return "\n".join(lines)
 
 
@@ -124,6 +189,52 @@ def certified_notice(certification: Certification, run_url: str, shops: list[Cer
             published += f"; withdrawn: {', '.join(m[:7] for m in certification.withdrawn_months)}"
     return (f":white_check_mark: Revenue certified: as of {certification.as_of_date}, certification "
             f"{certification.certification_id}; {published}. {run_url}")
+
+
+def _short(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _run_list(runs: list[Certification]) -> str:
+    shown = ", ".join(f"`{r.run_id}` (as of {r.as_of_date}, certification {r.certification_id})"
+                      for r in runs[:_RUNS_SHOWN])
+    return shown + (f" and {len(runs) - _RUNS_SHOWN} more" if len(runs) > _RUNS_SHOWN else "")
+
+
+def backfill_summary(dag_id: str, runs: list[Certification], run_url: Callable[[str, str], str]) -> str:
+    """The one message of a backfill, when its last run ends: what each of its runs came to.
+
+    Args:
+        dag_id: The backfilled DAG.
+        runs: The run record (scope '') of every run of the backfill.
+        run_url: Builds the link to a run from (dag_id, run_id).
+    """
+    published = [r for r in runs if r.status == "certified" and r.published_at]
+    certify_only = [r for r in runs if r.status == "certified" and r.is_certify_only]
+    failed = [r for r in runs if r not in published and r not in certify_only]
+    dates = sorted(r.as_of_date for r in runs)
+    icon, verdict = ((":rotating_light:", f"{len(failed)} of {len(runs)} run(s) not certified") if failed
+                     else (":white_check_mark:", f"all {len(runs)} run(s) certified"))
+    lines = [f"{icon} *Backfill of `{dag_id}` ended: {verdict}.* As of {dates[0]} to {dates[-1]}: "
+             f"{len(published)} certified and published, {len(certify_only)} certified only (nothing published), "
+             f"{len(failed)} not certified."]
+    months = sorted({m for r in published for m in r.published_months or []})
+    if months:
+        lines.append(f"*Months published:* {len(months)} ({months[0][:7]} to {months[-1][:7]}).")
+    if published:
+        lines.append(f"*Certified and published:* {_run_list(published)}.")
+    if certify_only:
+        lines.append(f"*Certified only:* {_run_list(certify_only)}.")
+    if failed:
+        lines.append("*Not certified* (nothing of theirs published; the figures shown before stay):")
+        lines += [f"• `{r.run_id}` as of {r.as_of_date}, certification {r.certification_id}, {r.status}: "
+                  f"{_short(r.failure_summary or 'see the run')} {run_url(dag_id, r.run_id)}"
+                  for r in failed[:_RUNS_SHOWN]]
+        if len(failed) > _RUNS_SHOWN:
+            lines.append(f"… and {len(failed) - _RUNS_SHOWN} more (certification.certification_run).")
+        lines.append("*Next:* read each record (certification.check_result) and trigger those runs again with "
+                     "their as-of dates.")
+    return "\n".join(lines)
 
 
 def send_slack(conn_id: str, text: str) -> None:

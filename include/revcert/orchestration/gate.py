@@ -17,7 +17,15 @@ from revcert.certification.record import (
     scoped_certifications,
     update_certification,
 )
-from revcert.notifications.slack import abandoned_page, certification_page, send_slack, unreachable_page
+from revcert.notifications.accounts import Account, accounts_of_records, salesforce_instance_url
+from revcert.notifications.slack import (
+    abandoned_page,
+    certification_page,
+    named_record_ids,
+    send_slack,
+    unreachable_page,
+)
+from revcert.orchestration import dag_settings
 from revcert.orchestration.as_of import requested_as_of
 from revcert.settings import Settings
 from revcert.warehouse.connection import WarehouseUnreachable, connect
@@ -34,7 +42,8 @@ class CertificationGateOperator(BaseOperator):
     failed run pages on-call, once. On any failure it writes the certification
     record, pages Slack with what failed, and ends failed (red, where the
     problem is). Publishing runs after it whatever its state and publishes only
-    what passed, skipping itself otherwise.
+    what passed, skipping itself otherwise. A run of a backfill does not page:
+    the backfill's one summary names it when the backfill ends (close_run).
 
     A run is certified as one record (the MRR pipeline) or as one record per
     shop (`per_scope`: the shop revenue pipeline), where each shop passes or
@@ -75,10 +84,29 @@ class CertificationGateOperator(BaseOperator):
             self.log.info("Every certification passed: %s", verdict)
             return verdict
         abandoned = [c for c in failed if c.status == "abandoned" and not c.scope]
-        page = abandoned_page(abandoned[0], link) if abandoned else certification_page(failed, link)
-        send_slack(self.slack_conn_id, page)
+        if context["dag_run"].run_type == "backfill":
+            self.log.info("A run of a backfill: its failure goes into the backfill's summary, not a page of its own")
+        elif abandoned:
+            send_slack(self.slack_conn_id, abandoned_page(abandoned[0], link))
+        else:
+            send_slack(self.slack_conn_id, certification_page(failed, link, *self._named_accounts(ti.dag_id, failed)))
         self.log.error("Not certified: %s", "; ".join(f"{c.scope or 'run'}: {c.failure_summary}" for c in failed))
         raise AirflowFailException(f"{len(failed)} certification(s) failed: nothing of theirs is published")
+
+    def _named_accounts(self, dag_id: str, failed: list[Certification]) -> tuple[dict[str, Account], str | None]:
+        """The Salesforce account behind each record the page names, and the org's URL for links to them.
+
+        The page goes out without them when they cannot be read: a page with bare record ids beats none.
+        """
+        if dag_settings.SOURCE_OF.get(dag_id) != "salesforce":
+            return {}, None
+        try:
+            with connect(self.warehouse()) as conn:
+                accounts = accounts_of_records(conn, named_record_ids(failed))
+        except Exception:
+            self.log.exception("The accounts behind the failed records could not be read; paging without them")
+            accounts = {}
+        return accounts, salesforce_instance_url(Settings().salesforce_conn_id)
 
     def _run_record(self, conn: psycopg.Connection, context: Any) -> int:
         ti = context["ti"]

@@ -27,9 +27,10 @@ from revcert.certification.record import (
     scoped_certifications,
     update_certification,
 )
-from revcert.notifications.slack import certified_notice, send_slack, unpublished_page
+from revcert.notifications.slack import backfill_summary, certified_notice, send_slack, unpublished_page
 from revcert.orchestration import dag_settings
 from revcert.orchestration.as_of import FutureAsOfDate, requested_as_of, run_as_of
+from revcert.orchestration.backfills import close_backfill_run
 from revcert.settings import Settings
 from revcert.warehouse import migrate as warehouse_migrations
 from revcert.warehouse.connection import connect, dsn_from_airflow
@@ -128,7 +129,11 @@ def open_run() -> int:
 
 @task(trigger_rule="all_done", **dag_settings.task_args("close_run"))
 def close_run() -> None:
-    """Give the warehouse back; announce certified figures, or fail the run when they were not published."""
+    """Give the warehouse back; announce certified figures, or fail the run when they were not published.
+
+    A run of a backfill announces nothing of its own: the backfill's last run to close posts one summary of
+    them all (revcert.orchestration.backfills).
+    """
     context = get_current_context()
     settings = Settings()
     dsn = warehouse()
@@ -142,17 +147,36 @@ def close_run() -> None:
         shops = [read_certification(conn, c) for c in scoped_certifications(conn, dag_run.dag_id,
                                                                             dag_run.run_id).values()]
     link = dag_settings.run_url(dag_run.dag_id, dag_run.run_id)
-    if certification is None:
-        raise AirflowFailException("the run never opened a certification record (see the open_run task)")
-    if certification.status == "certified" and (certification.is_certify_only or certification.published_at):
+    in_backfill = dag_run.run_type == "backfill"
+    published = certification is not None and certification.status == "certified" and (
+        certification.is_certify_only or certification.published_at is not None)
+    if published and not in_backfill:
         send_slack(settings.slack_conn_id, certified_notice(certification, link, shops))
-        return
-    if certification.status == "certified":
+    elif certification is not None and certification.status == "certified" and not published:
         # Certified, yet publish did not finish: the gate did not page for this, so this is the one page.
         why = "publishing failed (see the publish task's log)"
-        send_slack(settings.slack_conn_id, unpublished_page(certification, link, why))
         with connect(dsn) as conn:
             update_certification(conn, certification_id, closed_at=datetime.now(timezone.utc),
                                  failure_summary=f"certified, not published: {why}")
-    raise AirflowFailException(f"certification {certification_id} is {certification.status}, not published: "
-                               f"see the page and {link}")
+        if not in_backfill:
+            send_slack(settings.slack_conn_id, unpublished_page(certification, link, why))
+    if in_backfill:
+        summarize_backfill_if_last(dsn, dag_run.dag_id, dag_run.run_id)
+    if certification is None:
+        raise AirflowFailException("the run never opened a certification record (see the open_run task)")
+    if not published:
+        raise AirflowFailException(f"certification {certification_id} is {certification.status}, not published: "
+                                   f"see the page and {link}")
+
+
+def summarize_backfill_if_last(dsn: str, dag_id: str, run_id: str) -> None:
+    """Post the backfill's summary when this is its last run to close (every run with a record is in it)."""
+    backfill = close_backfill_run(dsn, dag_id, run_id)
+    if backfill is None:
+        print("Other runs of this backfill are still to close: the last of them posts its summary")
+        return
+    with connect(dsn) as conn:
+        records = [certification_of_run(conn, dag_id, r) for r in backfill]
+        runs = [read_certification(conn, c) for c in records if c is not None]
+    if runs:
+        send_slack(Settings().slack_conn_id, backfill_summary(dag_id, runs, dag_settings.run_url))
