@@ -11,7 +11,7 @@ from airflow.plugins_manager import AirflowPlugin
 
 from revcert.orchestration.as_of import register_not_future_format
 from revcert.settings import Settings
-from revcert.ui.app import create_app
+from revcert.ui.app import URL_PREFIX, create_app
 from revcert.warehouse.connection import dsn_from_airflow
 
 # The trigger form's `as_of` is validated here, in the api-server, against today.
@@ -22,6 +22,6 @@ certified_revenue = create_app(lambda: dsn_from_airflow(Settings().viz_conn_id),
 
 class CertifiedRevenuePlugin(AirflowPlugin):
     name = "certified_revenue"
-    fastapi_apps = [{"app": certified_revenue, "url_prefix": "/revcert", "name": "Certified revenue"}]
-    external_views = [{"name": "Certified revenue", "href": "revcert/", "url_route": "certified-revenue",
-                       "destination": "nav", "icon": "revcert/static/icon.svg"}]
+    fastapi_apps = [{"app": certified_revenue, "url_prefix": URL_PREFIX, "name": "Certified revenue"}]
+    external_views = [{"name": "Certified revenue", "href": f"{URL_PREFIX[1:]}/", "url_route": "certified-revenue",
+                       "destination": "nav", "icon": f"{URL_PREFIX[1:]}/static/icon.svg"}]

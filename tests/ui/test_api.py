@@ -3,7 +3,8 @@ through a real Airflow api-server for what only it decides (the login on every r
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
 import pytest
@@ -82,6 +83,43 @@ def test_every_mrr_list_downloads_as_csv_with_the_jsons_rows(client, path, param
     assert assert_csv_is_the_json(client, path, **params)
 
 
+def previous_month(month: date) -> date:
+    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
+@pytest.mark.parametrize("table, key", [("mrr_bridge", "rows"), ("mrr_bridge_total", "totals")])
+def test_each_month_carries_its_exact_change_on_the_previous_month_and_whether_it_is_partial(
+        client, certified_warehouse_url, table, key):
+    """The KPIs' month-on-month change comes from the API, exact; a range's first month still has its change."""
+    stored = {(r["month"], r.get("business_unit")): r for r in published(certified_warehouse_url, table)}
+    _, body = get(client, "/api/v1/bridge", from_month="2025-06")
+    served = body[key]
+    assert served and min(r["month"] for r in served) == "2025-06-01"
+    partial = []
+    for row in served:
+        month = date.fromisoformat(row["month"])
+        this, before = stored[(month, row.get("business_unit"))], stored.get((previous_month(month),
+                                                                            row.get("business_unit")))
+        assert before is not None, row["month"]
+        assert row["previous_month"] == before["month"].isoformat()
+        for figure in ("ending_mrr", "recognized_revenue", "net_new_mrr"):
+            assert Decimal(row[f"{figure}_change"]) == this[figure] - before[figure], figure
+        assert row["active_customers_change"] == this["active_customers"] - before["active_customers"]
+        for figure in ("ending_mrr", "recognized_revenue"):
+            if before[figure] == 0:  # no percentage of nothing
+                assert row[f"{figure}_change_pct"] is None, figure
+                continue
+            exact = 100 * (this[figure] - before[figure]) / before[figure]
+            assert Decimal(row[f"{figure}_change_pct"]) == exact.quantize(Decimal("0.1"), ROUND_HALF_UP), figure
+        if row["is_partial"]:
+            partial.append(month)
+    # The fixture's snapshot is 2026-11-21: November is the month so far, and only it.
+    assert set(partial) == {date(2026, 11, 1)}
+    _, everything = get(client, "/api/v1/bridge")
+    first = everything[key][0]
+    assert first["previous_month"] is None and first["ending_mrr_change"] is None and first["is_partial"] is False
+
+
 def test_totals_are_published_rows_and_equal_the_units_exactly(client):
     _, everything = get(client, "/api/v1/bridge")
     for total in everything["totals"]:
@@ -112,10 +150,22 @@ def test_bad_parameters_get_422_with_a_message(client, path, params, message):
     assert message in response.text
 
 
-@pytest.mark.parametrize("unit", ["NA'; drop table viz.mrr_bridge; --", "Zürich Ö", "X\"><img src=x>"])
-def test_any_business_unit_text_is_a_value_never_sql(client, unit):
-    response, body = get(client, "/api/v1/bridge", business_unit=unit)
-    assert response.status_code == 200 and body["rows"] == []
+@pytest.mark.parametrize("path", ["/api/v1/bridge", "/api/v1/cohorts"])
+@pytest.mark.parametrize("unit", ["NA'; drop table viz.mrr_bridge; --", "Zürich Ö", "X\"><img src=x>", "emea"])
+def test_an_unknown_business_unit_is_a_422_naming_the_known_ones_never_sql(client, certified_warehouse_url, path,
+                                                                          unit):
+    """Not an empty answer, which would read as no revenue; the text stays a value (viz is untouched)."""
+    response, body = get(client, path, business_unit=unit)
+    assert response.status_code == 422
+    [detail] = body["detail"]
+    assert detail["loc"] == ["query", "business_unit"]
+    with psycopg.connect(certified_warehouse_url) as conn:
+        known = [r[0] for r in conn.execute("select distinct business_unit from viz.mrr_bridge order by 1")]
+    assert len(known) >= 2
+    assert detail["msg"] == f"business_unit {unit!r} has no published figures; the business units are: " \
+        + ", ".join(known)
+    response, body = get(client, path, business_unit=known[0])
+    assert response.status_code == 200 and body
 
 
 def test_months_cohorts_and_certification_history(client):
@@ -133,10 +183,16 @@ def test_months_cohorts_and_certification_history(client):
         "completeness": True, "integrity": True, "movement_identity": True, "independent_derivation": True}
 
 
-def test_the_openapi_document_names_its_prefix_and_decimal_strings(client):
+def test_the_openapi_document_names_its_prefix_and_decimal_strings(client, certified_warehouse_url):
     _, document = get(client, "/api/v1/openapi.json")
     assert {"/api/v1/bridge", "/api/v1/months", "/api/v1/cohorts", "/api/v1/certifications"} <= set(document["paths"])
     assert document["servers"][0]["url"] == "/revcert"
+    # Mounted elsewhere (Airflow under a path of its own), the document names where it is mounted.
+    viz = viz_login(certified_warehouse_url)
+    elsewhere = TestClient(create_app(lambda: viz), root_path="/airflow/revcert")
+    assert elsewhere.get("/api/v1/openapi.json").json()["servers"][0]["url"] == "/airflow/revcert"
+    schema = document["components"]["schemas"]["BridgeRow"]["properties"]
+    assert schema["ending_mrr_change"]["anyOf"][0]["type"] == "string" and schema["is_partial"]["type"] == "boolean"
     assert document["components"]["schemas"]["BridgeRow"]["properties"]["ending_mrr"]["type"] == "string"
     assert "text/csv" in document["paths"]["/api/v1/bridge"]["get"]["responses"]["200"]["content"]
     assert {"json", "csv"} == set(next(p for p in document["paths"]["/api/v1/months"]["get"]["parameters"]
@@ -188,6 +244,16 @@ def test_every_route_in_airflow_refuses_an_anonymous_or_forged_request_and_serve
     served = requests.get(f"{api.base_url}/revcert{path}", headers={"Authorization": f"Bearer {api.token()}"},
                           timeout=30)
     assert served.status_code == 200, served.text
+
+
+def test_the_openapi_document_in_airflow_sends_try_it_to_the_plugins_prefix(api):
+    """The server it names, joined with a path it documents, is a route the api-server answers."""
+    headers = {"Authorization": f"Bearer {api.token()}"}
+    document = requests.get(f"{api.base_url}/revcert/api/v1/openapi.json", headers=headers, timeout=30).json()
+    server = document["servers"][0]["url"]
+    assert server == "/revcert"
+    response = requests.get(f"{api.base_url}{server}/api/v1/months", headers=headers, timeout=30)
+    assert response.status_code == 200 and loads_exact(response.content)
 
 
 def forged_tokens(real: str) -> dict[str, str]:

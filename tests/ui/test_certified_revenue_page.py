@@ -1,10 +1,12 @@
 """The certified-revenue page in headless Chromium, inside a real Airflow api-server: log in, open it
-from the navigation, check the latest month's waterfall against the published totals, keep a
-screenshot; and a business unit carrying markup is shown as text, never run."""
+from the navigation, check the KPIs and the waterfall of the month chosen against the published
+totals, each chart's table against the warehouse, text contrast in both themes and the layout at
+390 px, keep screenshots at 1440 and 390 px and in dark mode; and a business unit carrying markup is
+shown as text, never run."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,12 +22,103 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 STEPS = ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "ending_mrr", "net_new_mrr",
          "recognized_revenue")
+KPIS = ("ending_mrr", "recognized_revenue", "net_new_mrr", "active_customers")
 XSS_UNIT = 'EMEA"><img src=x onerror="window.xssFired = true"><script>window.xssFired = true</script>'
 XSS_SHOP = 'Shop {}"><img src=x onerror="window.xssFired = true"><svg onload="window.xssFired = true">'
+WCAG_AA = 4.5
+# Every visible text of the page with its colour and the backgrounds under it (nearest first, up to the first
+# opaque one), the form controls' own text, and the text colours each chart draws on its canvas.
+TEXT_COLOURS = """() => {
+    const backgrounds = (node) => {
+        const layers = [];
+        for (let n = node; n; n = n.parentElement) {
+            const colour = getComputedStyle(n).backgroundColor;
+            if (colour === "transparent" || colour === "rgba(0, 0, 0, 0)") continue;
+            layers.push(colour);
+            if (!colour.startsWith("rgba")) break;
+        }
+        return layers;
+    };
+    const seen = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+        const node = text.parentElement;
+        if (!text.textContent.trim() || node.closest("option, script, style")) continue;
+        if (!node.checkVisibility({ visibilityProperty: true, opacityProperty: true })) continue;
+        seen.push([text.textContent.trim().slice(0, 60), getComputedStyle(node).color, backgrounds(node)]);
+    }
+    for (const control of document.querySelectorAll("select, input")) {
+        if (control.checkVisibility()) seen.push([control.id, getComputedStyle(control).color, backgrounds(control)]);
+    }
+    for (const element of document.querySelectorAll(".chart")) {
+        const chart = echarts.getInstanceByDom(element);
+        if (!chart || !element.checkVisibility()) continue;
+        const option = chart.getOption();
+        const drawn = [option.textStyle.color, ...option.xAxis.map((a) => a.axisLabel.color),
+                       ...option.yAxis.map((a) => a.axisLabel.color), ...option.legend.map((l) => l.textStyle.color)];
+        for (const colour of drawn) seen.push([`${element.id} canvas`, colour, backgrounds(element)]);
+    }
+    return seen;
+}"""
+AXIS = """(element) => {
+    const chart = echarts.getInstanceByDom(element);
+    const axis = chart.getOption().yAxis[0];
+    const lowest = chart.getModel().getComponent("yAxis").axis.scale.getExtent()[0];
+    return { min: axis.min, breaks: axis.breaks, lowest, labels: chart.getOption().xAxis[0].data };
+}"""
 
 
 def shown_amount(text: str) -> Decimal:
     return Decimal(text.replace(",", ""))
+
+
+def rgba(colour: str) -> tuple[float, ...]:
+    """A CSS colour as the browser computes it (`rgb(…)`, `rgba(…)`) or as a chart holds it (`#rrggbb`)."""
+    if colour.startswith("#"):
+        return (*(int(colour[i:i + 2], 16) for i in (1, 3, 5)), 1.0)
+    numbers = [float(n) for n in re.findall(r"[\d.]+", colour)]
+    return (*numbers[:3], numbers[3] if len(numbers) > 3 else 1.0)
+
+
+def flatten(colour: str, backgrounds: list[str]) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """The colour and the background a reader sees: each layer composited over the ones beneath it."""
+    seen = (255.0, 255.0, 255.0)
+    for layer in reversed(backgrounds):
+        *rgb, alpha = rgba(layer)
+        seen = tuple(c * alpha + s * (1 - alpha) for c, s in zip(rgb, seen))
+    *rgb, alpha = rgba(colour)
+    return tuple(c * alpha + s * (1 - alpha) for c, s in zip(rgb, seen)), seen
+
+
+def luminance(rgb: tuple[float, ...]) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+    linear = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(first: tuple[float, ...], second: tuple[float, ...]) -> float:
+    lighter, darker = sorted((luminance(first), luminance(second)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def assert_text_meets_wcag_aa(frame) -> tuple[float, ...]:
+    """Every text the page shows (its tables opened) at 4.5:1 or more; returns the page's background."""
+    for details in frame.locator("details").all():
+        details.evaluate("(d) => { d.open = true; }")
+    seen = frame.locator("body").evaluate(TEXT_COLOURS)
+    assert len(seen) > 200
+    failing = []
+    for text, colour, backgrounds in seen:
+        foreground, background = flatten(colour, backgrounds)
+        if contrast(foreground, background) < WCAG_AA:
+            failing.append((text, colour, backgrounds, round(contrast(foreground, background), 2)))
+    assert not failing, failing
+    return flatten("rgba(0, 0, 0, 0)", frame.locator("body").evaluate(
+        "(b) => [getComputedStyle(b).backgroundColor]"))[1]
+
+
+def table_rows(frame, table: str) -> list[list[str]]:
+    return [row.locator("td").all_inner_texts() for row in frame.locator(f"#{table} tr:has(td)").all()]
 
 
 def downloaded_csv(page, frame, link: str) -> tuple[str, list[str], list[dict[str, str]]]:
@@ -43,13 +136,17 @@ def fetched_csv_rows(frame, link: str) -> int:
     return len(read_csv(text)[1])
 
 
-def open_page(playwright, api: ApiServer, viewport: dict | None = None):
-    """Log into Airflow and open the page from the navigation; returns (browser, page, the page's frame)."""
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+
+
+def open_in(browser, api: ApiServer, **context):
+    """A new browser context (`viewport`, `color_scheme`, …) logged into Airflow, with the page opened from the
+    navigation; returns (page, the page's frame)."""
     from playwright.sync_api import expect
 
-    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-    page = browser.new_page(viewport=viewport or {"width": 1440, "height": 1500})
+    page = browser.new_page(**{"viewport": {"width": 1440, "height": 1500}, **context})
     page.goto(f"{api.base_url}/")
     page.locator("input[name=username]").fill("admin")
     page.locator("input[name=password]").fill(ADMIN_PASSWORD)
@@ -58,25 +155,132 @@ def open_page(playwright, api: ApiServer, viewport: dict | None = None):
     page.wait_for_url("**/plugin/certified-revenue")
     frame = page.frame_locator("iframe")
     expect(frame.locator("body[data-ready=true]")).to_be_attached(timeout=30_000)
-    return browser, page, frame
+    return page, frame
+
+
+def open_page(playwright, api: ApiServer, viewport: dict | None = None):
+    """Log into Airflow and open the page from the navigation; returns (browser, page, the page's frame)."""
+    browser = launch(playwright)
+    return (browser, *open_in(browser, api, **({"viewport": viewport} if viewport else {})))
+
+
+def published_bridge(url: str) -> tuple[dict[date, dict], dict[tuple[date, str], Decimal], dict]:
+    """The published totals by month, each unit's ending MRR by (month, unit), and the totals' cohort retention."""
+    with psycopg.connect(url) as conn:
+        cursor = conn.execute(f"select month, snapshot_date, {', '.join(STEPS)}, active_customers "
+                              "from viz.mrr_bridge_total")
+        names = [c.name for c in cursor.description]
+        totals = {row[0]: dict(zip(names, row)) for row in cursor}
+        units = {(month, unit): mrr for month, unit, mrr in conn.execute(
+            "select month, business_unit, ending_mrr from viz.mrr_bridge")}
+        cohorts = {(cohort, month): pct for cohort, month, pct in conn.execute(
+            "select cohort_month, month, mrr_retention_pct from viz.cohort_retention_total")}
+    return totals, units, cohorts
+
+
+def month_before(month: date) -> date:
+    return date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
+
+
+def months_after(month: date, months: int) -> date:
+    return date(month.year + (month.month - 1 + months) // 12, (month.month - 1 + months) % 12 + 1, 1)
+
+
+def assert_kpis_show(frame, totals: dict[date, dict], month: date) -> None:
+    """The KPI cards show `month` and its exact change on the month before, named partial when it is."""
+    from playwright.sync_api import expect
+
+    this, before = totals[month], totals[month_before(month)]
+    partial = this["snapshot_date"] < months_after(month, 1) - timedelta(days=1)
+    expect(frame.locator("#kpi-month")).to_contain_text(f"{month:%Y-%m}, all business units")
+    if partial:
+        expect(frame.locator("#kpi-month .badge")).to_have_text(f"partial: through {this['snapshot_date']}")
+    else:
+        expect(frame.locator("#kpi-month .badge")).to_have_count(0)
+    for figure in KPIS:
+        card = frame.locator(f"#kpis .kpi[data-figure={figure}]")
+        assert shown_amount(card.locator(".value").inner_text()) == this[figure], figure
+        assert Decimal(card.locator("[data-change]").get_attribute("data-change")) == \
+            this[figure] - before[figure], figure
+        expect(card.locator("[data-change]")).to_contain_text(f"on {month_before(month):%Y-%m}")
+        assert ("(partial)" in card.locator(".label").first.inner_text()) == partial
 
 
 def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_path):
+    """A controller's first view at 1440 px: KPIs of the latest month, marked partial, with their change on the
+    month before; the waterfall's axis from zero with its break drawn and said; every chart's table the
+    warehouse's figures; text at WCAG AA; CSVs; then an earlier month chosen, and a reversed range clearing the
+    figures. The same page at 390 px (no page overflow, tables scroll) and in Airflow's dark theme."""
     from playwright.sync_api import expect, sync_playwright
 
-    with psycopg.connect(certified_warehouse_url) as conn:
-        latest = conn.execute(f"select month, {', '.join(STEPS)} from viz.mrr_bridge_total "
-                              "order by month desc limit 1").fetchone()
-    month, expected = latest[0], dict(zip(STEPS, latest[1:]))
+    totals, units, cohorts = published_bridge(certified_warehouse_url)
+    month = max(totals)
+    expected, snapshot = {step: totals[month][step] for step in STEPS}, totals[month]["snapshot_date"]
+    assert snapshot.month == month.month and snapshot.day < 28  # the fixture's latest month is a partial one
 
     ARTIFACTS.mkdir(exist_ok=True)
     with ApiServer(certified_warehouse_url, tmp_path / "api-server.log") as api, sync_playwright() as playwright:
         browser, page, frame = open_page(playwright, api)
-        expect(frame.locator("#waterfall-title")).to_have_text(f"MRR bridge, {month:%Y-%m}, all business units (USD)")
+        expect(frame.locator("html")).to_have_attribute("data-theme", "light")
+        expect(frame.locator("#waterfall-title")).to_have_text(
+            f"MRR bridge, {month:%Y-%m} (partial, through {snapshot}), all business units (USD)")
         for step in STEPS:
             cell = frame.locator(f"#waterfall-table tr[data-step={step}] td").nth(1)
             assert shown_amount(cell.inner_text()) == expected[step], step
+        assert_kpis_show(frame, totals, month)
         expect(frame.locator("#waterfall canvas").first).to_be_visible()
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "certified-revenue.png"), full_page=True)
+
+        # The waterfall's axis starts at zero; the movements are small beside the MRR, so it shows its break,
+        # below the lowest level the bridge reaches, and says where it is.
+        axis = frame.locator("#waterfall").evaluate(AXIS)
+        assert axis["min"] == 0 and axis["lowest"] == 0
+        [axis_break] = axis["breaks"]
+        levels, level = [], Decimal(0)
+        for step in STEPS[:7]:
+            level = expected[step] if step in ("starting_mrr", "ending_mrr") else level + expected[step]
+            levels.append(level)
+        assert axis_break["start"] == 0 and 0 < Decimal(axis_break["end"]) < min(levels)
+        expect(frame.locator("#waterfall-break")).to_have_text(re.compile(
+            rf"^The axis starts at 0 and is broken from 0 to {int(axis_break['end']):,} USD"))
+
+        # Each chart's text alternative is its table, with the warehouse's figures; the partial month is named.
+        for table in ("mrr-table", "revenue-table", "cohort-table"):
+            frame.locator(f"details:has(#{table}) summary").click()
+            expect(frame.locator(f"#{table}")).to_be_visible()
+        for chart in frame.locator(".chart[aria-describedby]").all():
+            if chart.is_visible():
+                table = chart.get_attribute("aria-describedby")
+                assert table_rows(frame, table), table
+        assert frame.locator("#mrr-chart").evaluate(AXIS)["labels"][-1] == f"{month:%Y-%m} (partial)"
+        expect(frame.locator("#bridge-month option:checked")).to_have_text(f"{month:%Y-%m} (partial)")
+        head = frame.locator("#mrr-table th").all_inner_texts()
+        shown_units = [h.removesuffix(" (USD)") for h in head[1:-1]]
+        assert head[-1] == "All business units (USD)" and len(shown_units) >= 2
+        mrr_rows = table_rows(frame, "mrr-table")
+        assert mrr_rows[0][0] == f"{month:%Y-%m} (partial)" and len(mrr_rows) == 24
+        for cells in mrr_rows:
+            shown = date.fromisoformat(cells[0][:7] + "-01")
+            assert [shown_amount(c) for c in cells[1:-1]] == [units[(shown, u)] for u in shown_units], cells[0]
+            assert shown_amount(cells[-1]) == totals[shown]["ending_mrr"]
+        for cells in table_rows(frame, "revenue-table"):
+            shown = date.fromisoformat(cells[0][:7] + "-01")
+            assert [shown_amount(c) for c in cells[1:]] == [totals[shown]["recognized_revenue"],
+                                                            totals[shown]["ending_mrr"]], cells[0]
+        ages = [int(h.removeprefix("Month ")) for h in frame.locator("#cohort-table th").all_inner_texts()[2:]]
+        partial_cells = 0
+        for cells in table_rows(frame, "cohort-table"):
+            cohort = date.fromisoformat(cells[0] + "-01")
+            for age, text in zip(ages, cells[2:]):
+                month_of_cell = months_after(cohort, age)
+                if text:
+                    assert Decimal(text.removesuffix(" (partial)").removesuffix("%")) == \
+                        cohorts[(cohort, month_of_cell)], (cells[0], age)
+                    assert text.endswith(" (partial)") == (month_of_cell == month), (cells[0], age)
+                    partial_cells += month_of_cell == month
+        assert partial_cells > 0
+
         expect(frame.locator("#history")).to_contain_text("certified")
         expect(frame.locator("#attempt")).to_be_hidden()
         name, preamble, rows = downloaded_csv(page, frame, "csv-waterfall")
@@ -85,10 +289,17 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
         assert total["month"] == month.isoformat() and preamble[1] == "currency: USD"
         assert {step: Decimal(total[step]) for step in STEPS} == expected
         assert preamble[2] == f"certification: {total['certification_id']}"
+        assert total["is_partial"] == "true"
         for link in ("csv-mrr", "csv-revenue", "csv-cohorts", "csv-history"):
             assert fetched_csv_rows(frame, link) > 0, link
-        page.wait_for_timeout(500)
-        page.screenshot(path=str(ARTIFACTS / "certified-revenue.png"), full_page=True)
+        light = assert_text_meets_wcag_aa(frame)
+        assert luminance(light) > 0.8
+
+        # An earlier month chosen: the KPIs and the waterfall follow it, and it is not partial.
+        earlier = month_before(month_before(month))
+        frame.locator("#bridge-month").select_option(value=earlier.isoformat())
+        expect(frame.locator("#waterfall-title")).to_have_text(f"MRR bridge, {earlier:%Y-%m}, all business units (USD)")
+        assert_kpis_show(frame, totals, earlier)
 
         frame.locator("#to-month").fill("2024-01")
         frame.locator("#to-month").dispatch_event("change")
@@ -97,9 +308,44 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
         expect(frame.locator("#error")).to_contain_text("is after to_month")
         expect(frame.locator("#waterfall-table tr")).to_have_count(0)
         expect(frame.locator("#kpis .kpi")).to_have_count(0)
+        expect(frame.locator("#mrr-table tr")).to_have_count(0)
         expect(frame.locator("#csv-waterfall")).to_be_hidden()
+
+        # Opened on its own (not in Airflow's frame), the page follows the colour mode Airflow stored.
+        page.evaluate("() => localStorage.setItem('theme', 'dark')")
+        page.goto(f"{api.base_url}/revcert/")
+        expect(page.locator("body[data-ready=true]")).to_be_attached(timeout=30_000)
+        expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+
+        # A phone, 390 px wide: nothing wider than the screen; wide tables scroll inside their cards.
+        page, frame = open_in(browser, api, viewport={"width": 390, "height": 844}, device_scale_factor=2)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "certified-revenue-390.png"))
+        overflow = """(root) => [root.scrollWidth, root.clientWidth]"""
+        width, client = frame.locator("html").evaluate(overflow)
+        assert width <= client, (width, client)
+        history = frame.locator("#history").locator("xpath=..")
+        width, client = history.evaluate("(box) => [box.scrollWidth, box.clientWidth]")
+        assert width > client, "the history table should scroll inside its card"
+        frame.locator("#mrr-table").locator("xpath=ancestor::details").evaluate("(d) => { d.open = true; }")
+        width, client = frame.locator("html").evaluate(overflow)
+        assert width <= client, (width, client)
+
+        # Airflow's dark theme: the page follows it, at AA, and follows Airflow back to light.
+        page, frame = open_in(browser, api, color_scheme="dark")
+        expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
+        assert page.evaluate("() => document.documentElement.classList.contains('dark')")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "certified-revenue-dark.png"), full_page=True)
+        dark = assert_text_meets_wcag_aa(frame)
+        assert luminance(dark) < 0.05
+        page.evaluate("() => document.documentElement.classList.replace('dark', 'light')")
+        expect(frame.locator("html")).to_have_attribute("data-theme", "light")
+        assert frame.locator("#waterfall").evaluate(
+            "(e) => echarts.getInstanceByDom(e).getOption().textStyle.color") == "#1d2733"
         browser.close()
-    assert (ARTIFACTS / "certified-revenue.png").stat().st_size > 50_000
+    for name in ("certified-revenue.png", "certified-revenue-390.png", "certified-revenue-dark.png"):
+        assert (ARTIFACTS / name).stat().st_size > 50_000, name
 
 
 @pytest.fixture
@@ -247,6 +493,10 @@ def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(ware
 
         expect(frame.locator("body[data-reconciliation-ready]")).to_be_attached()
         expect(frame.locator("#reconciliation-status")).to_contain_text("1 apart (100.00%)")
+        frame.locator("details:has(#reconciliation-table) summary").click()
+        [run] = table_rows(frame, "reconciliation-table")
+        assert run[3:] == ["1", "1", "100.00%"], run
+        expect(frame.locator("#shop-chart")).to_have_attribute("aria-describedby", "shop-days")
         [discrepancy] = frame.locator("#discrepancies tr[data-shop]").all()
         net, currency = stored[("1001", "2026-11-19")][2], shops["1001"]
         assert discrepancy.locator("td").all_inner_texts()[:6] == [

@@ -29,15 +29,17 @@ def _first_of_last(months: int, latest: date) -> date:
 def certified_bridge_report(conn: psycopg.Connection, months: int = 12) -> str:
     """The last `months` published months per business unit and in total, with their certifications."""
     with conn.cursor(row_factory=dict_row) as cursor:
-        totals = cursor.execute(load_sql("api", "api_bridge_total"), {"from_month": None, "to_month": None}).fetchall()
-        if not totals:
-            return "No certified figures are published yet."
-        window = {"from_month": _first_of_last(months, totals[-1]["month"]), "to_month": None}
-        rows = cursor.execute(load_sql("api", "api_bridge"), {**window, "business_unit": None}).fetchall()
-        totals = cursor.execute(load_sql("api", "api_bridge_total"), window).fetchall()
+        published = cursor.execute(load_sql("api", "api_bridge"),
+                                   {"from_month": None, "to_month": None, "business_unit": None}).fetchall()
+    totals = [row for row in published if row["is_total"]]
+    if not totals:
+        return "No certified figures are published yet."
+    first = _first_of_last(months, totals[-1]["month"])
+    totals = [row for row in totals if row["month"] >= first]
     by_unit: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        by_unit[row["business_unit"]].append(row)
+    for row in published:
+        if not row["is_total"] and row["month"] >= first:
+            by_unit[row["business_unit"]].append(row)
     currency = totals[-1]["currency"]
     lines = []
     for unit in sorted(by_unit):

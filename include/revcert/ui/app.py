@@ -5,8 +5,9 @@ Airflow (the Airflow auth manager decides). Data comes from `viz` only, through
 the Airflow connection `revcert_viz`: a login that can read viz and nothing
 else (revcert.warehouse.roles), so the API could not read staging or the mart
 even if it tried. Every figure is a published row, never request-time
-arithmetic; amounts are decimal strings. Responses carry a Content-Security-
-Policy that allows no inline script and no other origin.
+arithmetic (a month's change on the month before is the difference of two
+published rows, taken in SQL); amounts are decimal strings. Responses carry a
+Content-Security-Policy that allows no inline script and no other origin.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
-from pydantic import BaseModel, create_model
+from pydantic import BaseModel, Field, create_model
 from sqlalchemy import Table
 
 from revcert.money import loads_exact
@@ -40,6 +41,8 @@ from revcert.warehouse.schema import (
     viz_shop_daily_revenue,
 )
 
+# Where the plugin mounts the app in the api-server, and the OpenAPI document's server when no request says.
+URL_PREFIX = "/revcert"
 PAGE_DIR = Path(str(files("revcert.ui").joinpath("page")))
 ECHARTS_IN_PACKAGE = PAGE_DIR / "echarts.min.js"
 ECHARTS_IN_CHECKOUT = Path(__file__).resolve().parents[3] / "node_modules" / "echarts" / "dist" / "echarts.min.js"
@@ -77,8 +80,24 @@ def row_model(name: str, table: Table, **extra: Any) -> type[BaseModel]:
     return create_model(name, **{column.name: _wire_type(column) for column in table.columns}, **extra)
 
 
-BridgeRow = row_model("BridgeRow", viz_mrr_bridge)
-BridgeTotal = row_model("BridgeTotal", viz_mrr_bridge_total)
+# Beside each published month of the bridge: its change on the month before and whether it is still partial,
+# so the page's KPIs need no arithmetic on money.
+MONTH_ON_MONTH: dict[str, Any] = {
+    "previous_month": (date | None, Field(None, description="The month before, when it is published")),
+    "ending_mrr_change": (str | None, Field(None, description="Ending MRR less the previous month's")),
+    "ending_mrr_change_pct": (str | None, Field(
+        None, description="That change as a percentage of the previous month's ending MRR, to one decimal")),
+    "recognized_revenue_change": (str | None, Field(
+        None, description="Recognised revenue less the previous month's")),
+    "recognized_revenue_change_pct": (str | None, Field(
+        None, description="That change as a percentage of the previous month's recognised revenue, to one decimal")),
+    "net_new_mrr_change": (str | None, Field(None, description="Net new MRR less the previous month's")),
+    "active_customers_change": (int | None, Field(None, description="Active customers less the previous month's")),
+    "is_partial": (bool, Field(description="The month holds the snapshot date, before its last day: its figures "
+                                           "are the month so far")),
+}
+BridgeRow = row_model("BridgeRow", viz_mrr_bridge, **MONTH_ON_MONTH)
+BridgeTotal = row_model("BridgeTotal", viz_mrr_bridge_total, **MONTH_ON_MONTH)
 CohortRow = row_model("CohortRow", viz_cohort_retention)
 CohortTotal = row_model("CohortTotal", viz_cohort_retention_total)
 ShopDayRow = row_model("ShopDayRow", viz_shop_daily_revenue)
@@ -198,6 +217,10 @@ def _wire(row: dict[str, Any]) -> dict[str, Any]:
             for k, v in row.items()}
 
 
+def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k not in names}
+
+
 def _first_of(month: str | None, name: str) -> date | None:
     if month is None:
         return None
@@ -226,7 +249,7 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
     """The app; `viz_dsn` gives the viz-only login's connection string, `auth` is required by every route."""
     dependencies = [Depends(auth)] if auth else []
     app = FastAPI(title="Certified revenue", version="1.0.0", openapi_url=None, docs_url=None, redoc_url=None,
-                  dependencies=dependencies, servers=[{"url": "/revcert", "description": "inside the Airflow UI"}],
+                  dependencies=dependencies,
                   description="Certified MRR bridge, totals, cohorts, shops' daily revenue and certification "
                               "history, read from viz only. Amounts are decimal strings.")
 
@@ -247,6 +270,18 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
         with viz() as conn:
             return conn.execute(load_sql("api", name), params or {}).fetchall()
 
+    def published_unit(business_unit: str | None) -> None:
+        """A business unit asked for must have published figures: any other is a mistake to name, never an empty
+        answer that would read as no revenue."""
+        if business_unit is None:
+            return
+        known = [row["business_unit"] for row in query("api_business_units")]
+        if business_unit not in known:
+            raise HTTPException(422, detail=[{
+                "loc": ["query", "business_unit"], "type": "value_error",
+                "msg": f"business_unit {business_unit!r} has no published figures; the business units are: "
+                       f"{', '.join(known) or 'none yet'}"}])
+
     def csv_file(name: str, title: str, rows: list[dict[str, Any]], columns: list[str]) -> Response:
         now = datetime.now(timezone.utc)
         return Response(as_csv(title, rows, columns, now), media_type="text/csv; charset=utf-8", headers={
@@ -257,14 +292,14 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
     def bridge(from_month: MonthParam = None, to_month: MonthParam = None, business_unit: UnitParam = None,
                format: FormatParam = "json") -> Any:
         months = _month_range(from_month, to_month)
-        rows = query("api_bridge", {**months, "business_unit": business_unit})
-        totals = query("api_bridge_total", months)
+        published_unit(business_unit)
+        published = query("api_bridge", {**months, "business_unit": business_unit})
         if format == "csv":
             # The totals follow the units they add up, each marked: a unit may be named anything.
             return csv_file("mrr-bridge", "Certified MRR bridge by business unit, then the published totals",
-                            [*({**r, "is_total": False} for r in rows), *({**t, "is_total": True} for t in totals)],
-                            [*BridgeRow.model_fields, "is_total"])
-        return Bridge(rows=[_wire(r) for r in rows], totals=[_wire(t) for t in totals])
+                            published, [*BridgeRow.model_fields, "is_total"])
+        return Bridge(rows=[_wire(_without(r, "is_total")) for r in published if not r["is_total"]],
+                      totals=[_wire(_without(r, "is_total", "business_unit")) for r in published if r["is_total"]])
 
     @app.get("/api/v1/months", responses=CSV_ALSO, response_model=list[CertifiedMonth],
              summary="Every certified month shown")
@@ -280,6 +315,7 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
     def cohorts(from_month: MonthParam = None, to_month: MonthParam = None,
                 business_unit: UnitParam = None, format: FormatParam = "json") -> Any:
         months = _month_range(from_month, to_month)
+        published_unit(business_unit)
         if business_unit is None:
             rows, model, title = query("api_cohort_retention_total", months), CohortTotal, "all business units"
         else:
@@ -352,8 +388,11 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
         return [Discrepancy(**_wire(row)) for row in rows]
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
-    def openapi() -> JSONResponse:
-        return JSONResponse(app.openapi())
+    def openapi(request: Request) -> JSONResponse:
+        # "Try it" sends requests to the first server: the path the api-server mounted this app at (Starlette's
+        # root_path), so the document is right under whatever prefix Airflow serves it.
+        prefix = request.scope.get("root_path", "").rstrip("/") or URL_PREFIX
+        return JSONResponse({**app.openapi(), "servers": [{"url": prefix, "description": "inside the Airflow UI"}]})
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def page() -> HTMLResponse:

@@ -11,7 +11,7 @@ const STEPS = [
 ];
 const COLORS = { up: "#1f7a45", down: "#c0392b", total: "#2f6fde" };
 const charts = {};
-const state = { months: [], bridge: null, cohorts: [], history: [], shops: [], shopDays: [] };
+const state = { months: [], bridge: null, cohorts: [], history: [], shops: [], shopDays: [], reconciliation: null };
 
 const $ = (id) => document.getElementById(id);
 
@@ -41,6 +41,72 @@ function money(text) {
 }
 
 const monthLabel = (iso) => iso.slice(0, 7);
+
+// The month holding the snapshot date is not complete: the API says so of each row (`is_partial`), and every
+// KPI, chart and table names it partial.
+const partialMonth = () => (state.bridge.totals.find((r) => r.is_partial) || {}).month;
+const monthName = (month) => (month === partialMonth() ? `${monthLabel(month)} (partial)` : monthLabel(month));
+const monthSoFar = (row) => (row.is_partial ? `${monthLabel(row.month)} (partial, through ${row.snapshot_date})`
+  : monthLabel(row.month));
+
+// -- Theme: Airflow's own colour mode ------------------------------------------------------------------------
+// Airflow's UI (next-themes) puts a `light` or `dark` class on its <html> and keeps the user's choice (light,
+// dark or system) in localStorage under `theme`. The page is in Airflow's frame on the same origin, so it
+// follows the frame's host; opened on its own, the stored choice, then the system's preference.
+const AIRFLOW_THEME_KEY = "theme";
+const systemDark = window.matchMedia("(prefers-color-scheme: dark)");
+
+function airflowRoot() {
+  try {
+    return window.parent !== window ? window.parent.document.documentElement : null;
+  } catch {
+    return null; // not Airflow's frame: another origin
+  }
+}
+
+function airflowTheme() {
+  const root = airflowRoot();
+  for (const theme of ["dark", "light"]) if (root && root.classList.contains(theme)) return theme;
+  const stored = localStorage.getItem(AIRFLOW_THEME_KEY);
+  if (stored === "dark" || stored === "light") return stored;
+  return systemDark.matches ? "dark" : "light";
+}
+
+const color = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+
+function applyTheme() {
+  const theme = airflowTheme();
+  if (document.documentElement.dataset.theme === theme) return;
+  document.documentElement.dataset.theme = theme;
+  redraw();
+}
+
+function followAirflowTheme() {
+  applyTheme();
+  systemDark.addEventListener("change", applyTheme);
+  window.addEventListener("storage", (event) => { if (event.key === AIRFLOW_THEME_KEY) applyTheme(); });
+  const root = airflowRoot();
+  if (root) new MutationObserver(applyTheme).observe(root, { attributes: true, attributeFilter: ["class"] });
+}
+
+// A chart's text and lines in the theme's colours (the canvas does not read CSS), so both themes keep contrast.
+function themed(option) {
+  const ink = color("--ink"), muted = color("--muted"), line = color("--line");
+  const axis = (a) => a && { ...a, axisLabel: { color: muted, ...a.axisLabel }, nameTextStyle: { color: muted },
+    axisLine: { lineStyle: { color: line } }, splitLine: { lineStyle: { color: line } } };
+  return { ...option, backgroundColor: "transparent", textStyle: { color: ink },
+    legend: option.legend && { ...option.legend, textStyle: { color: ink } },
+    tooltip: option.tooltip && { ...option.tooltip, backgroundColor: color("--card"), borderColor: line,
+      textStyle: { color: ink } },
+    visualMap: option.visualMap && { ...option.visualMap, textStyle: { color: ink } },
+    xAxis: axis(option.xAxis), yAxis: axis(option.yAxis) };
+}
+
+// A chart's text alternative: its figures as a table of the same exact strings (rows are [dataset, cells]).
+function figureTable(id, head, rows) {
+  $(id).replaceChildren(el("tr", {}, ...head.map((h) => el("th", { scope: "col" }, h))),
+    ...rows.map(([dataset, cells]) => el("tr", { dataset }, ...cells.map((c) => el("td", {}, c)))));
+}
 
 function exactTooltip(series) {
   // Tooltips show the certified strings themselves, not the chart's numbers, escaped.
@@ -84,55 +150,115 @@ function rowsForView() {
   return $("business-unit").value ? state.bridge.rows : state.bridge.totals;
 }
 
-function renderKpis() {
+// The month the bridge selector shows: the KPIs and the waterfall follow it.
+function selectedRow() {
   const rows = rowsForView();
-  const latest = rows[rows.length - 1];
-  const cards = latest ? [
-    ["Ending MRR", money(latest.ending_mrr), `${latest.currency}, as of ${latest.snapshot_date}`],
-    ["Recognised revenue", money(latest.recognized_revenue),
-      `${latest.currency}, ${monthLabel(latest.month)} through ${latest.snapshot_date}`],
-    ["Net new MRR", money(latest.net_new_mrr), "new + expansion + contraction + churn + winback",
-      latest.net_new_mrr.startsWith("-") ? "down" : "up"],
-    ["Active customers", String(latest.active_customers), `customers with MRR on ${latest.snapshot_date}`],
-  ] : [];
-  $("kpis").replaceChildren(...cards.map(([label, value, note, trend]) => el("div", { class: "kpi" },
-    el("div", { class: "label" }, label),
+  return rows.find((r) => r.month === $("bridge-month").value) || rows.at(-1);
+}
+
+const signed = (text) => (text.startsWith("-") ? text : `+${text}`);
+
+// A figure's change on the previous month, as the API computed it (exact; no arithmetic here).
+function changeOnPrevious(row, figure, format) {
+  const change = row[`${figure}_change`];
+  if (change == null) return el("div", { class: "delta none" }, "no previous month published");
+  const text = String(change);
+  const pct = row[`${figure}_change_pct`];
+  const trend = text.startsWith("-") ? "down" : /^[0.]+$/.test(text) ? "flat" : "up";
+  return el("div", { class: `delta ${trend}`, dataset: { change: text } },
+    `${signed(format(text))}${pct == null ? "" : ` (${signed(pct)}%)`} on ${monthLabel(row.previous_month)}`);
+}
+
+function renderKpis() {
+  const row = selectedRow();
+  if (!row) {
+    $("kpis").replaceChildren();
+    $("kpi-month").replaceChildren();
+    return;
+  }
+  const at = row.is_partial ? `on ${row.snapshot_date}` : `at the end of ${monthLabel(row.month)}`;
+  const cards = [
+    ["ending_mrr", "Ending MRR", money(row.ending_mrr), `${row.currency}, ${at}`, money],
+    ["recognized_revenue", "Recognised revenue", money(row.recognized_revenue),
+      `${row.currency}, ${row.is_partial ? `${monthLabel(row.month)} through ${row.snapshot_date}` : monthLabel(row.month)}`,
+      money],
+    ["net_new_mrr", "Net new MRR", money(row.net_new_mrr), "new + expansion + contraction + churn + winback", money,
+      row.net_new_mrr.startsWith("-") ? "down" : "up"],
+    ["active_customers", "Active customers", String(row.active_customers), `customers with MRR ${at}`, String],
+  ];
+  $("kpi-month").replaceChildren(`${monthLabel(row.month)}, `
+    + ($("business-unit").value || "all business units") + " ",
+  row.is_partial ? el("span", { class: "badge partial" }, `partial: through ${row.snapshot_date}`) : "");
+  $("kpis").replaceChildren(...cards.map(([figure, label, value, note, format, trend]) => el("div",
+    { class: "kpi", dataset: { figure } },
+    el("div", { class: "label" }, label, row.is_partial ? " (partial)" : ""),
     el("div", { class: `value${trend ? ` delta ${trend}` : ""}` }, value),
+    changeOnPrevious(row, figure, format),
     el("div", { class: "label" }, note))));
 }
 
 // Every amount axis names its currency: the figures are in the reporting currency, never a bare number.
 const reportingCurrency = () => (state.bridge.totals[0] || state.bridge.rows[0] || {}).currency || "";
 
+// The partial month shaded and labelled on a chart of months.
+function partialArea(labels) {
+  const partial = labels.find((label) => label.endsWith("(partial)"));
+  return partial ? { silent: true, itemStyle: { color: "rgba(127, 127, 127, 0.12)" },
+    label: { color: color("--muted"), formatter: "partial" }, data: [[{ xAxis: partial }, { xAxis: partial }]] }
+    : undefined;
+}
+
 function renderMrr() {
   const byUnit = {};
   for (const row of state.bridge.rows) (byUnit[row.business_unit] ||= {})[row.month] = row;
   const months = [...new Set(state.bridge.rows.map((r) => r.month))].sort();
+  const labels = months.map(monthName);
+  const units = Object.keys(byUnit);
   const series = Object.values(byUnit).map((rows) => months.map((m) => (rows[m] ? rows[m].ending_mrr : null)));
-  chart("mrr-chart").setOption({
+  chart("mrr-chart").setOption(themed({
     tooltip: { trigger: "axis", formatter: exactTooltip(series) },
     legend: { top: 0 },
     grid: { left: 70, right: 20, top: 36, bottom: 30 },
-    xAxis: { type: "category", data: months.map(monthLabel) },
+    xAxis: { type: "category", data: labels },
     yAxis: { type: "value", name: reportingCurrency() },
-    series: Object.keys(byUnit).map((unit, index) => ({
+    series: units.map((unit, index) => ({
       name: unit, type: "line", stack: "mrr", areaStyle: {}, showSymbol: false, data: series[index],
+      markArea: index === 0 ? partialArea(labels) : undefined,
     })),
-  }, true);
+  }), true);
   chart("mrr-chart").off("click");
-  chart("mrr-chart").on("click", (event) => { $("bridge-month").value = months[event.dataIndex]; renderWaterfall(); });
+  chart("mrr-chart").on("click", (event) => { $("bridge-month").value = months[event.dataIndex]; showMonth(); });
+  // With every unit shown, the published total of each month beside them.
+  const totals = $("business-unit").value ? null : Object.fromEntries(state.bridge.totals.map((t) => [t.month, t]));
+  figureTable("mrr-table", ["Month", ...units.map((u) => `${u} (${reportingCurrency()})`),
+    ...(totals ? [`All business units (${reportingCurrency()})`] : [])],
+  [...months].reverse().map((m) => [{ month: m }, [monthName(m),
+    ...units.map((u) => (byUnit[u][m] ? money(byUnit[u][m].ending_mrr) : "")),
+    ...(totals ? [totals[m] ? money(totals[m].ending_mrr) : ""] : [])]]));
+}
+
+// The waterfall's axis starts at zero. When the bridge never comes near zero (the movements would be slivers on
+// top of two tall bars), the axis is broken between zero and a round figure below the lowest level the bridge
+// reaches; the chart draws the break and the note under it says where it is. Chart numbers only place bars.
+function axisBreak(levels) {
+  const low = Math.min(...levels), high = Math.max(...levels);
+  if (low <= 0 || low < high / 2) return null;
+  const span = Math.max(high - low, high / 100);
+  const unit = 10 ** Math.floor(Math.log10(span));
+  const end = Math.floor((low - span) / unit) * unit;
+  return end > 0 ? { start: 0, end, gap: "10%" } : null;
 }
 
 function renderWaterfall() {
-  const row = rowsForView().find((r) => r.month === $("bridge-month").value) || rowsForView().at(-1);
+  const row = selectedRow();
   if (!row) return;
   const month = new URLSearchParams({ from_month: monthLabel(row.month), to_month: monthLabel(row.month) });
   if ($("business-unit").value) month.set("business_unit", $("business-unit").value);
   offerCsv("csv-waterfall", `api/v1/bridge?${month}`);
-  $("waterfall-title").textContent = `MRR bridge, ${monthLabel(row.month)}` +
+  $("waterfall-title").textContent = `MRR bridge, ${monthSoFar(row)}` +
     ($("business-unit").value ? `, ${$("business-unit").value}` : ", all business units") + ` (${row.currency})`;
   let level = 0;
-  const base = [], bars = [], labels = [];
+  const base = [], bars = [], labels = [], levels = [];
   for (const [key] of STEPS) {
     const value = Number(row[key]);
     labels.push(money(row[key]));
@@ -145,19 +271,26 @@ function renderWaterfall() {
       bars.push({ value: Math.abs(value), itemStyle: { color: value >= 0 ? COLORS.up : COLORS.down } });
       level += value;
     }
+    levels.push(level);
   }
-  chart("waterfall").setOption({
+  const broken = axisBreak(levels);
+  $("waterfall-break").textContent = broken ? `The axis starts at 0 and is broken from 0 to `
+    + `${broken.end.toLocaleString("en-US")} ${row.currency}, so that the movements show: the starting and ending `
+    + "MRR bars are cut there." : "";
+  $("waterfall-break").hidden = !broken;
+  chart("waterfall").setOption(themed({
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" },
       formatter: (items) => `${escapeHtml(items[1].name)}: ${escapeHtml(labels[items[1].dataIndex])}` },
     grid: { left: 70, right: 10, top: 20, bottom: 30 },
     xAxis: { type: "category", data: STEPS.map(([, name]) => name), axisLabel: { interval: 0, fontSize: 11 } },
-    yAxis: { type: "value", min: 0, name: row.currency },
+    yAxis: { type: "value", min: 0, name: row.currency, breaks: broken ? [broken] : [],
+      breakArea: { expandOnClick: false, itemStyle: { color: color("--card"), borderColor: color("--muted") } } },
     series: [
       { type: "bar", stack: "bridge", data: base, itemStyle: { color: "transparent" }, silent: true },
-      { type: "bar", stack: "bridge", data: bars,
-        label: { show: true, position: "top", fontSize: 10, formatter: (p) => labels[p.dataIndex] } },
+      { type: "bar", stack: "bridge", data: bars, label: { show: true, position: "top", fontSize: 10,
+        color: color("--ink"), formatter: (p) => labels[p.dataIndex] } },
     ],
-  }, true);
+  }), true);
   $("waterfall-table").replaceChildren(
     el("tr", {}, el("th", {}, "Step"), el("th", {}, `Amount (${row.currency})`)),
     ...STEPS.map(([key, name]) => el("tr", { dataset: { step: key } }, el("td", {}, name), el("td", {}, money(row[key])))),
@@ -168,19 +301,24 @@ function renderWaterfall() {
 
 function renderRevenue() {
   const rows = rowsForView();
+  const labels = rows.map((r) => monthName(r.month));
   const revenue = rows.map((r) => r.recognized_revenue);
   const mrr = rows.map((r) => r.ending_mrr);
-  chart("revenue-chart").setOption({
+  chart("revenue-chart").setOption(themed({
     tooltip: { trigger: "axis", formatter: exactTooltip([revenue, mrr]) },
     legend: { top: 0 },
     grid: { left: 70, right: 20, top: 36, bottom: 30 },
-    xAxis: { type: "category", data: rows.map((r) => monthLabel(r.month)) },
+    xAxis: { type: "category", data: labels },
     yAxis: { type: "value", name: reportingCurrency() },
     series: [
-      { name: "Recognised revenue", type: "bar", data: revenue, color: "#8fb3f0" },
+      { name: "Recognised revenue", type: "bar", data: revenue, color: "#8fb3f0", markArea: partialArea(labels) },
       { name: "Ending MRR", type: "line", data: mrr, color: COLORS.total, showSymbol: false },
     ],
-  }, true);
+  }), true);
+  const currency = reportingCurrency();
+  figureTable("revenue-table", ["Month", `Recognised revenue (${currency})`, `Ending MRR (${currency})`],
+    [...rows].reverse().map((r) => [{ month: r.month },
+      [monthName(r.month), money(r.recognized_revenue), money(r.ending_mrr)]]));
 }
 
 function renderCohorts() {
@@ -195,10 +333,11 @@ function renderCohorts() {
     cells[`${row.months_since_cohort}|${y}`] = row;
     data.push([row.months_since_cohort, y, Number(row.mrr_retention_pct)]);
   }
-  chart("cohort-chart").setOption({
+  const partial = (row) => (row.month === partialMonth() ? " (partial)" : "");
+  chart("cohort-chart").setOption(themed({
     tooltip: { formatter: (p) => {
       const row = cells[`${p.value[0]}|${p.value[1]}`];
-      return escapeHtml(`Cohort ${monthLabel(row.cohort_month)}, month ${row.months_since_cohort}: ` +
+      return escapeHtml(`Cohort ${monthLabel(row.cohort_month)}, month ${row.months_since_cohort}${partial(row)}: ` +
         `${row.mrr_retention_pct}% of MRR, ${row.active_customers} of ${row.cohort_customers} customers`);
     } },
     grid: { left: 70, right: 20, top: 10, bottom: 60 },
@@ -207,7 +346,16 @@ function renderCohorts() {
     visualMap: { min: 0, max: 150, calculable: true, orient: "horizontal", left: "center", bottom: 0,
       inRange: { color: ["#fbe7e7", "#fff7d6", "#e3f6ea", "#1f9d55"] } },
     series: [{ type: "heatmap", data, label: { show: false } }],
-  }, true);
+  }), true);
+  figureTable("cohort-table", ["Cohort", "Customers", ...ages.map((age) => `Month ${age}`)],
+    [...cohorts].reverse().map((cohort) => {
+      const y = cohorts.indexOf(cohort);
+      const first = state.cohorts.find((r) => r.cohort_month === cohort);
+      return [{ cohort }, [monthLabel(cohort), String(first.cohort_customers), ...ages.map((age) => {
+        const row = cells[`${age}|${y}`];
+        return row ? `${row.mrr_retention_pct}%${partial(row)}` : "";
+      })]];
+    }));
 }
 
 function checkMark(check) {
@@ -273,6 +421,27 @@ function renderLatestAttempt(latest, attempt) {
   $("attempt").hidden = false;
 }
 
+// The KPIs and the waterfall show the month the selector (or a click on the MRR chart) chose.
+function showMonth() {
+  renderKpis();
+  renderWaterfall();
+}
+
+function drawBridge() {
+  showMonth();
+  renderMrr();
+  renderRevenue();
+  renderCohorts();
+}
+
+// Every chart drawn again in the theme's colours, from the figures already loaded (nothing is fetched).
+function redraw() {
+  if (state.bridge) drawBridge();
+  const shop = state.shops.find((s) => s.shop_id === $("shop").value);
+  if (shop && document.body.dataset.shopReady) renderShopDays(shop);
+  if (state.reconciliation) renderReconciliation(...state.reconciliation);
+}
+
 // Answers can arrive out of order; only the newest request may draw, or the figures would not be those the
 // filters on screen ask for.
 const requests = { mrr: 0, shop: 0 };
@@ -290,20 +459,18 @@ async function refresh() {
     offerCsv("csv-cohorts", `api/v1/cohorts?${q}`);
     const months = [...new Set(state.bridge.totals.map((r) => r.month))].sort();
     const chosen = $("bridge-month").value;
-    $("bridge-month").replaceChildren(...months.map((m) => el("option", { value: m }, monthLabel(m))));
+    $("bridge-month").replaceChildren(...months.map((m) => el("option", { value: m }, monthName(m))));
     $("bridge-month").value = months.includes(chosen) ? chosen : months.at(-1) || "";
-    renderKpis();
-    renderMrr();
-    renderWaterfall();
-    renderRevenue();
-    renderCohorts();
+    drawBridge();
     document.body.dataset.ready = "true";
   } catch (error) {
     if (request !== requests.mrr) return;
     // Never leave earlier figures under an error: they would read as the answer to this request.
-    for (const id of ["csv-mrr", "csv-waterfall", "csv-revenue", "csv-cohorts"]) $(id).hidden = true;
+    state.bridge = null;
+    for (const id of ["csv-mrr", "csv-waterfall", "csv-revenue", "csv-cohorts", "waterfall-break"]) $(id).hidden = true;
     for (const id of ["mrr-chart", "waterfall", "revenue-chart", "cohort-chart"]) chart(id).clear();
-    for (const id of ["kpis", "waterfall-table", "bridge-month"]) $(id).replaceChildren();
+    for (const id of ["kpis", "kpi-month", "waterfall-table", "bridge-month", "mrr-table", "revenue-table",
+      "cohort-table"]) $(id).replaceChildren();
     $("waterfall-title").textContent = "MRR bridge";
     $("error").textContent = `Could not load the certified figures (${error.message}).`;
     $("error").hidden = false;
@@ -364,7 +531,7 @@ function renderShopDays(shop) {
   const days = state.shopDays;
   const net = days.map((d) => d.net_revenue), gross = days.map((d) => d.gross_revenue);
   const refunds = days.map((d) => d.refunds);
-  chart("shop-chart").setOption({
+  chart("shop-chart").setOption(themed({
     tooltip: { trigger: "axis", formatter: exactTooltip([net, gross, refunds]) },
     legend: { top: 0 },
     grid: { left: 80, right: 20, top: 36, bottom: 30 },
@@ -375,7 +542,7 @@ function renderShopDays(shop) {
       { name: "Gross revenue", type: "line", data: gross, color: COLORS.up, showSymbol: false },
       { name: "Refunds", type: "line", data: refunds, color: COLORS.down, showSymbol: false },
     ],
-  }, true);
+  }), true);
   $("shop-days").replaceChildren(
     el("tr", {}, ...["Day", `Gross (${shop.currency})`, `Refunds (${shop.currency})`, `Net (${shop.currency})`,
       "Orders", "Refunds #", "Certification"].map((h) => el("th", {}, h))),
@@ -440,6 +607,7 @@ const percent = (rate) => (rate == null ? "" : `${(Number(rate) * 100).toFixed(2
 
 function renderReconciliation(runs, discrepancies) {
   if (!runs.length) return;
+  state.reconciliation = [runs, discrepancies];
   $("reconciliation").hidden = false;
   offerCsv("csv-reconciliation", "api/v1/reconciliation/runs");
   offerCsv("csv-discrepancies", "api/v1/reconciliation/discrepancies");
@@ -451,12 +619,15 @@ function renderReconciliation(runs, discrepancies) {
     latest.shops_failed ? el("span", { class: "fail" }, ` ${latest.shops_failed} shop(s) could not be compared.`) : "");
   const ordered = [...runs].reverse();
   // A rate is a share of counts, not money: the chart may plot it as a number.
-  chart("reconciliation-chart").setOption({
+  chart("reconciliation-chart").setOption(themed({
     tooltip: { trigger: "axis" },
     xAxis: { type: "category", data: ordered.map((r) => r.started_at.slice(0, 16).replace("T", " ")) },
     yAxis: { type: "value", axisLabel: { formatter: (v) => `${(v * 100).toFixed(1)}%` } },
     series: [{ name: "discrepancy rate", type: "line", data: ordered.map((r) => Number(r.discrepancy_rate ?? 0)) }],
-  });
+  }), true);
+  figureTable("reconciliation-table", ["Reconciliation", "Started", "Status", "Shop-days compared", "Apart", "Rate"],
+    runs.map((r) => [{ reconciliation: r.reconciliation_run_id }, [`#${r.reconciliation_run_id}`, r.started_at,
+      r.status, String(r.shop_days_compared ?? 0), String(r.discrepancies ?? 0), percent(r.discrepancy_rate)]]));
   $("discrepancies").replaceChildren(
     el("tr", {}, ...["Shop", "Day", "Source", "Stored", "Difference", "Orders", "Repair", "Found"]
       .map((h) => el("th", {}, h))),
@@ -499,9 +670,10 @@ async function start() {
   offerCsv("csv-history", "api/v1/certifications?pipeline=certified_mrr");
   offerCsv("csv-shops", "api/v1/shops");
   for (const id of ["business-unit", "from-month", "to-month"]) $(id).addEventListener("change", refresh);
-  $("bridge-month").addEventListener("change", renderWaterfall);
+  $("bridge-month").addEventListener("change", showMonth);
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
   await Promise.all([refresh(), startShops(), startReconciliation()]);
 }
 
+followAirflowTheme();
 start();
