@@ -246,7 +246,7 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
             rf"^The axis starts at 0 and is broken from 0 to {int(axis_break['end']):,} USD"))
 
         # Each chart's text alternative is its table, with the warehouse's figures; the partial month is named.
-        for table in ("mrr-table", "revenue-table", "cohort-table"):
+        for table in ("mrr-table", "revenue-table", "movements-table", "cohort-table"):
             frame.locator(f"details:has(#{table}) summary").click()
             expect(frame.locator(f"#{table}")).to_be_visible()
         for chart in frame.locator(".chart[aria-describedby]").all():
@@ -268,6 +268,15 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
             shown = date.fromisoformat(cells[0][:7] + "-01")
             assert [shown_amount(c) for c in cells[1:]] == [totals[shown]["recognized_revenue"],
                                                             totals[shown]["ending_mrr"]], cells[0]
+        movements = table_rows(frame, "movements-table")
+        assert frame.locator("#movements-table th").all_inner_texts() == [
+            "Month", "New (USD)", "Expansion (USD)", "Contraction (USD)", "Churn (USD)", "Winback (USD)",
+            "Net new MRR (USD)"]
+        assert movements[0][0] == f"{month:%Y-%m} (partial)" and len(movements) == len(mrr_rows)
+        for cells in movements:
+            shown = date.fromisoformat(cells[0][:7] + "-01")
+            assert [shown_amount(c) for c in cells[1:]] == [totals[shown][step] for step in (
+                "new", "expansion", "contraction", "churn", "winback", "net_new_mrr")], cells[0]
         ages = [int(h.removeprefix("Month ")) for h in frame.locator("#cohort-table th").all_inner_texts()[2:]]
         partial_cells = 0
         for cells in table_rows(frame, "cohort-table"):
@@ -290,10 +299,19 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
         assert {step: Decimal(total[step]) for step in STEPS} == expected
         assert preamble[2] == f"certification: {total['certification_id']}"
         assert total["is_partial"] == "true"
-        for link in ("csv-mrr", "csv-revenue", "csv-cohorts", "csv-history"):
+        for link in ("csv-mrr", "csv-revenue", "csv-movements", "csv-cohorts", "csv-history"):
             assert fetched_csv_rows(frame, link) > 0, link
         light = assert_text_meets_wcag_aa(frame)
         assert luminance(light) > 0.8
+
+        # A month's bar clicked: the KPIs and the waterfall show that month.
+        clicked = date.fromisoformat(movements[3][0][:7] + "-01")
+        frame.locator("#movements-chart").evaluate(
+            "(node, index) => echarts.getInstanceByDom(node).trigger('click', { dataIndex: index })",
+            len(movements) - 4)
+        expect(frame.locator("#waterfall-title")).to_have_text(
+            f"MRR bridge, {clicked:%Y-%m}, all business units (USD)")
+        assert_kpis_show(frame, totals, clicked)
 
         # An earlier month chosen: the KPIs and the waterfall follow it, and it is not partial.
         earlier = month_before(month_before(month))
@@ -309,6 +327,7 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
         expect(frame.locator("#waterfall-table tr")).to_have_count(0)
         expect(frame.locator("#kpis .kpi")).to_have_count(0)
         expect(frame.locator("#mrr-table tr")).to_have_count(0)
+        expect(frame.locator("#movements-table tr")).to_have_count(0)
         expect(frame.locator("#csv-waterfall")).to_be_hidden()
 
         # Opened on its own (not in Airflow's frame), the page follows the colour mode Airflow stored.

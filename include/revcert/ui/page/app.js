@@ -321,6 +321,40 @@ function renderRevenue() {
       [monthName(r.month), money(r.recognized_revenue), money(r.ending_mrr)]]));
 }
 
+// Each month's movements side by side with the months around it (the waterfall shows one month): gains stack
+// above zero, losses below, and net new MRR is the line through them.
+const MOVEMENTS = STEPS.slice(1, -1);
+const MOVEMENT_COLORS = { new: "#2f6fde", expansion: COLORS.up, contraction: "#d9822b", churn: COLORS.down,
+  winback: "#7b4fc9" };
+
+function renderMovements() {
+  const rows = rowsForView();
+  const labels = rows.map((r) => monthName(r.month));
+  const series = [...MOVEMENTS.map(([key]) => rows.map((r) => r[key])), rows.map((r) => r.net_new_mrr)];
+  chart("movements-chart").setOption(themed({
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: exactTooltip(series) },
+    legend: { top: 0 },
+    grid: { left: 70, right: 20, top: 36, bottom: 30 },
+    xAxis: { type: "category", data: labels },
+    yAxis: { type: "value", name: reportingCurrency() },
+    series: [
+      ...MOVEMENTS.map(([key, name], index) => ({ name, type: "bar", stack: "movements", data: series[index],
+        color: MOVEMENT_COLORS[key], markArea: index === 0 ? partialArea(labels) : undefined })),
+      { name: "Net new MRR", type: "line", data: series.at(-1), color: color("--ink"), showSymbol: false },
+    ],
+  }), true);
+  chart("movements-chart").off("click");
+  chart("movements-chart").on("click", (event) => {
+    $("bridge-month").value = rows[event.dataIndex].month;
+    showMonth();
+  });
+  const currency = reportingCurrency();
+  figureTable("movements-table", ["Month", ...MOVEMENTS.map(([, name]) => `${name} (${currency})`),
+    `Net new MRR (${currency})`],
+  [...rows].reverse().map((r) => [{ month: r.month },
+    [monthName(r.month), ...MOVEMENTS.map(([key]) => money(r[key])), money(r.net_new_mrr)]]));
+}
+
 function renderCohorts() {
   // Each cell is a published percentage (certified with the figures), shown as published.
   const cohorts = [...new Set(state.cohorts.map((r) => r.cohort_month))].sort().slice(-24);
@@ -431,6 +465,7 @@ function drawBridge() {
   showMonth();
   renderMrr();
   renderRevenue();
+  renderMovements();
   renderCohorts();
 }
 
@@ -456,6 +491,7 @@ async function refresh() {
     [state.bridge, state.cohorts] = answers;
     offerCsv("csv-mrr", `api/v1/bridge?${q}`);
     offerCsv("csv-revenue", `api/v1/bridge?${q}`);
+    offerCsv("csv-movements", `api/v1/bridge?${q}`);
     offerCsv("csv-cohorts", `api/v1/cohorts?${q}`);
     const months = [...new Set(state.bridge.totals.map((r) => r.month))].sort();
     const chosen = $("bridge-month").value;
@@ -467,10 +503,12 @@ async function refresh() {
     if (request !== requests.mrr) return;
     // Never leave earlier figures under an error: they would read as the answer to this request.
     state.bridge = null;
-    for (const id of ["csv-mrr", "csv-waterfall", "csv-revenue", "csv-cohorts", "waterfall-break"]) $(id).hidden = true;
-    for (const id of ["mrr-chart", "waterfall", "revenue-chart", "cohort-chart"]) chart(id).clear();
+    for (const id of ["csv-mrr", "csv-waterfall", "csv-revenue", "csv-movements", "csv-cohorts", "waterfall-break"]) {
+      $(id).hidden = true;
+    }
+    for (const id of ["mrr-chart", "waterfall", "revenue-chart", "movements-chart", "cohort-chart"]) chart(id).clear();
     for (const id of ["kpis", "kpi-month", "waterfall-table", "bridge-month", "mrr-table", "revenue-table",
-      "cohort-table"]) $(id).replaceChildren();
+      "movements-table", "cohort-table"]) $(id).replaceChildren();
     $("waterfall-title").textContent = "MRR bridge";
     $("error").textContent = `Could not load the certified figures (${error.message}).`;
     $("error").hidden = false;
