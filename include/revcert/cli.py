@@ -388,12 +388,13 @@ def command_lease(args: argparse.Namespace) -> int:
     from revcert.warehouse.connection import connect, warehouse_dsn
     from revcert.warehouse.lease import force_release, read_lease
 
+    # Refused before the warehouse is reached: without --database-url that would start the local one.
+    if args.action == "release" and not args.force:
+        raise argparse.ArgumentTypeError("release ends another run's hold on the warehouse: add --force")
     dsn = warehouse_dsn(args.database_url)
     if args.action == "show":
         print(read_lease(dsn).describe())
         return 0
-    if not args.force:
-        raise argparse.ArgumentTypeError("release ends another run's hold on the warehouse: add --force")
     operator = os.environ.get("USER") or getpass.getuser()
     state = force_release(dsn, operator, args.reason)
     if state.holder is None:

@@ -142,11 +142,14 @@ def test_sigterm_while_waiting_for_the_lease_stops_cleanly(warehouse_url, small_
     (["ui", "--port", "70000"], "not a TCP port (1-65535): '70000'"),
     (["lease", "release"], "add --force"),
 ])
-def test_bad_arguments_are_refused_with_a_message(argv, message, capsys):
+def test_bad_arguments_are_refused_with_a_message(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("REVCERT_HOME", str(tmp_path / "home"))
     with pytest.raises(SystemExit) as exit_:
         main(argv)
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+    # Refused before anything starts: no local warehouse was created for a command that never ran.
+    assert not (tmp_path / "home").exists()
 
 
 def test_an_unreachable_database_is_named_within_seconds(small_org, capsys):
