@@ -54,7 +54,13 @@ class Certification:
 
     @property
     def failed_checks(self) -> list[CheckResult]:
-        return [c for c in self.checks.values() if c.passed is not True]
+        """The checks that ran and found something wrong."""
+        return [c for c in self.checks.values() if c.passed is False]
+
+    @property
+    def blocked_checks(self) -> list[CheckResult]:
+        """The checks an earlier failure kept from running: they say nothing about the figures."""
+        return [c for c in self.checks.values() if c.passed is None]
 
 
 def _plain(value: Any) -> Any:

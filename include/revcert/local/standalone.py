@@ -204,8 +204,7 @@ class LocalAirflow:
 def why_not_certified(record: Certification) -> list[str]:
     """A record's failed checks (with the records they name) and blocked ones, a line each, for a terminal."""
     who = f"shop {record.scope}" if record.scope else "run"
-    failed = [c for c in record.checks.values() if c.passed is False]
-    blocked = [c for c in record.checks.values() if c.passed is None]
+    failed, blocked = record.failed_checks, record.blocked_checks
     if not failed and not blocked:
         return [f"  {who}: {record.failure_summary or record.status}"]
     lines = [f"  {who}: failed check {c.check_name}: {c.summary}" for c in failed]

@@ -53,15 +53,22 @@ def shop_as_of(as_of_date: date, iana_timezone: str | None, now: datetime) -> da
     return min(as_of_date, local_today)
 
 
-def check_shop(conn: psycopg.Connection, shop_id: str) -> list[RuleFailure]:
-    """Every rule of SHOP_CHECKS that some record of the shop breaks, with all of its records.
+def plan_for_one_shop(conn: psycopg.Connection) -> None:
+    """Hash joins, never nested loops, for the rest of the caller's transaction.
 
-    Sets `enable_nestloop = off` for the rest of the caller's transaction: a shop staged since the
-    statistics were last gathered looks like a single row to the planner, which then nests a loop over
-    its thousands of orders for each of its refund transactions (47 s for one shop of 19,000 orders at
-    a million; a hash join of the same rows takes 20 ms).
+    A shop's rows are often unknown to the planner's statistics: a shop staged since they were last
+    gathered, or mart rows replaced within this transaction, look like a single row. It then nests a loop
+    over thousands of orders for each of thousands of rows (47 s for one rule check of one shop of
+    19,000 orders at a million; a hash join of the same rows takes 20 ms). Hash joins read a whole side,
+    so every statement also names the shop's id on the big tables: their shop index then reads this
+    shop's rows, not the warehouse's.
     """
     conn.execute("set local enable_nestloop = off")
+
+
+def check_shop(conn: psycopg.Connection, shop_id: str) -> list[RuleFailure]:
+    """Every rule of SHOP_CHECKS that some record of the shop breaks, with all of its records."""
+    plan_for_one_shop(conn)
     failures = []
     for rule, description in SHOP_CHECKS.items():
         rows = conn.execute(load_sql("mart/checks", rule), {"shop_id": shop_id}).fetchall()
@@ -88,11 +95,7 @@ def build_shop_mart(conn: psycopg.Connection, shop_id: str, as_of_date: date, ce
     """
     params = {"shop_id": shop_id, "as_of_date": as_of_date, "whole": whole,
               "from_day": days[0] if days else None, "to_day": days[1] if days else None}
-    # The shop's mart rows are replaced within this transaction, so the planner's statistics never describe
-    # them: estimating a handful of rows, it would nest loops over hundreds of days and thousands of orders.
-    # Hash joins read a whole side, so every statement also names the shop's id on the big tables: their
-    # shop index then reads this shop's rows, not the warehouse's.
-    conn.execute("set local enable_nestloop = off")
+    plan_for_one_shop(conn)
     conn.execute(load_sql("methodology", "shop_mart_cleared"), params)
     for model in SHOP_MODELS:
         if model == "mart_shop_order":

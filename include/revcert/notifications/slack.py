@@ -91,8 +91,7 @@ def _headline(title: str, certification: Certification) -> str:
 
 def _failures(certification: Certification, accounts: dict[str, Account], instance_url: str | None) -> list[str]:
     """The checks that failed, then those an earlier failure kept from running (blocked: they say nothing)."""
-    failed = [c for c in certification.checks.values() if c.passed is False]
-    blocked = [c for c in certification.checks.values() if c.passed is None]
+    failed, blocked = certification.failed_checks, certification.blocked_checks
     if not failed and not blocked:
         return [f"*Why:* {certification.failure_summary}"]
     lines = []

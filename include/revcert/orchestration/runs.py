@@ -147,21 +147,20 @@ def close_run() -> None:
         shops = [read_certification(conn, c) for c in scoped_certifications(conn, dag_run.dag_id,
                                                                             dag_run.run_id).values()]
     link = dag_settings.run_url(dag_run.dag_id, dag_run.run_id)
-    in_backfill = dag_run.run_type == "backfill"
-    published = certification is not None and certification.status == "certified" and (
-        certification.is_certify_only or certification.published_at is not None)
-    if published and not in_backfill:
-        send_slack(settings.slack_conn_id, certified_notice(certification, link, shops))
-    elif certification is not None and certification.status == "certified" and not published:
+    certified = certification is not None and certification.status == "certified"
+    published = certified and (certification.is_certify_only or certification.published_at is not None)
+    message = certified_notice(certification, link, shops) if published else None
+    if certified and not published:
         # Certified, yet publish did not finish: the gate did not page for this, so this is the one page.
         why = "publishing failed (see the publish task's log)"
         with connect(dsn) as conn:
             update_certification(conn, certification_id, closed_at=datetime.now(timezone.utc),
                                  failure_summary=f"certified, not published: {why}")
-        if not in_backfill:
-            send_slack(settings.slack_conn_id, unpublished_page(certification, link, why))
-    if in_backfill:
+        message = unpublished_page(certification, link, why)
+    if dag_run.run_type == "backfill":
         summarize_backfill_if_last(dsn, dag_run.dag_id, dag_run.run_id)
+    elif message:
+        send_slack(settings.slack_conn_id, message)
     if certification is None:
         raise AirflowFailException("the run never opened a certification record (see the open_run task)")
     if not published:
