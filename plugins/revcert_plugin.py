@@ -9,6 +9,7 @@ from airflow.api_fastapi.auth.managers.models.resource_details import AccessView
 from airflow.api_fastapi.core_api.security import requires_access_view
 from airflow.plugins_manager import AirflowPlugin
 
+from revcert.notifications.accounts import salesforce_instance_url
 from revcert.orchestration.as_of import register_not_future_format
 from revcert.settings import Settings
 from revcert.ui.app import URL_PREFIX, create_app
@@ -17,7 +18,8 @@ from revcert.warehouse.connection import dsn_from_airflow
 # The trigger form's `as_of` is validated here, in the api-server, against today.
 register_not_future_format(Settings().business_timezone)
 certified_revenue = create_app(lambda: dsn_from_airflow(Settings().viz_conn_id),
-                               auth=requires_access_view(AccessView.WEBSITE))
+                               auth=requires_access_view(AccessView.WEBSITE),
+                               salesforce_org_url=lambda: salesforce_instance_url(Settings().salesforce_conn_id))
 
 
 class CertifiedRevenuePlugin(AirflowPlugin):

@@ -93,7 +93,7 @@ class OrgBuilder:
                         terminated, _) in self.lines],
             contracts={c[0]: Contract(c[0], c[1], c[2], c[3], c[5], c[6]) for c in self.contracts},
             renewed_contract_of_opportunity={o[0]: o[2] for o in self.opportunities if o[2]},
-            products={p[0]: Product(p[0], p[3], p[4]) for p in self.products},
+            products={p[0]: Product(p[0], p[3], p[4], p[1]) for p in self.products},
             rates=rates,
             accounts={a[0]: (a[2], a[3]) for a in self.accounts},
             corporate_currencies=[self.corporate_currency] if self.corporate_currency else [],

@@ -3,6 +3,7 @@
 select
     product_id,
     charge_type,
-    subscription_term_months
+    subscription_term_months,
+    product_name
 from staging.stg_product
 where not is_deleted

@@ -1,7 +1,8 @@
--- Copy the certified figures of the replaced months from a mart table into the
--- viz table published from it, each row stamped with the certification that
--- certified it (and nothing at all unless that certification passed). The
--- caller has removed those months from the viz table, in the same transaction.
+-- Copy the certified figures of the replaced months (or, for a table without
+-- months, all of it) from a mart table into the viz table published from it,
+-- each row stamped with the certification that certified it (and nothing at
+-- all unless that certification passed). The caller has removed those rows
+-- from the viz table, in the same transaction.
 -- Grain: the viz table's.
 with certification as (
     select
@@ -20,4 +21,4 @@ select
     certification.certified_at
 from {mart_table} as figures
 cross join certification
-where figures.month = any(%(months)s)
+where {months}

@@ -60,8 +60,8 @@ def test_the_ui_command_starts_airflow_when_the_demo_run_fails_and_says_why(tmp_
         assert "was NOT certified, so the page is not green" in printed
         # Why, check by check: the one that failed with its rule, the ones it kept from running as blocked.
         assert "  run: failed check integrity: negative_customer_mrr: 1 record(s)" in printed
-        assert "  run: blocked, not run because an earlier step failed: movement_identity, independent_derivation" \
-            in printed
+        assert ("  run: blocked, not run because an earlier step failed: detail_sums, movement_identity, "
+                "independent_derivation") in printed
         assert "shop_daily_revenue: certified and published as of" in printed
         assert f"Airflow UI: {base}" in printed and "user: admin" in printed
         # The api-server's first answer can take long on a loaded machine (a 10-second limit timed out in CI-like

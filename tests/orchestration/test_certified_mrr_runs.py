@@ -59,7 +59,7 @@ def test_a_clean_run_certifies_and_publishes_what_the_derivation_gives(dag, monk
                               [certification_id]).fetchone()[0]
         cohorts = conn.execute("select count(*) from viz.cohort_retention_total where certification_id = %s",
                                [certification_id]).fetchone()[0]
-    assert checks == {"completeness": True, "integrity": True, "movement_identity": True,
+    assert checks == {"completeness": True, "integrity": True, "movement_identity": True, "detail_sums": True,
                       "independent_derivation": True}
     rows = published(warehouse_url)
     assert set(rows) == set(derived.bridge)
@@ -146,8 +146,9 @@ def test_one_cent_altered_between_transform_and_certify_halts_publishing(dag, mo
 
     monkeypatch.setattr(CertificationGateOperator, "execute", alter_one_cent_then_certify)
     state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    # Both the derivation and the bridge's own customers disagree with the altered figure, by the same cent.
     page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "independent_derivation",
-                         "2026-11", "ending_mrr")
+                         "detail_sums", "2026-11", "ending_mrr")
     assert "-0.01" not in page and "0.01" in page
 
 

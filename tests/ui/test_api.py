@@ -180,7 +180,8 @@ def test_months_cohorts_and_certification_history(client):
     _, history = get(client, "/api/v1/certifications")
     assert history[0]["status"] == "certified" and history[0]["published_months"]
     assert {c["check_name"]: c["passed"] for c in history[0]["checks"]} == {
-        "completeness": True, "integrity": True, "movement_identity": True, "independent_derivation": True}
+        "completeness": True, "integrity": True, "movement_identity": True, "detail_sums": True,
+        "independent_derivation": True}
 
 
 def test_the_openapi_document_names_its_prefix_and_decimal_strings(client, certified_warehouse_url):

@@ -15,6 +15,7 @@ import psycopg
 
 from revcert.certification.checks import (
     check_completeness,
+    check_detail_sums,
     check_independent_derivation,
     check_integrity,
     check_movement_identity,
@@ -85,7 +86,8 @@ def _recorded_or_not_run(certification: Certification, check_name: str, why: str
 
 
 def certify_run(conn: psycopg.Connection, certification: Certification, settings: Settings) -> list[CheckResult]:
-    """Checks 1-4 of the MRR pipeline's run, recorded; the record ends certified or failed."""
+    """Checks 1-4 of the MRR pipeline's run (3 twice: the identity, and the detail's sums), recorded; the record
+    ends certified or failed."""
     results = []
     extraction_problem = _extraction_problem(conn, certification)
     if extraction_problem:
@@ -97,12 +99,13 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
     if not _rebuilt_by_this_run(built, certification):
         why = "the mart was not built by this run"
         results += [_recorded_or_not_run(certification, "integrity", why), _not_run("movement_identity", why),
-                    _not_run("independent_derivation", why)]
+                    _not_run("detail_sums", why), _not_run("independent_derivation", why)]
         return _conclude(conn, certification, results, None)
     overrides = [ClassificationOverride(**o) for o in certification.overrides_used]
     results += [
         _guarded(conn, "integrity", lambda: check_integrity(conn)),
         _guarded(conn, "movement_identity", lambda: check_movement_identity(conn)),
+        _guarded(conn, "detail_sums", lambda: check_detail_sums(conn)),
         _guarded(conn, "independent_derivation", lambda: check_independent_derivation(
             conn, certification.as_of_date, settings.renewal_grace_days, overrides)),
     ]

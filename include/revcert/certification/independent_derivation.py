@@ -4,19 +4,22 @@ A separate implementation in Python that reads `staging` directly and shares
 no code with the SQL mart. Quotients are exact fractions and every rounding is
 half to even, where the methodology says and nowhere else. It derives every
 figure that is published: the bridge per business unit and in total (net new
-MRR and the reporting currency included) and cohort retention with its
-percentages. If it agrees with the mart to the cent on all of them, two
-independent readings of the rules gave the same numbers.
+MRR and the reporting currency included), cohort retention with its
+percentages, and the detail behind them: each customer-month, each line that
+carries a customer's MRR and each contract of a customer's chain. If it agrees
+with the mart to the cent on all of them, two independent readings of the rules
+gave the same numbers.
 """
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Protocol
 
 import psycopg
 
@@ -61,6 +64,7 @@ class Product:
     product_id: str
     charge_type: str | None
     term_months: Decimal | None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,15 @@ class Rate:
     rate: Decimal
     start: date
     next_start: date | None
+
+
+class Override(Protocol):
+    """A reviewed classification override: the contract, the customer it belongs to, why, and who approved it."""
+
+    contract_id: str
+    customer_account_id: str
+    reason: str
+    approver: str
 
 
 @dataclass
@@ -279,6 +292,10 @@ class ServiceInterval:
     start: date
     end: date
     mrr_end: date
+    contract_id: str = ""
+    product: Product | None = None
+    currency: str | None = None
+    rate: Decimal = Decimal(1)
 
 
 @dataclass
@@ -329,8 +346,8 @@ def reporting_currency(org: StagedOrg) -> str:
     raise DerivationError("unknown_reporting_currency: no corporate currency and several line currencies")
 
 
-def service_intervals(org: StagedOrg, renewal_grace_limit: int, overrides: dict[str, str]
-                      ) -> dict[str, list[ServiceInterval]]:
+def service_intervals(org: StagedOrg, renewal_grace_limit: int, links: set[tuple[str, str]],
+                      customers: dict[str, str]) -> dict[str, list[ServiceInterval]]:
     """The recurring lines that carry MRR, grouped by customer, with renewal grace applied."""
     currency = reporting_currency(org)
     for iso_code, rates in org.rates.items():
@@ -361,10 +378,9 @@ def service_intervals(org: StagedOrg, renewal_grace_limit: int, overrides: dict[
         if prorate <= 0 or term <= 0:
             raise DerivationError(f"bad_prorate_multiplier or bad_subscription_term: line {line.line_id}")
         mrr = line_mrr(line.net_price, line.quantity, prorate, term, rate)
-        by_contract[contract.contract_id].append(ServiceInterval(line.line_id, mrr, start, end, end))
+        by_contract[contract.contract_id].append(ServiceInterval(line.line_id, mrr, start, end, end,
+                                                                 contract.contract_id, product, line.currency, rate))
 
-    links = renewal_links(org.contracts, org.renewed_contract_of_opportunity)
-    customers = contract_customers(org.contracts, links, overrides)
     windows = {c: (min(i.start for i in lines), max(i.end for i in lines)) for c, lines in by_contract.items()}
     successors: dict[str, list[str]] = defaultdict(list)
     for predecessor, successor in links:
@@ -450,16 +466,24 @@ class DerivedFigures:
         bridge_total: (month,) -> the bridge over all business units (mart_mrr_bridge_total).
         cohorts: (cohort month, business unit, month) -> retention figures (mart_cohort_retention).
         cohort_total: (cohort month, month) -> retention over all business units (mart_cohort_retention_total).
+        customer_months: (month, customer) -> one customer's month, when it has MRR or revenue (mart_customer_month).
+        customer_lines: (line,) -> a line carrying a customer's MRR (mart_customer_line).
+        customer_contracts: (contract,) -> a contract of a customer's chain (mart_customer_contract).
     """
 
     bridge: dict[tuple, dict[str, object]] = field(default_factory=dict)
     bridge_total: dict[tuple, dict[str, object]] = field(default_factory=dict)
     cohorts: dict[tuple, dict[str, object]] = field(default_factory=dict)
     cohort_total: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    customer_months: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    customer_lines: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    customer_contracts: dict[tuple, dict[str, object]] = field(default_factory=dict)
 
     def by_mart_table(self) -> dict[str, dict[tuple, dict[str, object]]]:
         return {"mart_mrr_bridge": self.bridge, "mart_mrr_bridge_total": self.bridge_total,
-                "mart_cohort_retention": self.cohorts, "mart_cohort_retention_total": self.cohort_total}
+                "mart_cohort_retention": self.cohorts, "mart_cohort_retention_total": self.cohort_total,
+                "mart_customer_month": self.customer_months, "mart_customer_line": self.customer_lines,
+                "mart_customer_contract": self.customer_contracts}
 
 
 def _add_bridge(row: dict[str, object], currency: str, month: CustomerMonth) -> None:
@@ -495,20 +519,56 @@ def _retention(rows: dict[tuple, dict[str, object]]) -> None:
         row["logo_retention_pct"] = percent(row["active_customers"], row["cohort_customers"])
 
 
+def customer_month_row(month: CustomerMonth, unit: str, name: str | None, currency: str) -> dict[str, object]:
+    return {"business_unit": unit, "customer_name": name, "currency": currency, "snapshot_date": month.snapshot_date,
+            "starting_mrr": month.starting_mrr, "movement_type": month.movement,
+            "movement_amount": month.movement_amount, "ending_mrr": month.ending_mrr,
+            "recognized_revenue": month.recognized_revenue}
+
+
+def has_figures(month: CustomerMonth) -> bool:
+    """A customer-month adds to some sum (after a churn, months of nothing are not detail)."""
+    return bool(month.starting_mrr or month.ending_mrr or month.recognized_revenue)
+
+
+def customer_line_row(customer_id: str, interval: ServiceInterval) -> dict[str, object]:
+    product = interval.product
+    return {"customer_id": customer_id, "contract_id": interval.contract_id,
+            "product_id": product.product_id if product else None, "product_name": product.name if product else None,
+            "currency_iso_code": interval.currency, "conversion_rate": interval.rate, "line_mrr": interval.mrr,
+            "service_start_date": interval.start, "service_end_date": interval.end, "mrr_end_date": interval.mrr_end}
+
+
+def customer_contract_row(contract: Contract, customer_id: str, renews: list[str],
+                          override: Override | None) -> dict[str, object]:
+    return {"customer_id": customer_id, "account_id": contract.account_id, "start_date": contract.start,
+            "end_date": contract.end, "renews_contract_ids": renews, "is_overridden": override is not None,
+            "override_reason": override.reason if override else None,
+            "override_approver": override.approver if override else None}
+
+
 def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int,
-                   overrides: dict[str, str] | None = None) -> DerivedFigures:
-    """Every published figure as of `as_of`: the bridge per business unit and in total, and cohort retention."""
+                   overrides: Sequence[Override] = ()) -> DerivedFigures:
+    """Every published figure as of `as_of`: the bridge per business unit and in total, cohort retention, and
+    the customers, lines and contracts behind them."""
     currency = reporting_currency(org)
+    override_of = {o.contract_id: o for o in overrides}
+    links = renewal_links(org.contracts, org.renewed_contract_of_opportunity)
+    customers = contract_customers(org.contracts, links, {c: o.customer_account_id for c, o in override_of.items()})
     figures = DerivedFigures()
-    for customer_id, intervals in service_intervals(org, renewal_grace_limit, overrides or {}).items():
+    for customer_id, intervals in service_intervals(org, renewal_grace_limit, links, customers).items():
         months = customer_months(intervals, as_of, customer_id)
         if not months:
             continue
         if customer_id not in org.accounts:
             raise DerivationError(f"contract_without_account: customer account {customer_id}")
-        unit = (org.accounts[customer_id][1] or "").strip() or UNASSIGNED
+        name, unit = org.accounts[customer_id][0], (org.accounts[customer_id][1] or "").strip() or UNASSIGNED
+        for interval in intervals:
+            figures.customer_lines[(interval.line_id,)] = customer_line_row(customer_id, interval)
         cohort_start = months[0]
         for month in months:
+            if has_figures(month):
+                figures.customer_months[(month.month, customer_id)] = customer_month_row(month, unit, name, currency)
             _add_bridge(figures.bridge.setdefault((month.month, unit), {}), currency, month)
             _add_bridge(figures.bridge_total.setdefault((month.month,), {}), currency, month)
             _add_cohort(figures.cohorts.setdefault((cohort_start.month, unit, month.month), {}), currency,
@@ -517,4 +577,18 @@ def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int,
                         cohort_start, month)
     _retention(figures.cohorts)
     _retention(figures.cohort_total)
+    _add_contracts(figures, org, links, customers, override_of)
     return figures
+
+
+def _add_contracts(figures: DerivedFigures, org: StagedOrg, links: set[tuple[str, str]], customers: dict[str, str],
+                   override_of: dict[str, Override]) -> None:
+    """The contracts of every customer with a published month, each with the contracts it renews."""
+    published = {customer_id for _, customer_id in figures.customer_months}
+    renews: dict[str, list[str]] = defaultdict(list)
+    for predecessor, successor in links:
+        renews[successor].append(predecessor)
+    for contract_id, customer_id in customers.items():
+        if customer_id in published:
+            figures.customer_contracts[(contract_id,)] = customer_contract_row(
+                org.contracts[contract_id], customer_id, sorted(renews[contract_id]), override_of.get(contract_id))

@@ -166,7 +166,8 @@ def read_certification(conn: psycopg.Connection, certification_id: int) -> Certi
                       "select result.check_name, result.passed, result.summary, result.discrepancies "
                       "from certification.check_result as result "
                       "inner join certification.check_definition as definition using (check_name) "
-                      "where result.certification_id = %s order by definition.part_c_number", [certification_id])}
+                      "where result.certification_id = %s order by definition.part_c_number, result.check_name",
+                      [certification_id])}
     if row is None:
         raise LookupError(f"no certification record {certification_id}")
     return Certification(**row, checks=checks)

@@ -9,6 +9,7 @@ a failure, the previous one.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,6 +37,9 @@ MODELS = (
     "mart_customer_revenue",
     "mart_mrr_bridge",
     "mart_mrr_bridge_total",
+    "mart_customer_month",
+    "mart_customer_line",
+    "mart_customer_contract",
     "mart_cohort_retention",
     "mart_cohort_retention_total",
 )
@@ -69,6 +73,7 @@ class MartBuild:
     reporting_currency: str
     overrides_used: tuple[ClassificationOverride, ...]
     row_counts: dict[str, int]
+    model_seconds: dict[str, float]
 
 
 def _load_overrides(conn: psycopg.Connection, overrides: list[ClassificationOverride]) -> None:
@@ -117,11 +122,13 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     _load_overrides(conn, overrides)
     conn.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(
         sql.Identifier("mart", table) for table in (*MODELS, "mart_build"))))
-    row_counts = {}
+    row_counts, model_seconds = {}, {}
     for model in MODELS:
+        started = time.monotonic()
         try:
             with conn.transaction():  # a savepoint: what was built before a broken model stays, for the checks
                 row_counts[model] = conn.execute(model_statement(model), params).rowcount
+            model_seconds[model] = time.monotonic() - started
         except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as broken:
             raise MethodologyError(check_methodology(conn) or [model_failure(model, broken)]) from broken
     failures = check_methodology(conn)
@@ -132,4 +139,4 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     reporting_currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()[0]
     used = {row[0] for row in conn.execute(load_sql("methodology", "overrides_used"))}
     return MartBuild(as_of_date, settings.renewal_grace_days, reporting_currency,
-                     tuple(o for o in overrides if o.contract_id in used), row_counts)
+                     tuple(o for o in overrides if o.contract_id in used), row_counts, model_seconds)

@@ -51,6 +51,7 @@ CHECK_ADVICE = {
     "completeness": "records usually changed while the run read them: re-run; if it persists, compare "
                     "staging.extraction_audit with the source and re-run with `full_extraction`",
     "movement_identity": _DEFECT,
+    "detail_sums": _DEFECT,
     "independent_derivation": _DEFECT,
 }
 

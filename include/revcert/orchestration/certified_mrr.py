@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from airflow.sdk import Asset, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from revcert.analytics.metrics import refresh_metrics
 from revcert.certification.certify import certify_run
 from revcert.certification.checks import check_movement_identity, integrity_result
 from revcert.certification.record import (
@@ -129,6 +130,7 @@ def publish() -> int:
                 conn, certification.certification_id, certification.figures_hash,
                 latest_publishable=business_today(settings.business_timezone),
                 restate=certification.is_restatement)
+            refresh_metrics(conn)
             now = datetime.now(timezone.utc)
             update_certification(conn, certification.certification_id, published_at=now, closed_at=now,
                                  published_months=result.months_replaced, withdrawn_months=result.months_withdrawn)

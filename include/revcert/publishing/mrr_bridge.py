@@ -1,10 +1,13 @@
-"""Publish certified figures into viz, atomically: the bridge, its totals, cohort retention.
+"""Publish certified figures into viz, atomically: the bridge, its totals, cohort retention, and the customers,
+lines and contracts behind them.
 
 Per month, the rows shown are those of the latest certified run whose snapshot
 date is not earlier than the one already shown, so a backfill never replaces a
 complete month with a partial one. A month is replaced whole (every published
 table, every business unit) or not at all, in one transaction: readers see the
-old figures or the new ones, never a mix.
+old figures or the new ones, never a mix. The lines and contracts span months:
+they are replaced whole whenever any month is, so they are those of the latest
+certification that published.
 
 A restatement (an operator's deliberate run) replaces every month it
 certified whatever the snapshot dates shown, and withdraws published months
@@ -21,7 +24,7 @@ from psycopg import sql
 
 from revcert.certification.fingerprint import figures_hash
 from revcert.sqlfiles import load_sql
-from revcert.warehouse.schema import PUBLISHED_FROM_MART, column_names
+from revcert.warehouse.schema import PUBLISHED_BY_MONTH, PUBLISHED_FROM_MART, PUBLISHED_WHOLE, column_names
 
 
 class UncertifiedFigures(RuntimeError):
@@ -35,13 +38,14 @@ class PublishResult:
     rows_written: int
 
 
-def _copy_statement(viz_table, mart_table) -> sql.Composed:
+def _copy_statement(viz_table, mart_table, *, by_month: bool) -> sql.Composed:
     columns = [name for name in column_names(viz_table) if name not in ("certification_id", "certified_at")]
     return sql.SQL(load_sql("publishing", "publish_figures")).format(
         viz_table=sql.Identifier(viz_table.schema, viz_table.name),
         mart_table=sql.Identifier(mart_table.schema, mart_table.name),
         columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-        figures=sql.SQL(", ").join(sql.Identifier("figures", name) for name in columns))
+        figures=sql.SQL(", ").join(sql.Identifier("figures", name) for name in columns),
+        months=sql.SQL("figures.month = any(%(months)s)" if by_month else "true"))
 
 
 def publish_certified_figures(conn: psycopg.Connection, certification_id: int, certified_hash: str, *,
@@ -75,9 +79,14 @@ def publish_certified_figures(conn: psycopg.Connection, certification_id: int, c
     withdrawn = [row[0] for row in conn.execute(load_sql("publishing", "withdrawn_months"),
                                                 {"certification_id": certification_id})] if restate else []
     written = 0
-    for viz_table, mart_table in PUBLISHED_FROM_MART.items():
+    for viz_table, mart_table in PUBLISHED_BY_MONTH.items():
         conn.execute(sql.SQL("delete from {} where month = any(%s)").format(
             sql.Identifier(viz_table.schema, viz_table.name)), [months + withdrawn])
-        written += conn.execute(_copy_statement(viz_table, mart_table),
+        written += conn.execute(_copy_statement(viz_table, mart_table, by_month=True),
                                 {"certification_id": certification_id, "months": months}).rowcount
+    if months:
+        for viz_table, mart_table in PUBLISHED_WHOLE.items():
+            conn.execute(sql.SQL("delete from {}").format(sql.Identifier(viz_table.schema, viz_table.name)))
+            written += conn.execute(_copy_statement(viz_table, mart_table, by_month=False),
+                                    {"certification_id": certification_id}).rowcount
     return PublishResult(months, withdrawn, written)

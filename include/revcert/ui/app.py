@@ -2,9 +2,9 @@
 
 Every route, the page and its assets included, requires a user logged into
 Airflow (the Airflow auth manager decides). Data comes from `viz` only, through
-the Airflow connection `revcert_viz`: a login that can read viz and nothing
-else (revcert.warehouse.roles), so the API could not read staging or the mart
-even if it tried. Every figure is a published row, never request-time
+the Airflow connection `revcert_viz`: a login that can read viz and the
+analytics computed from it and nothing else (revcert.warehouse.roles), so the
+API could not read staging or the mart even if it tried. Every figure is a published row, never request-time
 arithmetic (a month's change on the month before is the difference of two
 published rows, taken in SQL); amounts are decimal strings. Responses carry a
 Content-Security-Policy that allows no inline script and no other origin.
@@ -30,12 +30,19 @@ from pydantic import BaseModel, Field, create_model
 from sqlalchemy import Table
 
 from revcert.money import loads_exact
+from revcert.notifications.accounts import salesforce_record_url
 from revcert.sqlfiles import load_sql
 from revcert.ui.export import as_csv
 from revcert.warehouse.connection import connect
 from revcert.warehouse.schema import (
+    MOVEMENTS,
+    analytics_mrr_metrics,
+    analytics_mrr_metrics_total,
     viz_cohort_retention,
     viz_cohort_retention_total,
+    viz_customer_contract,
+    viz_customer_line,
+    viz_customer_month,
     viz_mrr_bridge,
     viz_mrr_bridge_total,
     viz_shop_daily_revenue,
@@ -57,6 +64,9 @@ UnitParam = Annotated[str | None, Query(min_length=1, max_length=255, pattern=r"
                                         description="A business unit, as published; all of them when absent")]
 ShopIdParam = Annotated[str, PathParam(pattern=r"^\d{1,20}$", description="The shop's numeric id",
                                        examples=["1001"])]
+SalesforceIdParam = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{1,18}$", description="A Salesforce record id",
+                                             examples=["001000000000001AAA"])]
+Movement = Literal[MOVEMENTS]  # type: ignore[valid-type]
 Pipeline = Literal["certified_mrr", "shop_daily_revenue"]
 # Every list route also answers `?format=csv`; the OpenAPI document says so.
 CSV_ALSO: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
@@ -101,11 +111,55 @@ BridgeTotal = row_model("BridgeTotal", viz_mrr_bridge_total, **MONTH_ON_MONTH)
 CohortRow = row_model("CohortRow", viz_cohort_retention)
 CohortTotal = row_model("CohortTotal", viz_cohort_retention_total)
 ShopDayRow = row_model("ShopDayRow", viz_shop_daily_revenue)
+CustomerMonthRow = row_model("CustomerMonthRow", viz_customer_month)
+IS_PARTIAL: dict[str, Any] = {"is_partial": MONTH_ON_MONTH["is_partial"]}
+MetricRow = row_model("MetricRow", analytics_mrr_metrics, **IS_PARTIAL)
+MetricTotal = row_model("MetricTotal", analytics_mrr_metrics_total, **IS_PARTIAL)
+SALESFORCE_URL: dict[str, Any] = {"salesforce_url": (str | None, Field(
+    None, description="The record in the Salesforce org, when the org's domain is configured"))}
+CustomerLineRow = row_model("CustomerLineRow", viz_customer_line, **SALESFORCE_URL)
+CustomerContractRow = row_model("CustomerContractRow", viz_customer_contract, **SALESFORCE_URL)
+
+
+class Customer(BaseModel):
+    """One customer as certified: its months (the timeline), the lines carrying its MRR and the contracts whose
+    renewal chain made it one customer. Lines and contracts are those of the latest publication."""
+
+    customer_id: str
+    customer_name: str | None
+    business_unit: str
+    currency: str
+    salesforce_url: str | None
+    months: list[CustomerMonthRow]  # type: ignore[valid-type]
+    lines: list[CustomerLineRow]  # type: ignore[valid-type]
+    contracts: list[CustomerContractRow]  # type: ignore[valid-type]
+
+
+class RecordVersion(BaseModel):
+    """One version of a Salesforce record as an extraction read it, its fields as the source sent them."""
+
+    object_name: str
+    record_id: str
+    batch_id: int
+    extraction_mode: str
+    extraction_started_at: str
+    system_modstamp: str | None
+    is_deleted: bool
+    received_at: str
+    record: dict[str, Any]
+    salesforce_url: str | None
 
 
 class Bridge(BaseModel):
     rows: list[BridgeRow]  # type: ignore[valid-type]
     totals: list[BridgeTotal]  # type: ignore[valid-type]
+
+
+class Metrics(BaseModel):
+    """The analytics layer's metrics, computed from the published figures (definitions in the README)."""
+
+    rows: list[MetricRow]  # type: ignore[valid-type]
+    totals: list[MetricTotal]  # type: ignore[valid-type]
 
 
 class CertifiedMonth(BaseModel):
@@ -217,6 +271,15 @@ def _wire(row: dict[str, Any]) -> dict[str, Any]:
             for k, v in row.items()}
 
 
+def _exact(value: Any) -> Any:
+    """A source record for the wire: every number inside as its exact decimal text."""
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exact(v) for v in value]
+    return str(value) if isinstance(value, Decimal) else value
+
+
 def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in names}
 
@@ -245,8 +308,10 @@ def _day_range(from_day: date | None, to_day: date | None) -> dict[str, date | N
     return {"from_day": from_day, "to_day": to_day}
 
 
-def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = None) -> FastAPI:
-    """The app; `viz_dsn` gives the viz-only login's connection string, `auth` is required by every route."""
+def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = None,
+               salesforce_org_url: Callable[[], str | None] = lambda: None) -> FastAPI:
+    """The app; `viz_dsn` gives the viz-only login's connection string, `auth` is required by every route, and
+    `salesforce_org_url` the org's URL that record links open (None: ids without links)."""
     dependencies = [Depends(auth)] if auth else []
     app = FastAPI(title="Certified revenue", version="1.0.0", openapi_url=None, docs_url=None, redoc_url=None,
                   dependencies=dependencies,
@@ -300,6 +365,68 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
                             published, [*BridgeRow.model_fields, "is_total"])
         return Bridge(rows=[_wire(_without(r, "is_total")) for r in published if not r["is_total"]],
                       totals=[_wire(_without(r, "is_total", "business_unit")) for r in published if r["is_total"]])
+
+    @app.get("/api/v1/metrics", responses=CSV_ALSO, response_model=Metrics,
+             summary="ARR, net and gross revenue retention (monthly and trailing 12 months), logo churn, customer "
+                     "counts by movement and average MRR per customer, from the certified figures")
+    def metrics(from_month: MonthParam = None, to_month: MonthParam = None, business_unit: UnitParam = None,
+                format: FormatParam = "json") -> Any:
+        months = _month_range(from_month, to_month)
+        published_unit(business_unit)
+        rows = query("api_metrics", {**months, "business_unit": business_unit})
+        if format == "csv":
+            return csv_file("metrics", "Revenue metrics from the certified figures by business unit, then over all "
+                            "business units", rows, [*MetricRow.model_fields, "is_total"])
+        return Metrics(rows=[_wire(_without(r, "is_total")) for r in rows if not r["is_total"]],
+                       totals=[_wire(_without(r, "is_total", "business_unit")) for r in rows if r["is_total"]])
+
+    @app.get("/api/v1/movements", responses=CSV_ALSO, response_model=list[CustomerMonthRow],
+             summary="The customers behind a figure of the bridge: a month, one business unit or all, one movement "
+                     "or all")
+    def movements(month: Annotated[str, Query(description="A month, YYYY-MM", examples=["2026-03"])],
+                  business_unit: UnitParam = None,
+                  movement: Annotated[Movement | None, Query(description="Only customers with this movement")]
+                  = None, format: FormatParam = "json") -> Any:
+        first = _first_of(month, "month")
+        published_unit(business_unit)
+        rows = query("api_movement_customers", {"month": first, "business_unit": business_unit,
+                                                "movement": movement})
+        if format == "csv":
+            return csv_file(f"customers-{month}", f"Certified customer movements of {month}, "
+                            f"{business_unit or 'all business units'}, {movement or 'every movement'}", rows,
+                            list(CustomerMonthRow.model_fields))
+        return [_wire(row) for row in rows]
+
+    @app.get("/api/v1/customers/{customer_id}", response_model=Customer,
+             summary="One customer's certified months, the lines carrying its MRR and its contracts")
+    def customer(customer_id: SalesforceIdParam) -> Any:
+        months = query("api_customer_months", {"customer_id": customer_id})
+        if not months:
+            raise HTTPException(404, detail=f"no customer {customer_id} has certified figures")
+        org = salesforce_org_url()
+        latest = months[-1]
+
+        def linked(row: dict[str, Any], record_id: str) -> dict[str, Any]:
+            return {**_wire(row), "salesforce_url": salesforce_record_url(org, record_id)}
+
+        return Customer(
+            customer_id=customer_id, customer_name=latest["customer_name"], business_unit=latest["business_unit"],
+            currency=latest["currency"], salesforce_url=salesforce_record_url(org, customer_id),
+            months=[_wire(row) for row in months],
+            lines=[linked(row, row["subscription_line_id"])
+                   for row in query("api_customer_lines", {"customer_id": customer_id})],
+            contracts=[linked(row, row["contract_id"])
+                       for row in query("api_customer_contracts", {"customer_id": customer_id})])
+
+    @app.get("/api/v1/records/{record_id}/versions", response_model=list[RecordVersion],
+             summary="Every extracted version of a Salesforce record behind a published figure, oldest first")
+    def record_versions(record_id: SalesforceIdParam) -> Any:
+        versions = query("api_record_versions", {"record_id": record_id})
+        if not versions:
+            raise HTTPException(404, detail=f"no published figure rests on a record {record_id}")
+        org = salesforce_org_url()
+        return [{**_wire(row), "record": _exact(row["record"]),
+                 "salesforce_url": salesforce_record_url(org, record_id)} for row in versions]
 
     @app.get("/api/v1/months", responses=CSV_ALSO, response_model=list[CertifiedMonth],
              summary="Every certified month shown")

@@ -13,7 +13,7 @@ from typing import Any
 
 # Columns whose distinct values the preamble names, and how it names them.
 PROVENANCE = (("currency", "currency"), ("certification_id", "certification"),
-              ("snapshot_date", "snapshot date"))
+              ("certification_ids", "certification"), ("snapshot_date", "snapshot date"))
 # A text cell starting with one of these is a formula to a spreadsheet (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -35,12 +35,16 @@ def cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def _each(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def provenance(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[str]:
     """The preamble's lines: for each provenance column the rows have, its distinct values."""
     lines = []
     for column, label in PROVENANCE:
         if column in columns:
-            values = sorted({row[column] for row in rows if row.get(column) is not None})
+            values = sorted({value for row in rows for value in _each(row.get(column)) if value is not None})
             lines.append(f"{label}: {', '.join(cell(v) for v in values) or 'none'}")
     return lines
 

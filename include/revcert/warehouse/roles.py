@@ -1,9 +1,11 @@
-"""The login the certified-revenue page and API use: it can read `viz` and nothing else.
+"""The login the certified-revenue page and API use: it can read what is published and nothing else.
 
-The migrations create the group role `revcert_viz_reader` (select on viz,
-nothing more). The page's login is a member of it and of nothing else, so no
-query it sends can reach staging, the mart or certification, and it has no
-role to climb back to.
+The migrations create the group role `revcert_viz_reader`: select on `viz` and
+on `analytics` (metrics computed from viz), and one function,
+`viz.record_versions`, that returns the raw versions of a record a published
+row names and nothing for any other. The page's login is a member of it and of
+nothing else, so no query it sends can reach staging, the mart or
+certification, and it has no role to climb back to.
 """
 from __future__ import annotations
 

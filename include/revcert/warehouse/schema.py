@@ -82,6 +82,7 @@ salesforce_record = Table(
     Column("record", JSONB, nullable=False),
     _timestamp("received_at", nullable=False),
     Index("salesforce_record_batch_object", "batch_id", "object_name"),
+    Index("salesforce_record_record_id", "record_id"),
     schema="raw",
 )
 
@@ -537,6 +538,52 @@ mart_customer_revenue = Table(
 )
 
 
+# -- the detail behind the bridge: customers, their lines and contracts ------------------------
+
+
+def _customer_month_columns() -> list[Column]:
+    return [_text("business_unit", nullable=False), _text("customer_name"), _text("currency", nullable=False),
+            Column("snapshot_date", Date, nullable=False), _amount("starting_mrr"),
+            _text("movement_type", nullable=False), _amount("movement_amount"), _amount("ending_mrr"),
+            _amount("recognized_revenue")]
+
+
+def _customer_line_columns() -> list[Column]:
+    return [_text("customer_id", nullable=False), _text("contract_id", nullable=False), _text("product_id"),
+            _text("product_name"), _text("currency_iso_code"), Column("conversion_rate", Numeric, nullable=False),
+            _amount("line_mrr"), Column("service_start_date", Date, nullable=False),
+            Column("service_end_date", Date, nullable=False), Column("mrr_end_date", Date, nullable=False)]
+
+
+def _customer_contract_columns() -> list[Column]:
+    return [_text("customer_id", nullable=False), _text("account_id"), Column("start_date", Date),
+            Column("end_date", Date), Column("renews_contract_ids", ARRAY(Text), nullable=False),
+            Column("is_overridden", Boolean, nullable=False), _text("override_reason"), _text("override_approver")]
+
+
+mart_customer_month = Table(
+    "mart_customer_month", metadata,
+    Column("month", Date, primary_key=True),
+    Column("customer_id", Text, primary_key=True),
+    *_customer_month_columns(),
+    schema="mart",
+)
+
+mart_customer_line = Table(
+    "mart_customer_line", metadata,
+    Column("subscription_line_id", Text, primary_key=True),
+    *_customer_line_columns(),
+    schema="mart",
+)
+
+mart_customer_contract = Table(
+    "mart_customer_contract", metadata,
+    Column("contract_id", Text, primary_key=True),
+    *_customer_contract_columns(),
+    schema="mart",
+)
+
+
 def _bridge_columns() -> list[Column]:
     return [_text("currency", nullable=False), Column("snapshot_date", Date, nullable=False),
             *[_amount(name) for name in BRIDGE_AMOUNTS], Column("active_customers", Integer, nullable=False)]
@@ -709,6 +756,35 @@ viz_cohort_retention_total = Table(
     schema="viz",
 )
 
+viz_customer_month = Table(
+    "customer_month", metadata,
+    Column("month", Date, primary_key=True),
+    Column("customer_id", Text, primary_key=True),
+    *_customer_month_columns(),
+    *_certified(),
+    Index("customer_month_movement", "month", "business_unit", "movement_type"),
+    Index("customer_month_customer", "customer_id", "month"),
+    schema="viz",
+)
+
+viz_customer_line = Table(
+    "customer_line", metadata,
+    Column("subscription_line_id", Text, primary_key=True),
+    *_customer_line_columns(),
+    *_certified(),
+    Index("customer_line_customer", "customer_id"),
+    schema="viz",
+)
+
+viz_customer_contract = Table(
+    "customer_contract", metadata,
+    Column("contract_id", Text, primary_key=True),
+    *_customer_contract_columns(),
+    *_certified(),
+    Index("customer_contract_customer", "customer_id"),
+    schema="viz",
+)
+
 viz_shop = Table(
     "shop", metadata,
     Column("shop_id", Text, primary_key=True),
@@ -794,13 +870,60 @@ reconciliation_result = Table(
     schema="monitoring",
 )
 
-# Each published table and the mart model it is published from, in publishing order.
-PUBLISHED_FROM_MART = {
+# -- analytics: metrics computed from the published (certified) figures only ------------------
+
+# Counts are of customers; percentages are rounded half to even to 0.1, averages to the cent.
+METRIC_FIGURES = ("ending_mrr", "arr", "active_customers", "starting_customers", "new_customers",
+                  "expansion_customers", "contraction_customers", "churned_customers", "winback_customers",
+                  "logo_churn_pct", "average_mrr_per_customer", "nrr_pct", "grr_pct", "trailing_base_mrr",
+                  "trailing_net_mrr", "trailing_gross_mrr", "nrr_12m_pct", "grr_12m_pct")
+
+
+def _metric_columns() -> list[Column]:
+    def count(name: str) -> Column:
+        return Column(name, Integer, nullable=False)
+
+    def pct(name: str) -> Column:
+        return Column(name, Numeric(9, 1))
+
+    return [_text("currency", nullable=False), Column("snapshot_date", Date, nullable=False),
+            _amount("ending_mrr"), _amount("arr"),
+            *[count(name) for name in METRIC_FIGURES[2:9]],
+            pct("logo_churn_pct"), Column("average_mrr_per_customer", Numeric(18, 2)), pct("nrr_pct"),
+            pct("grr_pct"), Column("trailing_base_mrr", Numeric(18, 2)), Column("trailing_net_mrr", Numeric(18, 2)),
+            Column("trailing_gross_mrr", Numeric(18, 2)), pct("nrr_12m_pct"), pct("grr_12m_pct"),
+            Column("certification_ids", ARRAY(BigInteger), nullable=False), _timestamp("computed_at", nullable=False)]
+
+
+analytics_mrr_metrics = Table(
+    "mrr_metrics", metadata,
+    Column("month", Date, primary_key=True),
+    Column("business_unit", Text, primary_key=True),
+    *_metric_columns(),
+    schema="analytics",
+)
+
+analytics_mrr_metrics_total = Table(
+    "mrr_metrics_total", metadata,
+    Column("month", Date, primary_key=True),
+    *_metric_columns(),
+    schema="analytics",
+)
+
+# Each published table and the mart model it is published from, in publishing order. Tables with a month
+# are replaced month by month; the lineage (lines and contracts, which span months) is replaced whole.
+PUBLISHED_BY_MONTH = {
     viz_mrr_bridge: mart_mrr_bridge,
     viz_mrr_bridge_total: mart_mrr_bridge_total,
     viz_cohort_retention: mart_cohort_retention,
     viz_cohort_retention_total: mart_cohort_retention_total,
+    viz_customer_month: mart_customer_month,
 }
+PUBLISHED_WHOLE = {
+    viz_customer_line: mart_customer_line,
+    viz_customer_contract: mart_customer_contract,
+}
+PUBLISHED_FROM_MART = {**PUBLISHED_BY_MONTH, **PUBLISHED_WHOLE}
 
 
 def column_names(table: Table) -> list[str]:

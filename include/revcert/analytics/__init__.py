@@ -1,0 +1,1 @@
+"""The analytics layer: metrics computed from the published, certified figures only."""

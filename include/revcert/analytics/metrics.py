@@ -1,0 +1,29 @@
+"""ARR, net and gross revenue retention, logo churn and customer counts, from the published figures.
+
+They are computed again from `viz` whenever figures are published, in the
+publishing transaction: a metric only ever reads figures that are certified and
+shown, and readers see the metrics of the figures they see. The definitions are
+in `sql/analytics/mrr_metrics.sql` and the README.
+"""
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from revcert.sqlfiles import load_sql
+from revcert.warehouse.schema import analytics_mrr_metrics, analytics_mrr_metrics_total, column_names
+
+
+def refresh_metrics(conn: psycopg.Connection) -> int:
+    """Replace every metric, per business unit and in total, from what viz holds now; returns rows written."""
+    written = 0
+    for table, is_total in ((analytics_mrr_metrics, False), (analytics_mrr_metrics_total, True)):
+        target = sql.Identifier(table.schema, table.name)
+        columns = sql.SQL(", ").join(map(sql.Identifier, column_names(table)))
+        conn.execute(sql.SQL("delete from {}").format(target))
+        written += conn.execute(sql.SQL(
+            "insert into {target} ({columns}) select {columns} from ({model}) as metrics "
+            "where (metrics.business_unit is null) = {is_total}").format(
+            target=target, columns=columns, model=sql.SQL(load_sql("analytics", "mrr_metrics")),
+            is_total=sql.Literal(is_total))).rowcount
+    return written

@@ -1,0 +1,123 @@
+-- mrr_metrics: the SaaS metrics a board asks for, per month and business
+-- unit, and per month over all units (business_unit null), computed from the
+-- published customer-months only: what is shown and certified, nothing else.
+--   arr                 ending MRR x 12
+--   logo churn          churned customers / customers with starting MRR
+--   average MRR         ending MRR / active customers (ending MRR > 0), to the cent
+--   NRR (monthly)       ending MRR of the customers with starting MRR / their starting MRR
+--                       = (starting + expansion + contraction + churn) / starting
+--   GRR (monthly)       the same with each customer capped at its starting MRR
+--                       = (starting + contraction + churn) / starting
+--   NRR, GRR (12 months) the same for the customers with MRR twelve months
+--                       earlier, against their MRR then; null unless that
+--                       month is published
+-- Percentages are rounded half to even to 0.1; null where the base is zero.
+-- Grain: one row per month and business unit, and one per month (unit null).
+with customer_months as (
+    select
+        month,
+        customer_id,
+        business_unit,
+        currency,
+        snapshot_date,
+        starting_mrr,
+        movement_type,
+        ending_mrr,
+        certification_id
+    from viz.customer_month
+),
+
+published_months as (
+    select month
+    from viz.mrr_bridge_total
+),
+
+year_earlier as (
+    select
+        published_months.month,
+        earlier.business_unit,
+        earlier.ending_mrr as base_mrr,
+        coalesce(later.ending_mrr, 0) as ending_mrr
+    from published_months
+    inner join customer_months as earlier
+        on
+            earlier.month = (published_months.month - interval '12 months')::date
+            and earlier.ending_mrr > 0
+    left join customer_months as later
+        on
+            earlier.customer_id = later.customer_id
+            and published_months.month = later.month
+),
+
+twelve_months as (
+    select
+        month,
+        business_unit,
+        sum(base_mrr) as trailing_base_mrr,
+        sum(ending_mrr) as trailing_net_mrr,
+        sum(least(ending_mrr, base_mrr)) as trailing_gross_mrr
+    from year_earlier
+    group by grouping sets ((month, business_unit), (month))
+),
+
+monthly as (
+    select
+        month,
+        business_unit,
+        min(currency) as currency,
+        max(snapshot_date) as snapshot_date,
+        sum(ending_mrr) as ending_mrr,
+        sum(starting_mrr) as starting_mrr,
+        sum(least(ending_mrr, starting_mrr)) as gross_retained_mrr,
+        sum(ending_mrr) filter (where starting_mrr > 0) as net_retained_mrr,
+        count(*) filter (where ending_mrr > 0) as active_customers,
+        count(*) filter (where starting_mrr > 0) as starting_customers,
+        count(*) filter (where movement_type = 'new') as new_customers,
+        count(*) filter (where movement_type = 'expansion') as expansion_customers,
+        count(*) filter (where movement_type = 'contraction') as contraction_customers,
+        count(*) filter (where movement_type = 'churn') as churned_customers,
+        count(*) filter (where movement_type = 'winback') as winback_customers,
+        array_agg(distinct certification_id order by certification_id) as certification_ids
+    from customer_months
+    group by grouping sets ((month, business_unit), (month))
+),
+
+final as (
+    select
+        monthly.month,
+        monthly.business_unit,
+        monthly.currency,
+        monthly.snapshot_date,
+        monthly.ending_mrr,
+        monthly.ending_mrr * 12 as arr,
+        monthly.active_customers,
+        monthly.starting_customers,
+        monthly.new_customers,
+        monthly.expansion_customers,
+        monthly.contraction_customers,
+        monthly.churned_customers,
+        monthly.winback_customers,
+        mart.round_half_even(
+            monthly.churned_customers * 100.0 / nullif(monthly.starting_customers, 0), 1
+        ) as logo_churn_pct,
+        mart.round_half_even(monthly.ending_mrr / nullif(monthly.active_customers, 0), 2)
+            as average_mrr_per_customer,
+        mart.round_half_even(monthly.net_retained_mrr * 100 / nullif(monthly.starting_mrr, 0), 1) as nrr_pct,
+        mart.round_half_even(monthly.gross_retained_mrr * 100 / nullif(monthly.starting_mrr, 0), 1) as grr_pct,
+        twelve_months.trailing_base_mrr,
+        twelve_months.trailing_net_mrr,
+        twelve_months.trailing_gross_mrr,
+        mart.round_half_even(twelve_months.trailing_net_mrr * 100 / nullif(twelve_months.trailing_base_mrr, 0), 1)
+            as nrr_12m_pct,
+        mart.round_half_even(twelve_months.trailing_gross_mrr * 100 / nullif(twelve_months.trailing_base_mrr, 0), 1)
+            as grr_12m_pct,
+        monthly.certification_ids,
+        now() as computed_at
+    from monthly
+    left join twelve_months
+        on
+            monthly.month = twelve_months.month
+            and monthly.business_unit is not distinct from twelve_months.business_unit
+)
+
+select * from final

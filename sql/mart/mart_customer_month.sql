@@ -1,0 +1,79 @@
+-- mart_customer_month: the detail behind the bridge, one customer in one month:
+-- its starting MRR, its movement, its ending MRR and its recognised revenue
+-- (METHODOLOGY.md A4-A6), with its name and business unit. The bridge's rows
+-- are sums of these (the detail_sums check holds it to the cent). Months in
+-- which a customer has nothing (zero MRR at both ends and no revenue, after a
+-- churn) are left out: they add nothing to any sum.
+-- Grain: one row per customer and month with MRR or revenue.
+with snapshots as (
+    select
+        customer_id,
+        month,
+        snapshot_date,
+        business_unit,
+        starting_mrr,
+        ending_mrr
+    from mart.mart_customer_snapshot
+),
+
+movements as (
+    select
+        customer_id,
+        month,
+        movement_type,
+        movement_amount
+    from mart.mart_customer_movement
+),
+
+revenue as (
+    select
+        customer_id,
+        month,
+        recognized_revenue
+    from mart.mart_customer_revenue
+),
+
+customers as (
+    select
+        customer_id,
+        customer_name
+    from mart.mart_customer
+),
+
+reporting_currency as (
+    select iso_code
+    from mart.mart_reporting_currency
+),
+
+final as (
+    select
+        snapshots.month,
+        snapshots.customer_id,
+        snapshots.business_unit,
+        customers.customer_name,
+        reporting_currency.iso_code as currency,
+        snapshots.snapshot_date,
+        snapshots.starting_mrr,
+        movements.movement_type,
+        movements.movement_amount,
+        snapshots.ending_mrr,
+        revenue.recognized_revenue
+    from snapshots
+    inner join movements
+        on
+            snapshots.customer_id = movements.customer_id
+            and snapshots.month = movements.month
+    inner join revenue
+        on
+            snapshots.customer_id = revenue.customer_id
+            and snapshots.month = revenue.month
+    inner join customers
+        on snapshots.customer_id = customers.customer_id
+    cross join reporting_currency
+    where
+        snapshots.starting_mrr <> 0
+        or snapshots.ending_mrr <> 0
+        or revenue.recognized_revenue <> 0
+)
+
+select * from final

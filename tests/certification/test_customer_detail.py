@@ -1,0 +1,159 @@
+"""The detail behind the bridge, worked by hand: customers, their lines and contracts, in the mart and in the
+independent derivation, and the check that holds the detail to the bridge and to its lines."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from revcert.certification.checks import check_detail_sums, check_independent_derivation
+from revcert.certification.figure_comparison import compare_figures, read_mart_figures
+from revcert.certification.independent_derivation import derive_figures, read_staging
+from revcert.methodology.mart import build_mart
+from revcert.methodology.overrides import ClassificationOverride
+from revcert.settings import Settings
+from tests.methodology.golden_cases import as_of_date, churn_and_winback, renewal_on_another_account
+from tests.org_builder import OrgBuilder
+
+pytestmark = pytest.mark.integration
+
+D = Decimal
+
+
+def account_id(org: OrgBuilder, name: str) -> str:
+    return next(a[0] for a in org.accounts if a[2] == name)
+
+
+def built(conn: psycopg.Connection, org: OrgBuilder, as_of: date, overrides=()) -> dict:
+    org.write(conn)
+    build_mart(conn, as_of, list(overrides))
+    mart = read_mart_figures(conn)
+    derived = derive_figures(read_staging(conn), as_of, Settings().renewal_grace_days, list(overrides))
+    assert compare_figures(mart, derived) == []
+    return mart
+
+
+def month_row(unit: str, name: str, snapshot: str, starting: str, movement: str, amount: str, ending: str,
+              revenue: str) -> dict:
+    return {"business_unit": unit, "customer_name": name, "currency": "USD",
+            "snapshot_date": date.fromisoformat(snapshot), "starting_mrr": D(starting), "movement_type": movement,
+            "movement_amount": D(amount), "ending_mrr": D(ending), "recognized_revenue": D(revenue)}
+
+
+def test_a_renewal_on_another_account_is_one_customer_down_to_its_lines_and_contracts(warehouse_url):
+    case = renewal_on_another_account()
+    org = case.org
+    us, eu = account_id(org, "Delta US"), account_id(org, "Delta EU")
+    (c1, *_), (c2, *_) = org.contracts
+    line1, line2 = (line[0] for line in org.lines)
+    with psycopg.connect(warehouse_url) as conn:
+        mart = built(conn, org, as_of_date(case))
+
+    months = mart["mart_customer_month"]
+    # 24,000 a year from 2025-07-01, renewed at 30,000 from 2026-07-01 on Delta EU: still Delta US's (A3), in NA.
+    assert sorted(months) == [(date(2025, m, 1), us) for m in range(7, 13)] + [(date(2026, m, 1), us)
+                                                                             for m in range(1, 8)]
+    assert months[(date(2025, 7, 1), us)] == month_row("NA", "Delta US", "2025-07-31", "0.00", "new", "2000.00",
+                                                       "2000.00", "2000.00")
+    assert months[(date(2026, 6, 1), us)] == month_row("NA", "Delta US", "2026-06-30", "2000.00", "none", "0.00",
+                                                       "2000.00", "2000.00")
+    assert months[(date(2026, 7, 1), us)] == month_row("NA", "Delta US", "2026-07-31", "2000.00", "expansion",
+                                                       "500.00", "2500.00", "2500.00")
+
+    lines = mart["mart_customer_line"]
+    assert lines[(line1,)] | {"product_id": None, "product_name": None} == {
+        "customer_id": us, "contract_id": c1, "product_id": None, "product_name": None, "currency_iso_code": "USD",
+        "conversion_rate": D("1"), "line_mrr": D("2000.00"), "service_start_date": date(2025, 7, 1),
+        "service_end_date": date(2026, 6, 30), "mrr_end_date": date(2026, 6, 30)}
+    assert lines[(line2,)]["customer_id"] == us and lines[(line2,)]["line_mrr"] == D("2500.00")
+    assert lines[(line1,)]["product_name"] == "recurring"
+
+    contracts = mart["mart_customer_contract"]
+    assert contracts[(c1,)] == {"customer_id": us, "account_id": us, "start_date": date(2025, 7, 1),
+                                "end_date": date(2026, 6, 30), "renews_contract_ids": [], "is_overridden": False,
+                                "override_reason": None, "override_approver": None}
+    assert contracts[(c2,)]["customer_id"] == us and contracts[(c2,)]["account_id"] == eu
+    assert contracts[(c2,)]["renews_contract_ids"] == [c1]
+
+
+def test_months_of_nothing_after_a_churn_are_not_detail(warehouse_url):
+    case = churn_and_winback()
+    golf = account_id(case.org, "Golf")
+    with psycopg.connect(warehouse_url) as conn:
+        months = built(conn, case.org, as_of_date(case))["mart_customer_month"]
+    # 1,000 a month January to March 2025, gone in April, back at 500 in September.
+    assert sorted(month for month, _ in months) == [date(2025, m, 1) for m in (1, 2, 3, 4, 9)]
+    assert months[(date(2025, 4, 1), golf)] == month_row("NA", "Golf", "2025-04-30", "1000.00", "churn",
+                                                         "-1000.00", "0.00", "0.00")
+    assert months[(date(2025, 9, 1), golf)]["movement_type"] == "winback"
+
+
+def test_an_override_is_published_with_its_reason_and_approver(warehouse_url):
+    org = OrgBuilder()
+    kilo, lima = org.account("Kilo", "NA"), org.account("Lima", "EMEA")
+    first = org.contract(kilo, "2026-01-01", "2026-12-31")
+    org.line(first, "1200.00")
+    moved = org.contract(lima, "2026-03-01", "2027-02-28")
+    org.line(moved, "2400.00")
+    override = ClassificationOverride(moved, kilo, "acquired by Kilo, finance ticket FIN-12", "cfo@example.com")
+    with psycopg.connect(warehouse_url) as conn:
+        mart = built(conn, org, date(2026, 3, 31), [override])
+    assert mart["mart_customer_contract"][(moved,)] | {"start_date": None, "end_date": None} == {
+        "customer_id": kilo, "account_id": lima, "start_date": None, "end_date": None, "renews_contract_ids": [],
+        "is_overridden": True, "override_reason": "acquired by Kilo, finance ticket FIN-12",
+        "override_approver": "cfo@example.com"}
+    assert mart["mart_customer_month"][(date(2026, 3, 1), kilo)]["ending_mrr"] == D("300.00")
+
+
+def test_the_detail_adds_up_to_the_bridge_and_to_its_lines_or_the_check_names_the_customer(warehouse_url):
+    case = renewal_on_another_account()
+    us = account_id(case.org, "Delta US")
+    line2 = case.org.lines[1][0]
+    with psycopg.connect(warehouse_url) as conn:
+        built(conn, case.org, as_of_date(case))
+        passed = check_detail_sums(conn)
+        assert passed.passed is True and passed.discrepancies == []
+
+        conn.execute("update mart.mart_customer_month set ending_mrr = ending_mrr + 0.01 "
+                     "where month = '2026-07-01' and customer_id = %s", [us])
+        one_cent = check_detail_sums(conn)
+        assert one_cent.passed is False
+        # The bridge (actual) against the sum of its customers (expected); the customer against its lines.
+        assert [(d["business_unit"], d["figure"], d["expected"], d["actual"], d["difference"])
+                for d in one_cent.discrepancies] == [
+            ("NA", "ending_mrr", D("2500.01"), D("2500.00"), D("-0.01")),
+            ("TOTAL", "ending_mrr", D("2500.01"), D("2500.00"), D("-0.01")),
+            ("NA", "ending_mrr", D("2500.00"), D("2500.01"), D("0.01"))]
+        assert one_cent.discrepancies[2]["customer_id"] == us and one_cent.discrepancies[2]["record_ids"] == [us]
+        conn.rollback()
+
+        built(conn, case.org, as_of_date(case))
+        conn.execute("update mart.mart_customer_line set line_mrr = 2400.00 where subscription_line_id = %s",
+                     [line2])
+        wrong_line = check_detail_sums(conn)
+        assert wrong_line.passed is False
+        assert [(d["month"], d["customer_id"], d["figure"], d["expected"], d["actual"])
+                for d in wrong_line.discrepancies] == [(date(2026, 7, 1), us, "ending_mrr", D("2400.00"),
+                                                        D("2500.00"))]
+        conn.rollback()
+
+        built(conn, case.org, as_of_date(case))
+        conn.execute("delete from mart.mart_customer_month where month = '2026-07-01'")
+        missing = check_detail_sums(conn)
+        assert {(d["business_unit"], d["figure"]) for d in missing.discrepancies} >= {
+            ("NA", "expansion"), ("TOTAL", "ending_mrr"), ("NA", "active_customers")}
+
+
+def test_the_derivation_names_the_customer_line_and_figure_it_disagrees_on(warehouse_url):
+    case = renewal_on_another_account()
+    line1 = case.org.lines[0][0]
+    with psycopg.connect(warehouse_url) as conn:
+        built(conn, case.org, as_of_date(case))
+        conn.execute("update mart.mart_customer_line set conversion_rate = 0.9 where subscription_line_id = %s",
+                     [line1])
+        result = check_independent_derivation(conn, as_of_date(case), Settings().renewal_grace_days, [])
+    assert result.passed is False
+    assert [(d["table"], d["subscription_line_id"], d["figure"], d["expected"], d["actual"])
+            for d in result.discrepancies] == [("mart_customer_line", line1, "conversion_rate", D("1"), D("0.9"))]
