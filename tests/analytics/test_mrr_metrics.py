@@ -55,7 +55,8 @@ def published_metrics(url: str) -> tuple[dict, dict]:
         publish_certified_figures(conn, certification_id, figures_hash(conn), latest_publishable=AS_OF)
         assert refresh_metrics(conn) > 0
         with conn.cursor(row_factory=dict_row) as cursor:
-            by_unit = {(r["month"], r["business_unit"]): r for r in cursor.execute("select * from analytics.mrr_metrics")}
+            by_unit = {(r["month"], r["business_unit"]): r
+                       for r in cursor.execute("select * from analytics.mrr_metrics")}
             total = {r["month"]: r for r in cursor.execute("select * from analytics.mrr_metrics_total")}
     return by_unit, total
 

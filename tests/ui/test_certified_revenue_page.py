@@ -1,17 +1,20 @@
 """The certified-revenue page in headless Chromium, inside a real Airflow api-server: log in, open it
 from the navigation, check the KPIs and the waterfall of the month chosen against the published
 totals, each chart's table against the warehouse, text contrast in both themes and the layout at
-390 px, keep screenshots at 1440 and 390 px and in dark mode; and a business unit carrying markup is
-shown as text, never run."""
+390 px, keep screenshots at 1440 and 390 px and in dark mode; click from a figure to the customers
+behind it, a customer's lines and contracts and a record's raw versions, each against the warehouse;
+and a business unit or customer name carrying markup is shown as text, never run."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from revcert.standins.salesforce.server import SalesforceOrg
 from tests.airflow_harness import ADMIN_PASSWORD, PROJECT_ROOT, ApiServer, load_certified_mrr_dag, run_dag
@@ -25,10 +28,13 @@ STEPS = ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", 
 KPIS = ("ending_mrr", "recognized_revenue", "net_new_mrr", "active_customers")
 XSS_UNIT = 'EMEA"><img src=x onerror="window.xssFired = true"><script>window.xssFired = true</script>'
 XSS_SHOP = 'Shop {}"><img src=x onerror="window.xssFired = true"><svg onload="window.xssFired = true">'
+XSS_NAME = 'Customer {}"><img src=x onerror="window.xssFired = true"><b>bold</b>'
+# The org's domain, as the Salesforce connection names it: the page links each record into it.
+ORG = "https://acme.my.salesforce.com"
 WCAG_AA = 4.5
-# Every visible text of the page with its colour and the backgrounds under it (nearest first, up to the first
+# Every visible text under `root` with its colour and the backgrounds under it (nearest first, up to the first
 # opaque one), the form controls' own text, and the text colours each chart draws on its canvas.
-TEXT_COLOURS = """() => {
+TEXT_COLOURS = """(root) => {
     const backgrounds = (node) => {
         const layers = [];
         for (let n = node; n; n = n.parentElement) {
@@ -40,17 +46,17 @@ TEXT_COLOURS = """() => {
         return layers;
     };
     const seen = [];
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let text = walker.nextNode(); text; text = walker.nextNode()) {
         const node = text.parentElement;
         if (!text.textContent.trim() || node.closest("option, script, style")) continue;
         if (!node.checkVisibility({ visibilityProperty: true, opacityProperty: true })) continue;
         seen.push([text.textContent.trim().slice(0, 60), getComputedStyle(node).color, backgrounds(node)]);
     }
-    for (const control of document.querySelectorAll("select, input")) {
+    for (const control of root.querySelectorAll("select, input")) {
         if (control.checkVisibility()) seen.push([control.id, getComputedStyle(control).color, backgrounds(control)]);
     }
-    for (const element of document.querySelectorAll(".chart")) {
+    for (const element of root.querySelectorAll(".chart")) {
         const chart = echarts.getInstanceByDom(element);
         if (!chart || !element.checkVisibility()) continue;
         const option = chart.getOption();
@@ -102,11 +108,14 @@ def contrast(first: tuple[float, ...], second: tuple[float, ...]) -> float:
 
 
 def assert_text_meets_wcag_aa(frame) -> tuple[float, ...]:
-    """Every text the page shows (its tables opened) at 4.5:1 or more; returns the page's background."""
-    for details in frame.locator("details").all():
+    """Every text the page shows (its tables opened) at 4.5:1 or more; returns the page's background. With the
+    drill-down panel open, the panel's text: the page under its backdrop is inert, not read."""
+    panel = frame.locator("dialog[open]")
+    root = panel if panel.count() else frame.locator("body")
+    for details in root.locator("details").all():
         details.evaluate("(d) => { d.open = true; }")
-    seen = frame.locator("body").evaluate(TEXT_COLOURS)
-    assert len(seen) > 200
+    seen = root.evaluate(TEXT_COLOURS)
+    assert len(seen) > (40 if panel.count() else 200)
     failing = []
     for text, colour, backgrounds in seen:
         foreground, background = flatten(colour, backgrounds)
@@ -158,6 +167,19 @@ def open_in(browser, api: ApiServer, **context):
     return page, frame
 
 
+def open_link(browser, api: ApiServer, drill: str, **context):
+    """A link to a drill-down panel (Airflow's address with the panel's hash) opened in a new browser context;
+    returns (page, the page's frame) once the panel has drawn."""
+    from playwright.sync_api import expect
+
+    page, frame = open_in(browser, api, **context)
+    page.goto(f"{page.url.split('#')[0]}#{drill}")
+    page.reload()
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("body[data-drill]")).to_be_attached(timeout=30_000)
+    return page, frame
+
+
 def open_page(playwright, api: ApiServer, viewport: dict | None = None):
     """Log into Airflow and open the page from the navigation; returns (browser, page, the page's frame)."""
     browser = launch(playwright)
@@ -206,7 +228,17 @@ def assert_kpis_show(frame, totals: dict[date, dict], month: date) -> None:
         assert ("(partial)" in card.locator(".label").first.inner_text()) == partial
 
 
-def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_path):
+@pytest.fixture(scope="module")
+def certified_api(certified_warehouse_url, tmp_path_factory) -> Iterator[ApiServer]:
+    """The api-server over the certified warehouse, its Salesforce connection naming the org's domain; shared
+    by the tests that only read that warehouse."""
+    api = ApiServer(certified_warehouse_url, tmp_path_factory.mktemp("api-server") / "api-server.log")
+    api.env["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = f"http://client-id:client-secret@{ORG.removeprefix('https://')}"
+    with api:
+        yield api
+
+
+def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, certified_api):
     """A controller's first view at 1440 px: KPIs of the latest month, marked partial, with their change on the
     month before; the waterfall's axis from zero with its break drawn and said; every chart's table the
     warehouse's figures; text at WCAG AA; CSVs; then an earlier month chosen, and a reversed range clearing the
@@ -219,7 +251,8 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
     assert snapshot.month == month.month and snapshot.day < 28  # the fixture's latest month is a partial one
 
     ARTIFACTS.mkdir(exist_ok=True)
-    with ApiServer(certified_warehouse_url, tmp_path / "api-server.log") as api, sync_playwright() as playwright:
+    api = certified_api
+    with sync_playwright() as playwright:
         browser, page, frame = open_page(playwright, api)
         expect(frame.locator("html")).to_have_attribute("data-theme", "light")
         expect(frame.locator("#waterfall-title")).to_have_text(
@@ -291,6 +324,10 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
         assert partial_cells > 0
 
         expect(frame.locator("#history")).to_contain_text("certified")
+        # One column per check of the certification record, the customer detail's sums (issue 13) among them.
+        assert frame.locator("#history th").all_inner_texts()[3:8] == [
+            "Completeness", "Integrity", "Identity", "Detail sums", "Derivation"]
+        assert frame.locator("#history tr[data-certification] td").all_inner_texts()[3:8] == ["pass"] * 5
         expect(frame.locator("#attempt")).to_be_hidden()
         name, preamble, rows = downloaded_csv(page, frame, "csv-waterfall")
         [total] = [row for row in rows if row["is_total"] == "true"]
@@ -367,17 +404,234 @@ def test_the_page_shows_the_certified_waterfall(certified_warehouse_url, tmp_pat
         assert (ARTIFACTS / name).stat().st_size > 50_000, name
 
 
+def customers_in_warehouse(url: str, month: date, unit: str, movement: str | None = None) -> list[dict]:
+    """viz.customer_month of a month and business unit (of one movement, or all), the largest movement first."""
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "select customer_id, customer_name, business_unit, movement_type, movement_amount, starting_mrr, "
+            "ending_mrr, recognized_revenue from viz.customer_month where month = %s and business_unit = %s "
+            "and (%s::text is null or movement_type = %s) order by abs(movement_amount) desc, ending_mrr desc, "
+            "customer_id", [month, unit, movement, movement]).fetchall()
+
+
+def as_listed(customer: dict) -> list[str]:
+    """A customer as the panel lists it: id, name, unit, movement and the exact amounts, digits grouped."""
+    return [customer["customer_id"], customer["customer_name"] or customer["customer_id"], customer["business_unit"],
+            customer["movement_type"], *(f"{customer[amount]:,}" for amount in (
+                "movement_amount", "starting_mrr", "ending_mrr", "recognized_revenue"))]
+
+
+def listed_customers(frame) -> list[list[str]]:
+    return [[row.get_attribute("data-customer"), *row.locator("td").all_inner_texts()]
+            for row in frame.locator("#drill-customers-table tbody tr").all()]
+
+
+def bar_centre(frame, chart: str, series: int, index: int) -> dict[str, float]:
+    """Where a chart draws one bar, for a real click on it."""
+    return frame.locator(f"#{chart}").evaluate("""(node, [series, index]) => {
+        const chart = echarts.getInstanceByDom(node);
+        const bar = chart.getModel().getSeriesByIndex(series).getData().getItemLayout(index);
+        return { x: bar.x + bar.width / 2, y: bar.y + bar.height / 2 };
+    }""", [series, index])
+
+
+def test_a_figure_opens_the_customers_behind_it_their_lines_contracts_and_raw_records(certified_warehouse_url,
+                                                                                      certified_api):
+    """Issue 13's drill-down, as a controller audits a figure: a month's churn bar and expansion amount of one
+    business unit open the customers behind them (the warehouse's rows, to the cent), sortable and as CSV; a
+    customer opens its lines and contracts, a line its raw versions; Back, Escape, a reload and a shared link
+    keep the panel; at 390 px and in dark mode too, at WCAG AA."""
+    from playwright.sync_api import expect, sync_playwright
+
+    url, api = certified_warehouse_url, certified_api
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        # A complete month in which one business unit both expanded and churned.
+        published = conn.execute(
+            "select * from viz.mrr_bridge where expansion <> 0 and churn <> 0 and month < (select max(month) "
+            "from viz.mrr_bridge) order by month desc, business_unit limit 1").fetchone()
+    month, unit = published["month"], published["business_unit"]
+    churned = customers_in_warehouse(url, month, unit, "churn")
+    expanded = customers_in_warehouse(url, month, unit, "expansion")
+    everyone = customers_in_warehouse(url, month, unit)
+    assert churned and expanded and len(everyone) > len(churned) + len(expanded)
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        # The expanded customer whose renewals chained the most contracts into it.
+        customer_id = max(expanded, key=lambda c: (conn.execute(
+            "select count(*) as n from viz.customer_contract where customer_id = %s", [c["customer_id"]]
+        ).fetchone()["n"], c["customer_id"]))["customer_id"]
+        lines = conn.execute("select * from viz.customer_line where customer_id = %s order by service_start_date, "
+                             "contract_id, subscription_line_id", [customer_id]).fetchall()
+        contracts = conn.execute("select * from viz.customer_contract where customer_id = %s order by start_date "
+                                 "nulls last, contract_id", [customer_id]).fetchall()
+        months = {m["month"]: m for m in conn.execute(
+            "select month, snapshot_date from viz.customer_month where customer_id = %s", [customer_id])}
+        line_id = lines[0]["subscription_line_id"]
+        versions = conn.execute("select batch_id, record->>'SBQQ__NetPrice__c' as net_price from raw.salesforce_record "
+                                "where record_id = %s order by received_at, batch_id", [line_id]).fetchall()
+    assert len(contracts) > 1 and any(c["renews_contract_ids"] for c in contracts)
+
+    with sync_playwright() as playwright:
+        browser, page, frame = open_page(playwright, api)
+        frame.locator("#business-unit").select_option(value=unit)
+        expect(frame.locator("#waterfall-title")).to_contain_text(f", {unit} (USD)")
+        frame.locator("#bridge-month").select_option(value=month.isoformat())
+        expect(frame.locator("#waterfall-title")).to_have_text(f"MRR bridge, {month:%Y-%m}, {unit} (USD)")
+        drill = frame.locator("#drill")
+        title = frame.locator("#drill-title")
+
+        # The churn bar of the waterfall, clicked where it is drawn: the customers who churned.
+        frame.locator("#waterfall").click(position=bar_centre(frame, "waterfall", 1, STEPS.index("churn")))
+        expect(frame.locator("body[data-drill=customers]")).to_be_attached()
+        expect(title).to_have_text(f"Customers behind Churn — {month:%Y-%m}, {unit}")
+        assert listed_customers(frame) == [as_listed(c) for c in churned]
+        page.keyboard.press("Escape")
+        expect(drill).to_be_hidden()
+        expect(frame.locator("body[data-drill]")).to_have_count(0)
+        assert "figure=" not in page.frames[1].url and "figure=" not in page.url
+
+        # The KPI of active customers: the month's customers with MRR at its end, as many as published.
+        frame.locator("#kpis .kpi[data-figure=active_customers]").click()
+        expect(title).to_have_text(f"Customers behind Active customers — {month:%Y-%m}, {unit}")
+        expect(frame.locator("#drill-figure strong")).to_have_text(str(published["active_customers"]))
+        assert listed_customers(frame) == [as_listed(c) for c in everyone if c["ending_mrr"] > 0]
+        frame.locator("#drill-close").click()
+        expect(drill).to_be_hidden()
+
+        # The expansion amount of the waterfall's table: the figure as published, then the customers behind it.
+        frame.locator("#waterfall-table tr[data-step=expansion] button").click()
+        expect(title).to_have_text(f"Customers behind Expansion — {month:%Y-%m}, {unit}")
+        figure = frame.locator("#drill-figure")
+        expect(figure.locator("strong")).to_have_attribute("data-published", str(published["expansion"]))
+        expect(figure).to_contain_text(f"{published['expansion']:,} USD, certification "
+                                       f"#{published['certification_id']}, certified ")
+        assert "+00:00" in figure.inner_text()
+        assert listed_customers(frame) == [as_listed(c) for c in expanded]
+        assert frame.locator("#drill-customers-table th").all_inner_texts() == [
+            "Customer", "Business unit", "Movement", "Movement amount (USD)", "Starting MRR (USD)",
+            "Ending MRR (USD)", "Recognised revenue (USD)"]
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "certified-revenue-customers.png"))
+        for header, field in (("Movement amount (USD)", "movement_amount"), ("Ending MRR (USD)", "ending_mrr")):
+            column = frame.locator("#drill-customers-table th", has_text=header)
+            for direction in ("ascending", "descending"):
+                column.locator("button").click()
+                expect(column).to_have_attribute("aria-sort", direction)
+                shown = [Decimal(row[4 + 2 * (field == "ending_mrr")].replace(",", ""))
+                         for row in listed_customers(frame)]
+                assert shown == sorted((c[field] for c in expanded), reverse=direction == "descending"), header
+            expect(frame.locator("#drill-customers-table th[aria-sort]")).to_have_count(1)
+        name, preamble, rows = downloaded_csv(page, frame, "csv-drill")
+        assert name.startswith(f"revcert-customers-{month:%Y-%m}") and preamble[1:3] == [
+            "currency: USD", f"certification: {published['certification_id']}"]
+        assert [(r["customer_id"], r["movement_type"], r["movement_amount"], r["ending_mrr"]) for r in rows] == [
+            (c["customer_id"], "expansion", str(c["movement_amount"]), str(c["ending_mrr"])) for c in expanded]
+
+        # A customer: its months, the lines carrying its MRR (marked on the month's snapshot day) and the
+        # contracts whose renewals made it one customer, each record linked into the org.
+        frame.locator(f"#drill-customers-table button[data-customer='{customer_id}']").click()
+        expect(frame.locator("body[data-drill=customer]")).to_be_attached()
+        assert f"customer={customer_id}" in page.frames[1].url and f"customer={customer_id}" in page.url
+        expect(frame.locator("#customer-facts")).to_contain_text(f"Business unit {unit}; account {customer_id}")
+        expect(frame.locator("#customer-facts a")).to_have_attribute("href", f"{ORG}/{customer_id}")
+        expect(frame.locator("#customer-chart canvas").first).to_be_visible()
+        assert frame.locator("#customer-months tr[data-month]").count() == len(months)
+        expect(frame.locator("#customer-months tr[data-selected=true]")).to_have_attribute(
+            "data-month", f"{month:%Y-%m}")
+
+        def carried_on(day: date) -> list[str]:
+            return [str(line["service_start_date"] <= day <= line["mrr_end_date"]).lower() for line in lines]
+
+        shown_lines = frame.locator("#customer-lines tr[data-line]")
+        assert [[row.get_attribute("data-line"), *row.locator("td").all_inner_texts()[:-1]]
+                for row in shown_lines.all()] == [
+            [line["subscription_line_id"], f"{line['subscription_line_id']} in Salesforce", line["contract_id"],
+             line["product_name"], line["currency_iso_code"], str(line["conversion_rate"]), f"{line['line_mrr']:,}",
+             line["service_start_date"].isoformat(), line["service_end_date"].isoformat(),
+             line["mrr_end_date"].isoformat()] for line in lines]
+        assert [row.get_attribute("data-carries") for row in shown_lines.all()] == carried_on(
+            months[month]["snapshot_date"])
+        expect(shown_lines.first.locator("a")).to_have_attribute("href", f"{ORG}/{line_id}")
+        first = min(months)
+        frame.locator("#customer-month").select_option(value=f"{first:%Y-%m}")
+        assert [row.get_attribute("data-carries") for row in shown_lines.all()] == carried_on(
+            months[first]["snapshot_date"])
+        assert f"customer_month={first:%Y-%m}" in page.url
+        frame.locator("#customer-month").select_option(value=f"{month:%Y-%m}")
+        assert [[row.get_attribute("data-contract"), *row.locator("td").all_inner_texts()]
+                for row in frame.locator("#customer-contracts tr[data-contract]").all()] == [
+            [c["contract_id"], f"{c['contract_id']} in Salesforce",
+             c["account_id"] + (" (another account)" if c["account_id"] != customer_id else ""),
+             c["start_date"].isoformat(), c["end_date"].isoformat(),
+             f"renews {', '.join(c['renews_contract_ids'])}" if c["renews_contract_ids"] else "first of its chain",
+             ""] for c in contracts]
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "certified-revenue-customer.png"))
+        assert_text_meets_wcag_aa(frame)
+
+        # A reload of Airflow's page (its address carries the panel's hash) reopens the customer.
+        page.reload()
+        frame = page.frame_locator("iframe")
+        expect(frame.locator("body[data-drill=customer]")).to_be_attached(timeout=30_000)
+        expect(frame.locator("#drill-title")).to_have_text(as_listed(
+            next(c for c in expanded if c["customer_id"] == customer_id))[1])
+
+        # A line's id: every version the raw layer holds of it, with its extraction batch.
+        frame.locator(f"#customer-lines tr[data-line='{line_id}'] button[data-record='{line_id}']").click()
+        expect(frame.locator("body[data-drill=record]")).to_be_attached()
+        expect(frame.locator("#drill-title")).to_have_text(f"SBQQ__Subscription__c {line_id}")
+        assert [row.get_attribute("data-batch") for row in frame.locator("#record-versions tr[data-batch]").all()] \
+            == [str(v["batch_id"]) for v in versions]
+        assert frame.locator("#record-fields tr[data-field=SBQQ__NetPrice__c] td").all_inner_texts() == [
+            "SBQQ__NetPrice__c", *(v["net_price"] for v in versions)]
+        expect(frame.locator("#record-facts a")).to_have_attribute("href", f"{ORG}/{line_id}")
+
+        # Back: the customer, then the customers behind the figure; Escape closes the panel.
+        frame.locator("#drill-back").click()
+        expect(frame.locator("body[data-drill=customer]")).to_be_attached()
+        frame.locator("#drill-back").click()
+        expect(frame.locator("body[data-drill=customers]")).to_be_attached()
+        expect(frame.locator("#drill-title")).to_have_text(f"Customers behind Expansion — {month:%Y-%m}, {unit}")
+        expect(frame.locator("#drill-back")).to_be_hidden()
+        page.keyboard.press("Escape")
+        expect(frame.locator("#drill")).to_be_hidden()
+
+        # A shared link, in Airflow's dark theme: the customer, at AA.
+        link = f"figure=expansion&month={month:%Y-%m}&business_unit={unit}&customer={customer_id}"
+        page, frame = open_link(browser, api, link, color_scheme="dark")
+        expect(frame.locator("body[data-drill=customer]")).to_be_attached()
+        expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "certified-revenue-customer-dark.png"))
+        assert luminance(assert_text_meets_wcag_aa(frame)) < 0.05
+
+        # A phone: the panel takes the screen, its tables scroll inside it, nothing overflows the page.
+        page, frame = open_link(browser, api, link.split("&customer=")[0], viewport={"width": 390, "height": 844},
+                                device_scale_factor=2)
+        expect(frame.locator("body[data-drill=customers]")).to_be_attached()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "certified-revenue-customers-390.png"))
+        for box in (frame.locator("html"), frame.locator("#drill")):
+            width, client = box.evaluate("(node) => [node.scrollWidth, node.clientWidth]")
+            assert width <= client, (width, client)
+        width, client = frame.locator("#drill-customers-table").locator("xpath=..").evaluate(
+            "(box) => [box.scrollWidth, box.clientWidth]")
+        assert width > client, "the customers table should scroll inside the panel"
+        browser.close()
+    for name in ("customers", "customer", "customer-dark", "customers-390"):
+        assert (ARTIFACTS / f"certified-revenue-{name}.png").stat().st_size > 30_000, name
+
+
 @pytest.fixture
 def warehouse_with_markup_in_published_text(airflow_db, warehouse_url, small_org, small_shops, slack,
                                             tmp_path) -> str:
-    """Certified, published runs of an org whose EMEA accounts carry markup in their business unit, and of
-    shops whose names are markup: every text field people can type that the page shows."""
+    """Certified, published runs of an org whose EMEA accounts carry markup in their business unit and name, and
+    of shops whose names are markup: every text field people can type that the page shows."""
     from revcert.standins.shopify.server import ShopifyStore
     from tests.airflow_harness import load_dag, run_shop_dag
 
     org = SalesforceOrg.from_snapshot(small_org)
-    org.apply_edits("Account", changes={account_id: {"Business_Unit__c": XSS_UNIT}
-                                        for account_id, account in org.objects["Account"].items()
+    org.apply_edits("Account", changes={account_id: {"Business_Unit__c": XSS_UNIT, "Name": XSS_NAME.format(number)}
+                                        for number, (account_id, account) in enumerate(org.objects["Account"].items())
                                         if account.get("Business_Unit__c") == "EMEA"})
     store = ShopifyStore.from_snapshot(small_shops)
     for number, shop in enumerate(store.shops.values()):
@@ -391,8 +645,19 @@ def warehouse_with_markup_in_published_text(airflow_db, warehouse_url, small_org
     return warehouse_url
 
 
+def assert_markup_never_ran(page, frame, chart: str, shown_in: str) -> None:
+    """With a chart's tooltip shown (hovered), no handler of the markup ran in any frame and none of it became
+    elements in the places that show the text."""
+    frame.locator(f"#{chart} canvas").first.hover()
+    page.wait_for_timeout(500)
+    fired = [f.evaluate("() => window.xssFired === true") for f in page.frames]
+    assert fired and not any(fired)
+    assert frame.locator(f"{shown_in}, script:not([src])").count() == 0
+
+
 def test_published_markup_is_shown_as_text_and_never_runs(warehouse_with_markup_in_published_text, tmp_path):
-    """Issue 17, defect 1: a stored XSS through a business unit, and the same through shop names."""
+    """Issue 17, defect 1: a stored XSS through a business unit, and the same through shop names; issue 13: and
+    through customer names, in the drill-down's list, its title and its chart."""
     from playwright.sync_api import expect, sync_playwright
 
     url = warehouse_with_markup_in_published_text
@@ -405,29 +670,34 @@ def test_published_markup_is_shown_as_text_and_never_runs(warehouse_with_markup_
         assert option.text_content() == XSS_UNIT
         frame.locator("#business-unit").select_option(value=XSS_UNIT)
         expect(frame.locator("#waterfall-title")).to_contain_text(XSS_UNIT)
-        frame.locator("#mrr-chart canvas").first.hover()
-        page.wait_for_timeout(500)
-        fired = [f.evaluate("() => window.xssFired === true") for f in page.frames]
-        assert fired and not any(fired)
-        assert frame.locator("#business-unit img, #waterfall-title img, #kpis img, script:not([src])").count() == 0
+        assert_markup_never_ran(page, frame, "mrr-chart", "#business-unit img, #waterfall-title img, #kpis img")
         expect(frame.locator("#error")).to_be_hidden()
+        frame.locator("#kpis .kpi[data-figure=ending_mrr]").click()
+        expect(frame.locator("body[data-drill=customers]")).to_be_attached()
+        expect(frame.locator("#drill-title")).to_contain_text(XSS_UNIT)
+        customer = frame.locator("#drill-customers-table button[data-customer]").first
+        assert re.fullmatch(re.escape(XSS_NAME).replace(r"\{\}", r"\d+"), customer.text_content())
+        name = customer.text_content()
+        customer.click()
+        expect(frame.locator("body[data-drill=customer]")).to_be_attached()
+        expect(frame.locator("#drill-title")).to_have_text(name)
+        assert_markup_never_ran(page, frame, "customer-chart", "#drill img, #drill b")
+        page.keyboard.press("Escape")
+        expect(frame.locator("#drill")).to_be_hidden()
         expect(frame.locator("body[data-shop-ready]")).to_be_attached(timeout=30_000)
         shop_names = frame.locator("#shop-revenue td", has_text="onerror")
         expect(shop_names.first).to_be_visible()
         assert shop_names.first.text_content().startswith('Shop 0"><img')
-        frame.locator("#shop-revenue").scroll_into_view_if_needed()
-        page.wait_for_timeout(500)
-        fired = [f.evaluate("() => window.xssFired === true") for f in page.frames]
-        assert fired and not any(fired)
-        assert frame.locator("#shop-revenue img, script:not([src])").count() == 0
+        assert_markup_never_ran(page, frame, "shop-chart", "#shop-revenue img")
         browser.close()
 
 
 @pytest.fixture
 def warehouse_with_mrr_and_shops(postgres_server, certified_warehouse_url, small_org, small_shops, airflow_db, slack,
-                                 tmp_path) -> tuple[str, str]:
+                                 tmp_path) -> tuple[str, str, str]:
     """The certified MRR warehouse, then an MRR run that fails completeness (a Contract count one higher at the
-    source), and a shop run in which one shop's token is revoked: (url, that shop)."""
+    source) after reading a published line whose quantity was edited in Salesforce since, and a shop run in which
+    one shop's token is revoked: (url, that shop, that line)."""
     from revcert.standins.shopify.server import ShopifyStore
     from tests.airflow_harness import load_dag, run_shop_dag
     from tests.conftest import copy_database
@@ -443,13 +713,18 @@ def warehouse_with_mrr_and_shops(postgres_server, certified_warehouse_url, small
         state, _ = run_shop_dag(load_dag("shop_daily_revenue"), monkeypatch, url, store, slack,
                                 tmp_path=tmp_path / "second", revoked=(revoked,))
         assert state == "failed"
-        state, tasks = run_dag(load_certified_mrr_dag(), monkeypatch, url, SalesforceOrg.from_snapshot(small_org),
-                               slack, tmp_path=tmp_path / "mrr", count_offsets={"Contract": 1})
+        org = SalesforceOrg.from_snapshot(small_org)
+        with psycopg.connect(url) as conn:
+            edited = conn.execute("select min(subscription_line_id) from viz.customer_line").fetchone()[0]
+        quantity = org.objects["SBQQ__Subscription__c"][edited]["SBQQ__Quantity__c"]
+        org.apply_edits("SBQQ__Subscription__c", changes={edited: {"SBQQ__Quantity__c": quantity + 1}})
+        state, tasks = run_dag(load_certified_mrr_dag(), monkeypatch, url, org, slack, tmp_path=tmp_path / "mrr",
+                               count_offsets={"Contract": 1})
         assert state == "failed" and tasks["certify"] == "failed"
     finally:
         monkeypatch.undo()
     record_a_reconciliation_with_one_discrepancy(url)
-    return url, revoked.rsplit("/", 1)[1]
+    return url, revoked.rsplit("/", 1)[1], edited
 
 
 def record_a_reconciliation_with_one_discrepancy(url: str) -> None:
@@ -472,8 +747,10 @@ def record_a_reconciliation_with_one_discrepancy(url: str) -> None:
 def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(warehouse_with_mrr_and_shops, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    url, failing = warehouse_with_mrr_and_shops
+    url, failing, edited = warehouse_with_mrr_and_shops
     with psycopg.connect(url) as conn:
+        quantities = [q for q, in conn.execute("select record->>'SBQQ__Quantity__c' from raw.salesforce_record "
+                                               "where record_id = %s order by received_at, batch_id", [edited])]
         shops = dict(conn.execute("select shop_id, currency from viz.shop").fetchall())
         last_days = dict(conn.execute("select shop_id, max(day) from viz.shop_daily_revenue group by shop_id"))
         stored = {(row[0], row[1].isoformat()): row[2:] for row in conn.execute(
@@ -557,4 +834,18 @@ def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(ware
         expect(frame.locator("#shop-error")).to_contain_text("is after to")
         expect(frame.locator("#shop-days tr[data-day]")).to_have_count(0)
         expect(frame.locator("#csv-shop-days")).to_be_hidden()
+
+        # The line edited in Salesforce since its figures were certified, from a shared link: both versions the
+        # raw layer holds, the failed attempt's with its changed fields marked; no org domain, so no link.
+        page, frame = open_link(browser, api, f"record={edited}")
+        expect(frame.locator("body[data-drill=record]")).to_be_attached()
+        assert len(quantities) == 2 and quantities[0] != quantities[1]
+        expect(frame.locator("#record-versions tr[data-batch]")).to_have_count(2)
+        quantity = frame.locator("#record-fields tr[data-field=SBQQ__Quantity__c] td")
+        assert quantity.all_inner_texts() == ["SBQQ__Quantity__c", *quantities]
+        expect(quantity.nth(2)).to_have_class("changed")
+        expect(frame.locator("#record-fields tr[data-field=Id] td.changed")).to_have_count(0)
+        expect(frame.locator("#record-facts")).to_contain_text("the connection does not name the org's domain")
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / "certified-revenue-record.png"))
         browser.close()

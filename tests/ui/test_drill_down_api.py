@@ -49,6 +49,13 @@ def test_the_customers_behind_each_figure_add_up_to_it_to_the_cent(client):
         assert sum(Decimal(c["ending_mrr"]) for c in everyone) == Decimal(unit_row["ending_mrr"])
         assert sum(Decimal(c["recognized_revenue"]) for c in everyone) == Decimal(unit_row["recognized_revenue"])
         assert sum(1 for c in everyone if Decimal(c["ending_mrr"]) > 0) == unit_row["active_customers"]
+        active = get(client, "/api/v1/movements", month=month, business_unit=unit_row["business_unit"], active="true")
+        assert len(active) == unit_row["active_customers"] and all(Decimal(c["ending_mrr"]) > 0 for c in active)
+        moved = get(client, "/api/v1/movements", month=month, business_unit=unit_row["business_unit"],
+                    movement="any")
+        assert sum(Decimal(c["movement_amount"]) for c in moved) == Decimal(unit_row["net_new_mrr"])
+        assert moved == [c for c in everyone if c["movement_type"] != "none"]
+        assert active == [c for c in everyone if Decimal(c["ending_mrr"]) > 0]
         for movement in MOVEMENTS:
             customers = get(client, "/api/v1/movements", month=month, business_unit=unit_row["business_unit"],
                             movement=movement)

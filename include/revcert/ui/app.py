@@ -66,7 +66,8 @@ ShopIdParam = Annotated[str, PathParam(pattern=r"^\d{1,20}$", description="The s
                                        examples=["1001"])]
 SalesforceIdParam = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{1,18}$", description="A Salesforce record id",
                                              examples=["001000000000001AAA"])]
-Movement = Literal[MOVEMENTS]  # type: ignore[valid-type]
+# A movement, or `any`: every customer whose month had one (the customers behind net new MRR).
+Movement = Literal[(*MOVEMENTS, "any")]  # type: ignore[valid-type]
 Pipeline = Literal["certified_mrr", "shop_daily_revenue"]
 # Every list route also answers `?format=csv`; the OpenAPI document says so.
 CSV_ALSO: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
@@ -385,15 +386,18 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
                      "or all")
     def movements(month: Annotated[str, Query(description="A month, YYYY-MM", examples=["2026-03"])],
                   business_unit: UnitParam = None,
-                  movement: Annotated[Movement | None, Query(description="Only customers with this movement")]
-                  = None, format: FormatParam = "json") -> Any:
+                  movement: Annotated[Movement | None, Query(
+                      description="Only customers with this movement (`any`: with a movement)")] = None,
+                  active: Annotated[bool, Query(description="Only active customers (ending MRR > 0)")] = False,
+                  format: FormatParam = "json") -> Any:
         first = _first_of(month, "month")
         published_unit(business_unit)
         rows = query("api_movement_customers", {"month": first, "business_unit": business_unit,
-                                                "movement": movement})
+                                                "movement": movement, "active": active})
         if format == "csv":
+            which = f"{movement or 'every'} movement" + (", active customers" if active else "")
             return csv_file(f"customers-{month}", f"Certified customer movements of {month}, "
-                            f"{business_unit or 'all business units'}, {movement or 'every movement'}", rows,
+                            f"{business_unit or 'all business units'}, {which}", rows,
                             list(CustomerMonthRow.model_fields))
         return [_wire(row) for row in rows]
 

@@ -9,9 +9,12 @@ const STEPS = [
   ["starting_mrr", "Starting MRR"], ["new", "New"], ["expansion", "Expansion"], ["contraction", "Contraction"],
   ["churn", "Churn"], ["winback", "Winback"], ["ending_mrr", "Ending MRR"],
 ];
+// The bridge's figures of a month: its steps, then the two beside them.
+const BRIDGE_FIGURES = [...STEPS, ["net_new_mrr", "Net new MRR"], ["recognized_revenue", "Recognised revenue"]];
 const COLORS = { up: "#1f7a45", down: "#c0392b", total: "#2f6fde" };
 const charts = {};
-const state = { months: [], bridge: null, cohorts: [], history: [], shops: [], shopDays: [], reconciliation: null };
+const state = { months: [], bridge: null, cohorts: [], history: [], shops: [], shopDays: [], reconciliation: null,
+  drill: {}, customer: null };
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,12 +59,17 @@ const monthSoFar = (row) => (row.is_partial ? `${monthLabel(row.month)} (partial
 const AIRFLOW_THEME_KEY = "theme";
 const systemDark = window.matchMedia("(prefers-color-scheme: dark)");
 
-function airflowRoot() {
+function airflowWindow() {
   try {
-    return window.parent !== window ? window.parent.document.documentElement : null;
+    return window.parent !== window && window.parent.document ? window.parent : null;
   } catch {
     return null; // not Airflow's frame: another origin
   }
+}
+
+function airflowRoot() {
+  const host = airflowWindow();
+  return host ? host.document.documentElement : null;
 }
 
 function airflowTheme() {
@@ -161,11 +169,11 @@ const signed = (text) => (text.startsWith("-") ? text : `+${text}`);
 // A figure's change on the previous month, as the API computed it (exact; no arithmetic here).
 function changeOnPrevious(row, figure, format) {
   const change = row[`${figure}_change`];
-  if (change == null) return el("div", { class: "delta none" }, "no previous month published");
+  if (change == null) return el("span", { class: "delta none" }, "no previous month published");
   const text = String(change);
   const pct = row[`${figure}_change_pct`];
   const trend = text.startsWith("-") ? "down" : /^[0.]+$/.test(text) ? "flat" : "up";
-  return el("div", { class: `delta ${trend}`, dataset: { change: text } },
+  return el("span", { class: `delta ${trend}`, dataset: { change: text } },
     `${signed(format(text))}${pct == null ? "" : ` (${signed(pct)}%)`} on ${monthLabel(row.previous_month)}`);
 }
 
@@ -189,13 +197,23 @@ function renderKpis() {
   $("kpi-month").replaceChildren(`${monthLabel(row.month)}, `
     + ($("business-unit").value || "all business units") + " ",
   row.is_partial ? el("span", { class: "badge partial" }, `partial: through ${row.snapshot_date}`) : "");
-  $("kpis").replaceChildren(...cards.map(([figure, label, value, note, format, trend]) => el("div",
-    { class: "kpi", dataset: { figure } },
-    el("div", { class: "label" }, label, row.is_partial ? " (partial)" : ""),
-    el("div", { class: `value${trend ? ` delta ${trend}` : ""}` }, value),
+  // Each card is a button: it opens the customers behind its figure.
+  $("kpis").replaceChildren(...cards.map(([figure, label, value, note, format, trend]) => el("button",
+    { type: "button", class: "kpi", dataset: drillData(figure, row), title: `The customers behind ${label}` },
+    el("span", { class: "label" }, label, row.is_partial ? " (partial)" : ""),
+    el("span", { class: `value${trend ? ` delta ${trend}` : ""}` }, value),
     changeOnPrevious(row, figure, format),
-    el("div", { class: "label" }, note))));
+    el("span", { class: "label" }, note))));
 }
+
+// What a figure's button carries to open the customers behind it: the figure, the month and the row's unit (a
+// row of the totals has none: all business units).
+const drillData = (figure, row) => ({ figure, month: monthLabel(row.month),
+  ...(row.business_unit == null ? {} : { unit: row.business_unit }) });
+
+// An amount of a table that opens the customers behind it.
+const figureButton = (text, figure, row) => el("button", { type: "button", class: "figure",
+  dataset: drillData(figure, row), title: `The customers behind ${FIGURES[figure]}` }, text);
 
 // Every amount axis names its currency: the figures are in the reporting currency, never a bare number.
 const reportingCurrency = () => (state.bridge.totals[0] || state.bridge.rows[0] || {}).currency || "";
@@ -233,8 +251,9 @@ function renderMrr() {
   figureTable("mrr-table", ["Month", ...units.map((u) => `${u} (${reportingCurrency()})`),
     ...(totals ? [`All business units (${reportingCurrency()})`] : [])],
   [...months].reverse().map((m) => [{ month: m }, [monthName(m),
-    ...units.map((u) => (byUnit[u][m] ? money(byUnit[u][m].ending_mrr) : "")),
-    ...(totals ? [totals[m] ? money(totals[m].ending_mrr) : ""] : [])]]));
+    ...units.map((u) => (byUnit[u][m] ? figureButton(money(byUnit[u][m].ending_mrr), "ending_mrr", byUnit[u][m])
+      : "")),
+    ...(totals ? [totals[m] ? figureButton(money(totals[m].ending_mrr), "ending_mrr", totals[m]) : ""] : [])]]));
 }
 
 // The waterfall's axis starts at zero. When the bridge never comes near zero (the movements would be slivers on
@@ -291,12 +310,14 @@ function renderWaterfall() {
         color: color("--ink"), formatter: (p) => labels[p.dataIndex] } },
     ],
   }), true);
+  chart("waterfall").off("click");
+  chart("waterfall").on("click", (event) => {
+    if (event.componentType === "series") openFigure(drillData(STEPS[event.dataIndex][0], row));
+  });
   $("waterfall-table").replaceChildren(
     el("tr", {}, el("th", {}, "Step"), el("th", {}, `Amount (${row.currency})`)),
-    ...STEPS.map(([key, name]) => el("tr", { dataset: { step: key } }, el("td", {}, name), el("td", {}, money(row[key])))),
-    el("tr", { dataset: { step: "net_new_mrr" } }, el("td", {}, "Net new MRR"), el("td", {}, money(row.net_new_mrr))),
-    el("tr", { dataset: { step: "recognized_revenue" } }, el("td", {}, "Recognised revenue"),
-      el("td", {}, money(row.recognized_revenue))));
+    ...BRIDGE_FIGURES.map(([key, name]) => el("tr", { dataset: { step: key } }, el("td", {}, name),
+      el("td", {}, figureButton(money(row[key]), key, row)))));
 }
 
 function renderRevenue() {
@@ -315,10 +336,16 @@ function renderRevenue() {
       { name: "Ending MRR", type: "line", data: mrr, color: COLORS.total, showSymbol: false },
     ],
   }), true);
+  chart("revenue-chart").off("click");
+  chart("revenue-chart").on("click", (event) => {
+    if (event.componentType !== "series") return;
+    openFigure(drillData(event.seriesIndex === 0 ? "recognized_revenue" : "ending_mrr", rows[event.dataIndex]));
+  });
   const currency = reportingCurrency();
   figureTable("revenue-table", ["Month", `Recognised revenue (${currency})`, `Ending MRR (${currency})`],
-    [...rows].reverse().map((r) => [{ month: r.month },
-      [monthName(r.month), money(r.recognized_revenue), money(r.ending_mrr)]]));
+    [...rows].reverse().map((r) => [{ month: r.month }, [monthName(r.month),
+      figureButton(money(r.recognized_revenue), "recognized_revenue", r),
+      figureButton(money(r.ending_mrr), "ending_mrr", r)]]));
 }
 
 // Each month's movements side by side with the months around it (the waterfall shows one month): gains stack
@@ -347,12 +374,17 @@ function renderMovements() {
   chart("movements-chart").on("click", (event) => {
     $("bridge-month").value = rows[event.dataIndex].month;
     showMonth();
+    if (event.componentType === "series") {
+      const figure = event.seriesIndex < MOVEMENTS.length ? MOVEMENTS[event.seriesIndex][0] : "net_new_mrr";
+      openFigure(drillData(figure, rows[event.dataIndex]));
+    }
   });
   const currency = reportingCurrency();
   figureTable("movements-table", ["Month", ...MOVEMENTS.map(([, name]) => `${name} (${currency})`),
     `Net new MRR (${currency})`],
-  [...rows].reverse().map((r) => [{ month: r.month },
-    [monthName(r.month), ...MOVEMENTS.map(([key]) => money(r[key])), money(r.net_new_mrr)]]));
+  [...rows].reverse().map((r) => [{ month: r.month }, [monthName(r.month),
+    ...MOVEMENTS.map(([key]) => figureButton(money(r[key]), key, r)),
+    figureButton(money(r.net_new_mrr), "net_new_mrr", r)]]));
 }
 
 function renderCohorts() {
@@ -408,7 +440,7 @@ function publishing(c) {
 
 function renderHistory() {
   const head = el("tr", {}, ...["Certification", "Run", "As of", "Completeness", "Integrity", "Identity",
-    "Derivation", "Status", "Certified at", "Publishing"].map((h) => el("th", {}, h)));
+    "Detail sums", "Derivation", "Status", "Certified at", "Publishing"].map((h) => el("th", {}, h)));
   $("history").replaceChildren(head, ...state.history.map((c) => {
     const checks = Object.fromEntries(c.checks.map((k) => [k.check_name, k]));
     // The page lives in an iframe under /revcert/: the run opens in Airflow's own page, beside it.
@@ -417,7 +449,8 @@ function renderHistory() {
     return el("tr", { title: c.failure_summary || "", dataset: { certification: c.certification_id } },
       el("td", {}, `#${c.certification_id}`), el("td", {}, run), el("td", {}, c.as_of_date),
       el("td", {}, checkMark(checks.completeness)), el("td", {}, checkMark(checks.integrity)),
-      el("td", {}, checkMark(checks.movement_identity)), el("td", {}, checkMark(checks.independent_derivation)),
+      el("td", {}, checkMark(checks.movement_identity)), el("td", {}, checkMark(checks.detail_sums)),
+      el("td", {}, checkMark(checks.independent_derivation)),
       el("td", {}, el("span", { class: `badge ${c.status === "certified" ? "certified" : "failed"}` }, c.status)),
       el("td", {}, c.certified_at || ""), el("td", {}, publishing(c)));
   }));
@@ -475,11 +508,12 @@ function redraw() {
   const shop = state.shops.find((s) => s.shop_id === $("shop").value);
   if (shop && document.body.dataset.shopReady) renderShopDays(shop);
   if (state.reconciliation) renderReconciliation(...state.reconciliation);
+  if (state.customer && document.body.dataset.drill === "customer") drawCustomerChart($("customer-month").value);
 }
 
 // Answers can arrive out of order; only the newest request may draw, or the figures would not be those the
 // filters on screen ask for.
-const requests = { mrr: 0, shop: 0 };
+const requests = { mrr: 0, shop: 0, drill: 0 };
 
 async function refresh() {
   const request = ++requests.mrr;
@@ -513,6 +547,379 @@ async function refresh() {
     $("error").textContent = `Could not load the certified figures (${error.message}).`;
     $("error").hidden = false;
   }
+}
+
+// -- Drill-down: a figure, the customers behind it, one customer, one record's raw versions ------------------
+// The panel's state is the location's hash, each level keeping the ones above it
+// (`#figure=churn&month=2026-09&business_unit=EMEA&customer=001…&record=a0X…`): Back drops the last, and a link
+// or a reload opens the same panel. In Airflow's frame the hash is mirrored onto Airflow's own address, the one
+// people copy. The published figure is shown as the bridge has it; the customers are the API's rows (their sums
+// equal the figure: certification check detail_sums), filtered here but never added up.
+
+const FIGURES = Object.fromEntries([...BRIDGE_FIGURES, ["active_customers", "Active customers"]]);
+const DRILL_KEYS = ["figure", "month", "business_unit", "customer", "customer_month", "record"];
+
+// A movement's customers are the API's `movement=`; every other figure rests on all the month's customers, of
+// which net new MRR counts those that moved and active customers those with MRR at the end of the month.
+function customersBehind(figure) {
+  if (MOVEMENTS.some(([key]) => key === figure)) return { movement: figure };
+  if (figure === "net_new_mrr") return { movement: "any", note: "those with a movement" };
+  if (figure === "active_customers") return { active: true, note: "those with ending MRR above zero" };
+  return {};
+}
+
+// Exact order of two decimal strings (amounts are compared as written, never as floating-point numbers).
+function compareDecimal(a, b) {
+  const negative = (text) => text.startsWith("-") && /[1-9]/.test(text);
+  if (negative(a) !== negative(b)) return negative(a) ? -1 : 1;
+  const parts = (text) => {
+    const [whole, fraction = ""] = text.replace(/^[-+]/, "").split(".");
+    return [whole.replace(/^0+(?=\d)/, ""), fraction];
+  };
+  const [wholeA, fractionA] = parts(a), [wholeB, fractionB] = parts(b);
+  const digits = Math.max(fractionA.length, fractionB.length);
+  // Same number of whole digits: the digit strings order as the numbers do.
+  const first = wholeA + fractionA.padEnd(digits, "0"), second = wholeB + fractionB.padEnd(digits, "0");
+  const magnitude = wholeA.length !== wholeB.length ? wholeA.length - wholeB.length
+    : (first > second) - (first < second);
+  return negative(a) ? -Math.sign(magnitude) : Math.sign(magnitude);
+}
+
+// A time as the API gives it (ISO 8601 with its offset), readable and still naming its zone.
+const when = (iso) => (iso ? iso.replace("T", " ") : "");
+
+// A table the reader sorts by any column (click a header; aria-sort says which and which way); until then the
+// rows keep the API's order. Columns: { label, key (row -> the value sorted), amount (compare as decimals),
+// text (left-aligned), cell (row -> what the cell shows; the key by default) }.
+function sortableTable(table, columns, rows, rowOf) {
+  let sorted = null;
+  const draw = () => {
+    const order = sorted ? [...rows].sort((a, b) => {
+      const { key, amount } = columns[sorted.index];
+      const result = amount ? compareDecimal(key(a), key(b)) : String(key(a)).localeCompare(String(key(b)));
+      return sorted.ascending ? result : -result;
+    }) : rows;
+    const head = columns.map((column, index) => {
+      const button = el("button", { type: "button", class: "sort" }, column.label);
+      button.addEventListener("click", () => {
+        sorted = { index, ascending: sorted && sorted.index === index ? !sorted.ascending : true };
+        draw();
+        table.querySelectorAll("th .sort")[index].focus();
+      });
+      const th = el("th", { scope: "col", class: column.text ? "text" : "" }, button);
+      if (sorted && sorted.index === index) th.setAttribute("aria-sort", sorted.ascending ? "ascending" : "descending");
+      return th;
+    });
+    table.replaceChildren(el("thead", {}, el("tr", {}, head)), el("tbody", {}, order.map((row) => rowOf(row,
+      columns.map((column) => el("td", { class: column.text ? "text" : "" },
+        column.cell ? column.cell(row) : column.key(row)))))));
+  };
+  draw();
+}
+
+const amountColumn = (label, field) => ({ label, amount: true, key: (row) => row[field],
+  cell: (row) => money(row[field]) });
+
+// A Salesforce record id: a button to its raw versions, and a link into the org when its domain is configured.
+function recordRef(id, url) {
+  return el("span", { class: "record-ref" },
+    el("button", { type: "button", class: "link", dataset: { record: id }, title: "Its raw versions, as extracted" },
+      id),
+    url ? [" ", el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, "in Salesforce")] : null);
+}
+
+function drillFromHash(hash) {
+  const params = new URLSearchParams(hash.replace(/^#/, ""));
+  return Object.fromEntries(DRILL_KEYS.filter((key) => params.get(key)).map((key) => [key, params.get(key)]));
+}
+
+function drillHash(drill) {
+  const params = new URLSearchParams();
+  for (const key of DRILL_KEYS) if (drill[key]) params.set(key, drill[key]);
+  return params.toString();
+}
+
+function drillView(drill) {
+  if (drill.record) return "record";
+  if (drill.customer) return "customer";
+  return drill.figure in FIGURES && drill.month ? "customers" : null;
+}
+
+// One level up: the record's customer, the customer's figure, or nothing (the panel closes).
+function drillParent(drill) {
+  if (drill.record) return { ...drill, record: null };
+  if (drill.customer) return { ...drill, customer: null, customer_month: null };
+  return {};
+}
+
+function mirrorOnAirflow(hash) {
+  const host = airflowWindow();
+  if (!host) return;
+  const address = `${host.location.pathname}${host.location.search}${hash ? `#${hash}` : ""}`;
+  if (address !== `${host.location.pathname}${host.location.search}${host.location.hash}`) {
+    host.history.replaceState(host.history.state, "", address);
+  }
+}
+
+function drillTo(drill, { replace = false } = {}) {
+  const hash = drillHash(drill);
+  const address = hash ? `#${hash}` : `${location.pathname}${location.search}`;
+  if (replace) history.replaceState(null, "", address);
+  else history.pushState(null, "", address);
+  return showDrill(drill);
+}
+
+const openFigure = (data) => drillTo({ figure: data.figure, month: data.month, business_unit: data.unit });
+
+// The figure as the bridge published it: from the figures loaded, or asked for when the month is not among them
+// (a shared link to an older month).
+async function publishedRow(month, unit) {
+  const find = (bridge) => (unit ? bridge.rows.find((r) => r.business_unit === unit && monthLabel(r.month) === month)
+    : bridge.totals.find((r) => monthLabel(r.month) === month));
+  const loaded = state.bridge && find(state.bridge);
+  if (loaded) return loaded;
+  const params = new URLSearchParams({ from_month: month, to_month: month });
+  if (unit) params.set("business_unit", unit);
+  return find(await getJson(`api/v1/bridge?${params}`)) || null;
+}
+
+async function loadCustomers(drill) {
+  const params = new URLSearchParams({ month: drill.month });
+  if (drill.business_unit) params.set("business_unit", drill.business_unit);
+  const behind = customersBehind(drill.figure);
+  if (behind.movement) params.set("movement", behind.movement);
+  if (behind.active) params.set("active", "true");
+  const [customers, published] = await Promise.all([getJson(`api/v1/movements?${params}`),
+    publishedRow(drill.month, drill.business_unit)]);
+  return { customers, published, behind, csv: `api/v1/movements?${params}&format=csv` };
+}
+
+function drawCustomers(drill, { customers, published, behind, csv }) {
+  const label = FIGURES[drill.figure];
+  $("drill-title").textContent = `Customers behind ${label} — ${drill.month}${published && published.is_partial
+    ? " (partial)" : ""}, ${drill.business_unit || "all business units"}`;
+  const currency = published ? published.currency : (customers[0] || {}).currency || "";
+  if (published) {
+    const value = published[drill.figure];
+    $("drill-figure").replaceChildren(`${label} as published: `,
+      el("strong", { dataset: { published: String(value) } },
+        drill.figure === "active_customers" ? String(value) : `${money(value)} ${currency}`),
+      `, certification #${published.certification_id}, certified ${when(published.certified_at)}`,
+      published.is_partial ? `; the month so far, through ${published.snapshot_date}.` : ".");
+  } else {
+    $("drill-figure").textContent = `${label} of ${drill.month} is not published.`;
+  }
+  $("csv-drill").href = csv;
+  $("csv-drill").textContent = behind.note ? "Download CSV (every customer of the month)" : "Download CSV";
+  $("drill-count").textContent = `${customers.length} customer${customers.length === 1 ? "" : "s"}`
+    + `${behind.note ? `, ${behind.note}` : ""}, the largest movement first. Choose a column to sort by it, `
+    + "a customer to see its timeline.";
+  sortableTable($("drill-customers-table"), [
+    { label: "Customer", text: true, key: (c) => c.customer_name || c.customer_id,
+      cell: (c) => el("button", { type: "button", class: "link", dataset: { customer: c.customer_id },
+        title: `${c.customer_id}: its timeline, lines and contracts` }, c.customer_name || c.customer_id) },
+    { label: "Business unit", text: true, key: (c) => c.business_unit },
+    { label: "Movement", text: true, key: (c) => c.movement_type },
+    amountColumn(`Movement amount (${currency})`, "movement_amount"),
+    amountColumn(`Starting MRR (${currency})`, "starting_mrr"),
+    amountColumn(`Ending MRR (${currency})`, "ending_mrr"),
+    amountColumn(`Recognised revenue (${currency})`, "recognized_revenue"),
+  ], customers, (c, cells) => el("tr", { dataset: { customer: c.customer_id } }, cells));
+}
+
+// A customer's month still running: its snapshot day is not the month's last.
+const partialCustomerMonth = (m) => monthLabel(addDays(m.snapshot_date, 1)) === monthLabel(m.month);
+const customerMonthName = (m) => `${monthLabel(m.month)}${partialCustomerMonth(m) ? " (partial)" : ""}`;
+
+function drawCustomer(drill, customer) {
+  state.customer = customer;
+  $("drill-title").textContent = customer.customer_name || customer.customer_id;
+  const latest = customer.months.at(-1);
+  $("customer-facts").replaceChildren(`Business unit ${customer.business_unit}; account `,
+    recordRef(customer.customer_id, customer.salesforce_url),
+    `; amounts in ${customer.currency}; certification #${latest.certification_id}, certified `
+    + `${when(latest.certified_at)}.`);
+  const months = customer.months.map((m) => monthLabel(m.month));
+  $("customer-month").replaceChildren(...[...customer.months].reverse().map((m) => el("option",
+    { value: monthLabel(m.month) }, customerMonthName(m))));
+  const chosen = [drill.customer_month, drill.month].find((m) => months.includes(m)) || months.at(-1);
+  drawCustomerMonth(chosen);
+  $("customer-contracts").replaceChildren(
+    el("tr", {}, ...["Contract", "Account", "Start", "End", "Renews", "Override"]
+      .map((h) => el("th", { class: "text" }, h))),
+    ...customer.contracts.map((c) => el("tr", { dataset: { contract: c.contract_id },
+      class: c.is_overridden ? "overridden" : "" },
+    el("td", {}, recordRef(c.contract_id, c.salesforce_url)),
+    el("td", { class: "text" }, c.account_id ? el("button", { type: "button", class: "link",
+      dataset: { record: c.account_id } }, c.account_id) : "",
+    c.account_id && c.account_id !== customer.customer_id ? " (another account)" : ""),
+    el("td", { class: "text" }, c.start_date || ""), el("td", { class: "text" }, c.end_date || ""),
+    el("td", { class: "text" }, c.renews_contract_ids.length ? `renews ${c.renews_contract_ids.join(", ")}`
+      : "first of its chain"),
+    el("td", { class: "text" }, c.is_overridden ? [el("span", { class: "badge override" }, "override"),
+      ` ${c.override_reason || "no reason recorded"} (approved by ${c.override_approver || "nobody recorded"})`]
+      : ""))));
+}
+
+// The month chosen in the customer's timeline: its row marked, and the lines that carry MRR on its snapshot day.
+function drawCustomerMonth(month) {
+  const customer = state.customer;
+  const chosen = customer.months.find((m) => monthLabel(m.month) === month);
+  const currency = customer.currency;
+  $("customer-month").value = month;
+  drawCustomerChart(month);
+  figureTable("customer-months", ["Month", `Starting MRR (${currency})`, "Movement", `Movement amount (${currency})`,
+    `Ending MRR (${currency})`, `Recognised revenue (${currency})`, "Certification"],
+  [...customer.months].reverse().map((m) => [{ month: monthLabel(m.month), selected: String(m === chosen) },
+    [customerMonthName(m), money(m.starting_mrr), m.movement_type, money(m.movement_amount), money(m.ending_mrr),
+      money(m.recognized_revenue), `#${m.certification_id}`]]));
+  const day = chosen.snapshot_date;
+  $("customer-lines-note").textContent = `Marked: the lines carrying MRR on ${day}, the snapshot day of `
+    + `${customerMonthName(chosen)}; their line MRR makes its ending MRR of ${money(chosen.ending_mrr)} ${currency}. `
+    + "A line carries MRR from its service start through its MRR end (its service end, or a renewal's grace).";
+  const text = { class: "text" };
+  $("customer-lines").replaceChildren(
+    el("tr", {}, ...["Line", "Contract", "Product", "Currency"].map((h) => el("th", text, h)),
+      ...["Rate", `Line MRR (${currency})`, "Service start", "Service end", "MRR end"].map((h) => el("th", {}, h)),
+      el("th", text, `On ${day}`)),
+    ...customer.lines.map((line) => {
+      const carries = line.service_start_date <= day && day <= line.mrr_end_date;
+      return el("tr", { dataset: { line: line.subscription_line_id, carries: String(carries) } },
+        el("td", {}, recordRef(line.subscription_line_id, line.salesforce_url)),
+        el("td", text, el("button", { type: "button", class: "link", dataset: { record: line.contract_id } },
+          line.contract_id)),
+        el("td", text, line.product_name || line.product_id || ""), el("td", text, line.currency_iso_code || ""),
+        el("td", {}, line.conversion_rate), el("td", {}, money(line.line_mrr)), el("td", {}, line.service_start_date),
+        el("td", {}, line.service_end_date), el("td", {}, line.mrr_end_date),
+        el("td", text, carries ? el("strong", {}, "carries MRR") : "–"));
+    }));
+}
+
+function drawCustomerChart(month) {
+  const customer = state.customer;
+  const labels = customer.months.map(customerMonthName);
+  const mrr = customer.months.map((m) => m.ending_mrr), revenue = customer.months.map((m) => m.recognized_revenue);
+  const chosen = customer.months.findIndex((m) => monthLabel(m.month) === month);
+  chart("customer-chart").setOption(themed({
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: exactTooltip([mrr, revenue]) },
+    legend: { top: 0 },
+    grid: { left: 70, right: 20, top: 52, bottom: 30 },
+    xAxis: { type: "category", data: labels },
+    yAxis: { type: "value", name: customer.currency },
+    series: [
+      { name: "Ending MRR", type: "bar", color: COLORS.total, data: mrr.map((value, index) => (index === chosen
+        ? { value, itemStyle: { color: COLORS.up } } : value)) },
+      { name: "Recognised revenue", type: "line", color: MOVEMENT_COLORS.contraction, data: revenue,
+        showSymbol: false },
+    ],
+  }), true);
+  chart("customer-chart").resize();
+  chart("customer-chart").off("click");
+  chart("customer-chart").on("click", (event) => {
+    selectCustomerMonth(monthLabel(customer.months[event.dataIndex].month));
+  });
+}
+
+// Choosing another month of the customer redraws from the customer already loaded and keeps it in the hash.
+function selectCustomerMonth(month) {
+  state.drill = { ...state.drill, customer_month: month };
+  history.replaceState(null, "", `#${drillHash(state.drill)}`);
+  mirrorOnAirflow(drillHash(state.drill));
+  drawCustomerMonth(month);
+}
+
+// A source value as text: decimals arrive as their exact strings; a nested value (`attributes`) as JSON.
+function fieldText(value) {
+  if (value === undefined) return "";
+  if (value === null) return "null";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+function drawRecord(drill, versions) {
+  const latest = versions.at(-1);
+  $("drill-title").textContent = `${latest.object_name} ${drill.record}`;
+  $("record-facts").replaceChildren(`${versions.length} version${versions.length === 1 ? "" : "s"} in the raw `
+    + "layer, each as an extraction received it. ", latest.salesforce_url
+    ? el("a", { href: latest.salesforce_url, target: "_blank", rel: "noopener noreferrer" }, "Open it in Salesforce")
+    : "(No link into Salesforce: the connection does not name the org's domain.)");
+  figureTable("record-versions", ["Version", "Batch", "Extraction", "Extracted at", "SystemModstamp", "Deleted",
+    "Received at"], versions.map((v, index) => [{ batch: v.batch_id }, [String(index + 1), `#${v.batch_id}`,
+    v.extraction_mode, when(v.extraction_started_at), when(v.system_modstamp), v.is_deleted ? "deleted" : "no",
+    when(v.received_at)]]));
+  const fields = [...new Set(versions.flatMap((v) => Object.keys(v.record)))];
+  $("record-fields").replaceChildren(
+    el("tr", {}, el("th", {}, "Field"), ...versions.map((v, index) => el("th", {}, `Version ${index + 1}`))),
+    ...fields.map((field) => el("tr", { dataset: { field } }, el("td", {}, field), ...versions.map((v, index) => {
+      const text = fieldText(v.record[field]);
+      const changed = index > 0 && text !== fieldText(versions[index - 1].record[field]);
+      return el("td", changed ? { class: "changed", title: "changed from the version before" } : {}, text);
+    }))));
+}
+
+const DRILL_VIEWS = {
+  customers: [loadCustomers, drawCustomers, "the customers behind the figure"],
+  customer: [(drill) => getJson(`api/v1/customers/${encodeURIComponent(drill.customer)}`), drawCustomer,
+    "the customer"],
+  record: [(drill) => getJson(`api/v1/records/${encodeURIComponent(drill.record)}/versions`), drawRecord,
+    "the record's versions"],
+};
+
+async function showDrill(drill) {
+  state.drill = drill;
+  mirrorOnAirflow(drillHash(drill));
+  const view = drillView(drill);
+  const request = ++requests.drill;
+  delete document.body.dataset.drill;
+  if (!view) {
+    if ($("drill").open) $("drill").close();
+    return;
+  }
+  if (!$("drill").open) $("drill").showModal();
+  $("drill-back").hidden = !drillView(drillParent(drill));
+  $("drill-error").hidden = true;
+  for (const name of Object.keys(DRILL_VIEWS)) $(`drill-${name}`).hidden = true;
+  $("drill-title").textContent = "Loading…";
+  const [load, draw, what] = DRILL_VIEWS[view];
+  try {
+    const answer = await load(drill);
+    if (request !== requests.drill) return;
+    $(`drill-${view}`).hidden = false;
+    draw(drill, answer);
+  } catch (error) {
+    if (request !== requests.drill) return;
+    $("drill-title").textContent = "Could not load";
+    $("drill-error").textContent = `Could not load ${what} (${error.message}).`;
+    $("drill-error").hidden = false;
+  }
+  $("drill-title").focus();
+  document.body.dataset.drill = $("drill-error").hidden ? view : "error";
+}
+
+function startDrill() {
+  document.addEventListener("click", (event) => {
+    const figure = event.target.closest("button[data-figure]");
+    if (figure) openFigure(figure.dataset);
+  });
+  $("drill").addEventListener("click", (event) => {
+    const customer = event.target.closest("button[data-customer]");
+    if (customer) drillTo({ ...state.drill, customer: customer.dataset.customer, customer_month: null });
+    const record = event.target.closest("button[data-record]");
+    if (record) drillTo({ ...state.drill, record: record.dataset.record });
+  });
+  $("drill-back").addEventListener("click", () => drillTo(drillParent(state.drill)));
+  $("drill-close").addEventListener("click", () => drillTo({}));
+  // Escape (or the close button) closes the dialog: the hash follows.
+  $("drill").addEventListener("close", () => { if (drillView(state.drill)) drillTo({}); });
+  $("customer-month").addEventListener("change", () => selectCustomerMonth($("customer-month").value));
+  window.addEventListener("popstate", () => showDrill(drillFromHash(location.hash)));
+}
+
+// A link or a reload: the panel the address names, once the figures are loaded (its own hash, or Airflow's).
+function reopenDrill() {
+  const own = drillFromHash(location.hash);
+  const host = airflowWindow();
+  const drill = drillView(own) || !host ? own : drillFromHash(host.location.hash);
+  if (drillView(drill)) drillTo(drill, { replace: true });
 }
 
 // -- Shop revenue: one shop's certified days, in its currency and local days --------------------------
@@ -710,7 +1117,8 @@ async function start() {
   for (const id of ["business-unit", "from-month", "to-month"]) $(id).addEventListener("change", refresh);
   $("bridge-month").addEventListener("change", showMonth);
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
-  await Promise.all([refresh(), startShops(), startReconciliation()]);
+  startDrill();
+  await Promise.all([refresh().then(reopenDrill), startShops(), startReconciliation()]);
 }
 
 followAirflowTheme();
