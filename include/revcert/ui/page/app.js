@@ -13,8 +13,8 @@ const STEPS = [
 const BRIDGE_FIGURES = [...STEPS, ["net_new_mrr", "Net new MRR"], ["recognized_revenue", "Recognised revenue"]];
 const COLORS = { up: "#1f7a45", down: "#c0392b", total: "#2f6fde" };
 const charts = {};
-const state = { months: [], bridge: null, cohorts: [], history: [], shops: [], shopDays: [], reconciliation: null,
-  drill: {}, customer: null };
+const state = { months: [], bridge: null, metrics: null, cohorts: [], history: [], shadows: null, shops: [],
+  shopDays: [], reconciliation: null, drill: {}, customer: null };
 
 const $ = (id) => document.getElementById(id);
 
@@ -103,7 +103,8 @@ function themed(option) {
   const axis = (a) => a && { ...a, axisLabel: { color: muted, ...a.axisLabel }, nameTextStyle: { color: muted },
     axisLine: { lineStyle: { color: line } }, splitLine: { lineStyle: { color: line } } };
   return { ...option, backgroundColor: "transparent", textStyle: { color: ink },
-    legend: option.legend && { ...option.legend, textStyle: { color: ink } },
+    legend: option.legend && { ...option.legend, textStyle: { color: ink }, pageTextStyle: { color: ink },
+      pageIconColor: color("--accent"), pageIconInactiveColor: muted },
     tooltip: option.tooltip && { ...option.tooltip, backgroundColor: color("--card"), borderColor: line,
       textStyle: { color: ink } },
     visualMap: option.visualMap && { ...option.visualMap, textStyle: { color: ink } },
@@ -116,11 +117,11 @@ function figureTable(id, head, rows) {
     ...rows.map(([dataset, cells]) => el("tr", { dataset }, ...cells.map((c) => el("td", {}, c)))));
 }
 
-function exactTooltip(series) {
+function exactTooltip(series, format = money) {
   // Tooltips show the certified strings themselves, not the chart's numbers, escaped.
   return (items) => `${escapeHtml(items[0].axisValue)}<br>` + items
     .filter((i) => series[i.seriesIndex][i.dataIndex] != null)
-    .map((i) => `${i.marker}${escapeHtml(i.seriesName)}: ${escapeHtml(money(series[i.seriesIndex][i.dataIndex]))}`)
+    .map((i) => `${i.marker}${escapeHtml(i.seriesName)}: ${escapeHtml(format(series[i.seriesIndex][i.dataIndex]))}`)
     .join("<br>");
 }
 
@@ -387,29 +388,144 @@ function renderMovements() {
     figureButton(money(r.net_new_mrr), "net_new_mrr", r)]]));
 }
 
+// -- Revenue metrics: the analytics layer, computed from the certified customer-months -----------------------
+// Each metric is shown as the API gives it (exact strings; nothing is computed here) beside its definition, the
+// README's words. A percentage without a base is null: shown as "—", never as 0.
+const METRICS = [
+  { key: "arr", label: "ARR", kind: "amount", definition: "ending MRR x 12" },
+  { key: "nrr_pct", label: "NRR, monthly", kind: "percent", definition: "ending MRR of the customers that had "
+    + "starting MRR / their starting MRR = (starting + expansion + contraction + churn) / starting" },
+  { key: "grr_pct", label: "GRR, monthly", kind: "percent", definition: "the same with each customer capped at its "
+    + "starting MRR = (starting + contraction + churn) / starting" },
+  { key: "nrr_12m_pct", label: "NRR, trailing 12 months", kind: "percent", definition: "ending MRR now of the "
+    + "customers with MRR 12 months earlier / their MRR then; empty unless that month is published" },
+  { key: "grr_12m_pct", label: "GRR, trailing 12 months", kind: "percent",
+    definition: "the same with each customer capped at its MRR then" },
+  { key: "logo_churn_pct", label: "Logo churn", kind: "percent",
+    definition: "churned customers / customers with starting MRR" },
+  { key: "average_mrr_per_customer", label: "Average MRR per customer", kind: "amount",
+    definition: "ending MRR / active customers" },
+  { key: "active_customers", label: "Active customers", kind: "count", definition: "customers with ending MRR > 0" },
+  { key: "starting_customers", label: "Starting customers", kind: "count",
+    definition: "customers with starting MRR > 0" },
+];
+// Each count of customers by movement, its label and the movement whose customers it counts (a click lists them).
+const MOVEMENT_COUNTS = [["new_customers", "New", "new"], ["expansion_customers", "Expansion", "expansion"],
+  ["contraction_customers", "Contraction", "contraction"], ["churned_customers", "Churned", "churn"],
+  ["winback_customers", "Winback", "winback"]];
+
+const percentText = (value) => (value == null ? "—" : `${value}%`);
+const amountText = (value, currency) => (value == null ? "—" : `${money(value)} ${currency}`);
+
+function metricsForView() {
+  if (!state.metrics) return [];
+  return $("business-unit").value ? state.metrics.rows : state.metrics.totals;
+}
+
+function metricTile(metric, row) {
+  const value = row[metric.key];
+  let shown = String(value);
+  if (metric.kind === "percent") shown = percentText(value);
+  if (metric.kind === "amount") shown = amountText(value, row.currency);
+  return el("div", { class: "metric", dataset: { metric: metric.key } }, el("dt", {}, metric.label),
+    el("dd", { class: "value" }, shown, value == null ? el("span", { class: "muted" }, " no base") : null),
+    el("dd", { class: "definition" }, metric.definition));
+}
+
+// The metrics of the month the bridge selector shows, for the business unit chosen (or all).
+function renderMetrics() {
+  const selected = selectedRow();
+  const row = selected && metricsForView().find((r) => r.month === selected.month);
+  const unit = $("business-unit").value || "all business units";
+  if (!row) {
+    $("metrics-title").textContent = "Revenue metrics";
+    $("metrics").replaceChildren();
+    $("metrics-provenance").textContent = selected ? `No metrics are computed for ${monthLabel(selected.month)}.` : "";
+    return;
+  }
+  $("metrics-title").textContent = `Revenue metrics, ${monthSoFar(row)}, ${unit}`;
+  $("metrics-provenance").textContent = `Computed from the certified customer-months of certification `
+    + `${row.certification_ids.map((id) => `#${id}`).join(", ")}, ${when(row.computed_at)}. Percentages are `
+    + "rounded half to even to 0.1, averages to the cent; a percentage without a base is shown as —, never 0."
+    + (row.is_partial ? ` The month so far, through ${row.snapshot_date}.` : "");
+  $("metrics").replaceChildren(...METRICS.map((metric) => metricTile(metric, row)),
+    el("div", { class: "metric wide", dataset: { metric: "customers_by_movement" } },
+      el("dt", {}, "Customers by movement"),
+      el("dd", { class: "value" }, el("ul", { class: "counts" }, MOVEMENT_COUNTS.map(([key, label, movement]) =>
+        el("li", { dataset: { metric: key } }, `${label} `, figureButton(String(row[key]), movement, row))))),
+      el("dd", { class: "definition" }, "customers whose month's movement is new, expansion, contraction, churn "
+        + "or winback")));
+}
+
+// NRR and GRR over the trailing 12 months, month by month; the table beside it holds their bases.
+function renderRetention() {
+  const rows = metricsForView();
+  const labels = rows.map((r) => monthName(r.month));
+  const series = [rows.map((r) => r.nrr_12m_pct), rows.map((r) => r.grr_12m_pct)];
+  const plotted = (values) => values.map((value) => (value == null ? null : Number(value)));
+  chart("retention-chart").setOption(themed({
+    tooltip: { trigger: "axis", formatter: exactTooltip(series, percentText) },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 60, right: 20, top: 36, bottom: 30 },
+    xAxis: { type: "category", data: labels },
+    yAxis: { type: "value", scale: true, axisLabel: { formatter: "{value}%" } },
+    series: [
+      { name: "NRR, trailing 12 months", type: "line", data: plotted(series[0]), color: COLORS.total,
+        markArea: partialArea(labels) },
+      { name: "GRR, trailing 12 months", type: "line", data: plotted(series[1]), color: COLORS.up },
+    ],
+  }), true);
+  chart("retention-chart").off("click");
+  chart("retention-chart").on("click", (event) => {
+    $("bridge-month").value = rows[event.dataIndex].month;
+    showMonth();
+  });
+  const currency = reportingCurrency();
+  figureTable("retention-table", ["Month", "NRR, 12 months", "GRR, 12 months",
+    `MRR 12 months earlier (${currency})`, `Their MRR now (${currency})`, `Capped at their MRR then (${currency})`],
+  [...rows].reverse().map((r) => [{ month: r.month }, [monthName(r.month), percentText(r.nrr_12m_pct),
+    percentText(r.grr_12m_pct), ...[r.trailing_base_mrr, r.trailing_net_mrr, r.trailing_gross_mrr]
+      .map((value) => (value == null ? "—" : money(value)))]]));
+}
+
+// The two retentions of a cohort, both published with it: of its MRR and of its logos (customers).
+const COHORT_MEASURES = {
+  mrr: { field: "mrr_retention_pct", of: "MRR", max: 150,
+    note: "(each cohort's ending MRR as a share of its MRR at the end of its first month)" },
+  logo: { field: "logo_retention_pct", of: "customers", max: 100,
+    note: "(each cohort's customers still with MRR as a share of its customers)" },
+};
+const cohortMeasure = () => COHORT_MEASURES[$("cohort-measure").querySelector("input:checked").value];
+
 function renderCohorts() {
-  // Each cell is a published percentage (certified with the figures), shown as published.
+  // Each cell is a published percentage and the published customer counts (certified with the figures), shown as
+  // published; a cohort without MRR at the end of its first month has no MRR retention (—).
+  const measure = cohortMeasure();
+  $("cohort-measure-note").textContent = measure.note;
   const cohorts = [...new Set(state.cohorts.map((r) => r.cohort_month))].sort().slice(-24);
   const ages = [...new Set(state.cohorts.map((r) => r.months_since_cohort))].sort((a, b) => a - b);
   const cells = {};
   const data = [];
   for (const row of state.cohorts) {
     const y = cohorts.indexOf(row.cohort_month);
-    if (y < 0 || row.mrr_retention_pct === null) continue;
+    if (y < 0) continue;
     cells[`${row.months_since_cohort}|${y}`] = row;
-    data.push([row.months_since_cohort, y, Number(row.mrr_retention_pct)]);
+    if (row[measure.field] !== null) data.push([row.months_since_cohort, y, Number(row[measure.field])]);
   }
   const partial = (row) => (row.month === partialMonth() ? " (partial)" : "");
+  const retained = (row) => `${row[measure.field] === null ? "—" : `${row[measure.field]}%`} · `
+    + `${row.active_customers} of ${row.cohort_customers}`;
   chart("cohort-chart").setOption(themed({
     tooltip: { formatter: (p) => {
       const row = cells[`${p.value[0]}|${p.value[1]}`];
       return escapeHtml(`Cohort ${monthLabel(row.cohort_month)}, month ${row.months_since_cohort}${partial(row)}: ` +
-        `${row.mrr_retention_pct}% of MRR, ${row.active_customers} of ${row.cohort_customers} customers`);
+        `${row[measure.field]}% of ${measure.of}; ${row.active_customers} of ${row.cohort_customers} customers `
+        + "still with MRR");
     } },
-    grid: { left: 70, right: 20, top: 10, bottom: 60 },
+    grid: { left: 70, right: 20, top: 10, bottom: 96 },
     xAxis: { type: "category", data: ages, name: "months since cohort", nameLocation: "middle", nameGap: 26 },
     yAxis: { type: "category", data: cohorts.map(monthLabel) },
-    visualMap: { min: 0, max: 150, calculable: true, orient: "horizontal", left: "center", bottom: 0,
+    visualMap: { min: 0, max: measure.max, calculable: true, orient: "horizontal", left: "center", bottom: 0,
       inRange: { color: ["#fbe7e7", "#fff7d6", "#e3f6ea", "#1f9d55"] } },
     series: [{ type: "heatmap", data, label: { show: false } }],
   }), true);
@@ -419,7 +535,7 @@ function renderCohorts() {
       const first = state.cohorts.find((r) => r.cohort_month === cohort);
       return [{ cohort }, [monthLabel(cohort), String(first.cohort_customers), ...ages.map((age) => {
         const row = cells[`${age}|${y}`];
-        return row ? `${row.mrr_retention_pct}%${partial(row)}` : "";
+        return row ? `${retained(row)}${partial(row)}` : "";
       })]];
     }));
 }
@@ -488,10 +604,101 @@ function renderLatestAttempt(latest, attempt) {
   $("attempt").hidden = false;
 }
 
+// -- Shadow metrics (check 5): other calculations of production figures, compared on every run ---------------
+// From the certification records already loaded: the latest check 5 that ran to its end, its summary per shadow
+// and each figure it found apart from production, by month; then check 5 in each of the latest records. A
+// shadow is never published and never blocks publishing: these are the certification record's own strings.
+const SHADOW_CHECK = "shadow_views";
+const SHADOW_HISTORY = 10;
+const SHADOW_DESCRIPTIONS = {
+  mrr_bridge_without_renewal_grace: "the bridge over all business units with no renewal grace: a renewal after a "
+    + "gap is a churn then a winback instead of carrying its MRR through the gap, so the difference is how much of "
+    + "churn and winback is only renewal timing",
+};
+const SHADOW_COLORS = { ...MOVEMENT_COLORS, starting_mrr: "#7f8c99", ending_mrr: "#0f9fb0" };
+const shadowCheck = (record) => record.checks.find((check) => check.check_name === SHADOW_CHECK);
+
+// Check 5 of a record as it recorded it: its summary says what it found, or why it did not run or finish.
+const shadowOutcome = (check) => (check ? check.summary
+  : "not recorded (a record from before check 5, or a run still certifying)");
+
+// The check's summary names each shadow first ("name: …; other: …").
+const shadowSummaries = (summary) => summary.split(/; (?=[a-z0-9_]+: )/);
+
+function renderShadows() {
+  const records = state.history.slice(0, SHADOW_HISTORY);
+  if (!records.length) return;
+  $("shadow-card").hidden = false;
+  offerCsv("csv-shadows", `api/v1/certifications?pipeline=certified_mrr&limit=${SHADOW_HISTORY}`);
+  const latest = state.history.find((record) => (shadowCheck(record) || {}).passed === true);
+  state.shadows = latest ? shadowCheck(latest).discrepancies : [];
+  if (latest) {
+    $("shadow-status").replaceChildren(`Check 5 of certification #${latest.certification_id} (run ${latest.run_id}, `
+      + `as of ${latest.as_of_date}, ${latest.status}${latest.certified_at ? ` ${when(latest.certified_at)}` : ""}):`);
+    $("shadow-summaries").replaceChildren(...shadowSummaries(shadowCheck(latest).summary).map((summary) => {
+      const name = summary.split(":")[0];
+      return el("li", { dataset: { shadow: name } }, el("strong", {}, summary),
+        SHADOW_DESCRIPTIONS[name] ? el("span", { class: "muted" }, ` — ${SHADOW_DESCRIPTIONS[name]}.`) : "");
+    }));
+  } else {
+    $("shadow-status").textContent = "No certification has run check 5 to its end yet.";
+    $("shadow-summaries").replaceChildren();
+  }
+  drawShadowDifferences();
+  figureTable("shadow-history", ["Certification", "As of", "Status", "Started", "Check 5"],
+    records.map((record) => [{ certification: record.certification_id }, [`#${record.certification_id}`,
+      record.as_of_date, record.status, when(record.started_at), shadowOutcome(shadowCheck(record))]]));
+}
+
+// Each figure's difference from production (shadow minus production) by month: a bar per figure, its table the
+// record's strings. Months where every figure agrees recorded nothing, so they are not drawn.
+function drawShadowDifferences() {
+  const differences = state.shadows;
+  for (const id of ["shadow-chart-title", "shadow-chart"]) $(id).hidden = !differences.length;
+  const currency = (state.months.at(-1) || {}).currency || "";
+  const figureOrder = Object.keys(FIGURES);
+  const sorted = [...differences].sort((a, b) => b.month.localeCompare(a.month) || a.shadow.localeCompare(b.shadow)
+    || figureOrder.indexOf(a.figure) - figureOrder.indexOf(b.figure));
+  figureTable("shadow-table", ["Month", "Shadow", "Figure", `Production (${currency})`, `Shadow (${currency})`,
+    `Difference (${currency})`], sorted.map((d) => [{ month: d.month, figure: d.figure }, [monthLabel(d.month),
+    d.shadow, FIGURES[d.figure] || d.figure, money(d.production), money(d.shadow_value), money(d.difference)]]));
+  if (!differences.length) {
+    $("shadow-table").append(el("tr", {}, el("td", { colspan: "6" }, "None: every shadow equals production.")));
+    return;
+  }
+  const months = [...new Set(differences.map((d) => d.month))].sort();
+  // Drawn before the bridge loads: the partial month is the latest certified one, if its snapshot is not its end.
+  const latest = state.months.at(-1);
+  const partial = latest && partialCustomerMonth(latest) ? latest.month : null;
+  const shadows = new Set(differences.map((d) => d.shadow));
+  const keys = [...new Set(sorted.map((d) => `${d.shadow}|${d.figure}`))]
+    .sort((a, b) => figureOrder.indexOf(a.split("|")[1]) - figureOrder.indexOf(b.split("|")[1]));
+  const series = keys.map((key) => months.map((month) => {
+    const found = differences.find((d) => `${d.shadow}|${d.figure}` === key && d.month === month);
+    return found ? found.difference : null;
+  }));
+  const name = (key) => {
+    const [shadow, figure] = key.split("|");
+    return `${shadows.size > 1 ? `${shadow}: ` : ""}${FIGURES[figure] || figure}`;
+  };
+  chart("shadow-chart").setOption(themed({
+    tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, formatter: exactTooltip(series) },
+    legend: { top: 0, type: "scroll" },
+    grid: { left: 70, right: 20, top: 52, bottom: 30 },
+    xAxis: { type: "category",
+      data: months.map((month) => `${monthLabel(month)}${month === partial ? " (partial)" : ""}`) },
+    yAxis: { type: "value", name: currency },
+    series: keys.map((key, index) => ({ name: name(key), type: "bar", color: SHADOW_COLORS[key.split("|")[1]],
+      data: series[index].map((value) => (value == null ? null : Number(value))) })),
+  }), true);
+  chart("shadow-chart").resize();
+}
+
 // The KPIs and the waterfall show the month the selector (or a click on the MRR chart) chose.
 function showMonth() {
   renderKpis();
   renderWaterfall();
+  renderMetrics();
 }
 
 function drawBridge() {
@@ -499,6 +706,7 @@ function drawBridge() {
   renderMrr();
   renderRevenue();
   renderMovements();
+  renderRetention();
   renderCohorts();
 }
 
@@ -508,6 +716,7 @@ function redraw() {
   const shop = state.shops.find((s) => s.shop_id === $("shop").value);
   if (shop && document.body.dataset.shopReady) renderShopDays(shop);
   if (state.reconciliation) renderReconciliation(...state.reconciliation);
+  if (state.shadows && state.shadows.length) drawShadowDifferences();
   if (state.customer && document.body.dataset.drill === "customer") drawCustomerChart($("customer-month").value);
 }
 
@@ -520,10 +729,12 @@ async function refresh() {
   $("error").hidden = true;
   try {
     const q = query();
-    const answers = await Promise.all([getJson(`api/v1/bridge?${q}`), getJson(`api/v1/cohorts?${q}`)]);
+    const answers = await Promise.all([getJson(`api/v1/bridge?${q}`), getJson(`api/v1/cohorts?${q}`),
+      getJson(`api/v1/metrics?${q}`)]);
     if (request !== requests.mrr) return;
-    [state.bridge, state.cohorts] = answers;
+    [state.bridge, state.cohorts, state.metrics] = answers;
     offerCsv("csv-mrr", `api/v1/bridge?${q}`);
+    offerCsv("csv-metrics", `api/v1/metrics?${q}`);
     offerCsv("csv-revenue", `api/v1/bridge?${q}`);
     offerCsv("csv-movements", `api/v1/bridge?${q}`);
     offerCsv("csv-cohorts", `api/v1/cohorts?${q}`);
@@ -537,13 +748,17 @@ async function refresh() {
     if (request !== requests.mrr) return;
     // Never leave earlier figures under an error: they would read as the answer to this request.
     state.bridge = null;
-    for (const id of ["csv-mrr", "csv-waterfall", "csv-revenue", "csv-movements", "csv-cohorts", "waterfall-break"]) {
+    state.metrics = null;
+    for (const id of ["csv-mrr", "csv-waterfall", "csv-revenue", "csv-movements", "csv-metrics", "csv-cohorts",
+      "waterfall-break"]) {
       $(id).hidden = true;
     }
-    for (const id of ["mrr-chart", "waterfall", "revenue-chart", "movements-chart", "cohort-chart"]) chart(id).clear();
+    for (const id of ["mrr-chart", "waterfall", "revenue-chart", "movements-chart", "retention-chart",
+      "cohort-chart"]) chart(id).clear();
     for (const id of ["kpis", "kpi-month", "waterfall-table", "bridge-month", "mrr-table", "revenue-table",
-      "movements-table", "cohort-table"]) $(id).replaceChildren();
+      "movements-table", "metrics", "metrics-provenance", "retention-table", "cohort-table"]) $(id).replaceChildren();
     $("waterfall-title").textContent = "MRR bridge";
+    $("metrics-title").textContent = "Revenue metrics";
     $("error").textContent = `Could not load the certified figures (${error.message}).`;
     $("error").hidden = false;
   }
@@ -1112,10 +1327,12 @@ async function start() {
   if (state.months.length) $("from-month").value = monthLabel(state.months.at(-Math.min(24, state.months.length)).month);
   renderProvenance();
   renderHistory();
+  renderShadows();
   offerCsv("csv-history", "api/v1/certifications?pipeline=certified_mrr");
   offerCsv("csv-shops", "api/v1/shops");
   for (const id of ["business-unit", "from-month", "to-month"]) $(id).addEventListener("change", refresh);
   $("bridge-month").addEventListener("change", showMonth);
+  $("cohort-measure").addEventListener("change", () => { if (state.bridge) renderCohorts(); });
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
   startDrill();
   await Promise.all([refresh().then(reopenDrill), startShops(), startReconciliation()]);
