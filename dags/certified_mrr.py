@@ -4,11 +4,19 @@
 `migrate` brings the warehouse's schema up to date; `open_run` takes the
 warehouse lease (a backfill or manual run beside this one waits) and opens the
 run's certification record. `extract` reads Salesforce into `raw`, `stage`
-merges it into `staging` with its audit, `transform` builds the methodology in
-`mart`, `identity_check` checks the movement identity, and `certify` (the
-certification gate) runs checks 1-4 of the methodology's Part C over every
-figure that would be published: the MRR bridge per business unit and in
-total, and cohort retention.
+merges it into `staging` with its audit, `observe_batch` measures the batch
+against the batches before it (records changed and deleted per object, new
+accounts, control sums) and **holds** the run there when a measure trips its
+hold threshold, `transform` builds the methodology in `mart`,
+`identity_check` checks the movement identity, `observe_figures` measures each
+business unit's ending MRR against what is published (it only warns), and
+`certify` (the certification gate) runs checks 1-4 of the methodology's Part C
+over every figure that would be published: the MRR bridge per business unit
+and in total, and cohort retention.
+
+A hold pages once; nothing is transformed or published, and every run of this
+DAG stops there until an operator triggers it with `release_hold` naming the
+incident(s) the page names, or resolves them (`revcert incident resolve`).
 
 Only certified figures reach `publish`, which writes them into `viz` in one
 transaction. On any failure the gate pages Slack once and ends red, `publish`
@@ -24,7 +32,16 @@ from airflow.sdk import CronTriggerTimetable, Param, chain, dag
 
 from revcert.orchestration import dag_settings
 from revcert.orchestration.as_of import NOT_FUTURE, register_not_future_format
-from revcert.orchestration.certified_mrr import certify, extract, identity_check, publish, stage, transform
+from revcert.orchestration.certified_mrr import (
+    certify,
+    extract,
+    identity_check,
+    observe_batch,
+    observe_figures,
+    publish,
+    stage,
+    transform,
+)
 from revcert.orchestration.runs import close_run, migrate, open_run
 from revcert.settings import Settings
 
@@ -55,6 +72,10 @@ register_not_future_format(BUSINESS_TIMEZONE)
                          description="Replace every published month this run certifies, whatever its snapshot "
                                      "date, and withdraw published months after this run's as-of month. For "
                                      "undoing figures published by mistake; recorded in the certification."),
+        "release_hold": Param([], type="array", items={"type": "integer"}, title="Release holds (operators)",
+                              description="Incident ids a hold page names: this run transforms what they held and "
+                                          "certifies as usual, and they are resolved as released. Empty: a hold "
+                                          "stays."),
     },
 )
 def certified_mrr():
@@ -63,8 +84,10 @@ def certified_mrr():
         open_run(),
         extract(),
         stage(),
+        observe_batch(),
         transform(),
         identity_check(),
+        observe_figures(),
         certify(),
         publish(),
         close_run(),

@@ -5,8 +5,12 @@
 pipeline's lease and opens the run's certification record; `select_shops`
 names the shops to read. Then each shop on its own (`shop.extract`,
 `shop.stage`, one mapped task per shop): its changed orders into `raw`, then
-`staging`. `transform` recomputes, whole, every shop-day those changes touch
-(METHODOLOGY.md Part B: never a patch), each shop in its own transaction;
+`staging`. `observe_batch` measures each shop's batch against that shop's
+batches before it and **holds** a shop (its days not recomputed) when a
+measure trips its hold threshold. `transform` recomputes, whole, every
+shop-day those changes touch (METHODOLOGY.md Part B: never a patch), each shop
+in its own transaction; `observe_figures` measures each shop's complete days
+(orders, net revenue) against the same weekday before them (it only warns);
 `certify` (the certification gate) certifies each shop against an independent
 derivation to the cent; `publish` writes each certified shop's days into
 `viz.shop_daily_revenue` in one transaction per shop.
@@ -18,7 +22,8 @@ of their own: the last of them to end posts one summary of the backfill.
 
 Params: `as_of` (the last local day covered), `shops` (empty: every shop of
 the Shopify connection), `from` / `to` (re-extract and recompute a range of
-order dates: the backfill and repair path), `full_extraction`.
+order dates: the backfill and repair path), `full_extraction`, `release_hold`
+(the incident ids a hold page names: those shops go on).
 """
 import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, chain, dag
@@ -26,7 +31,15 @@ from airflow.sdk import CronTriggerTimetable, Param, chain, dag
 from revcert.orchestration import dag_settings
 from revcert.orchestration.as_of import NOT_FUTURE, register_not_future_format
 from revcert.orchestration.runs import close_run, migrate, open_run
-from revcert.orchestration.shop_daily_revenue import certify, publish, select_shops, shop_source, transform
+from revcert.orchestration.shop_daily_revenue import (
+    certify,
+    observe_batch,
+    observe_figures,
+    publish,
+    select_shops,
+    shop_source,
+    transform,
+)
 from revcert.settings import Settings
 
 BUSINESS_TIMEZONE = Settings().business_timezone
@@ -56,6 +69,10 @@ register_not_future_format(BUSINESS_TIMEZONE)
         "full_extraction": Param(False, type="boolean", title="Full re-extraction",
                                  description="Ignore the watermarks: read every order of each shop whole and "
                                              "recompute all of its days."),
+        "release_hold": Param([], type="array", items={"type": "integer"}, title="Release holds (operators)",
+                              description="Incident ids a hold page names: their shops' days are recomputed and "
+                                          "certified as usual, and they are resolved as released. Empty: a hold "
+                                          "stays."),
     },
 )
 def shop_daily_revenue():
@@ -65,7 +82,9 @@ def shop_daily_revenue():
         open_run(),
         shops,
         shop_source.expand(shop_gid=shops),
+        observe_batch(),
         transform(),
+        observe_figures(),
         certify(),
         publish(),
         close_run(),

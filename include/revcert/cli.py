@@ -12,6 +12,9 @@
     revcert db start|stop|url|migrate [--database-url URL]
     revcert db viz-login NAME [--database-url URL]   (password from REVCERT_VIZ_PASSWORD)
     revcert lease show|release [--force] [--reason TEXT] [--database-url URL]
+    revcert incident list [--status open|acknowledged|resolved] [--database-url URL]
+    revcert incident resolve ID --note TEXT [--expected-until YYYY-MM-DD] [--by NAME] [--database-url URL]
+    revcert incident acknowledge ID [--by NAME] [--database-url URL]
     revcert roles sync   (Airflow's FAB auth manager: the Finance viewer and Operator roles)
     revcert bench [--pipeline salesforce|shops|both] [--lines N] [--shops N --orders N]
     revcert ui [--port P]
@@ -169,6 +172,23 @@ def build_parser() -> argparse.ArgumentParser:
     lease.add_argument("--force", action="store_true", help="release: required, it ends another run's hold")
     lease.add_argument("--reason", default="released by hand", help="release: why, kept in the history")
     lease.add_argument("--database-url", type=_database_url)
+
+    incident = commands.add_parser("incident", help="the incident ledger: anomalies, failed checks, discrepancies")
+    incident_commands = incident.add_subparsers(dest="incident_command", required=True)
+    listing = incident_commands.add_parser("list", help="the incidents, open first")
+    listing.add_argument("--status", choices=("open", "acknowledged", "resolved"), help="only incidents in this status")
+    resolve = incident_commands.add_parser("resolve", help="resolve an incident with a note; a hold no longer holds")
+    resolve.add_argument("incident_id", type=_positive)
+    resolve.add_argument("--note", required=True, help="why (kept, and shown where the incident is suppressed)")
+    resolve.add_argument("--expected-until", type=_date,
+                         help="the change was expected: the same anomaly is recorded, not held or paged, through "
+                              "this date (YYYY-MM-DD)")
+    acknowledge = incident_commands.add_parser("acknowledge", help="say someone is on it (a hold still holds)")
+    acknowledge.add_argument("incident_id", type=_positive)
+    for ledger_command in (resolve, acknowledge):
+        ledger_command.add_argument("--by", help="who (default: your user name)")
+    for ledger_command in (listing, resolve, acknowledge):
+        ledger_command.add_argument("--database-url", type=_database_url)
 
     roles = commands.add_parser("roles", help="the Finance viewer and Operator roles in Airflow's FAB auth manager")
     roles.add_argument("action", choices=["sync"])
@@ -409,6 +429,65 @@ def command_lease(args: argparse.Namespace) -> int:
     return 0
 
 
+def _incident_table(incidents) -> str:
+    from tabulate import tabulate
+
+    rows = [(i.incident_id, i.status + (", holding" if i.is_holding else ""), i.kind, i.dag_id, i.rule, i.subject,
+             i.severity, i.runs_affected, f"{i.first_seen_at:%Y-%m-%d %H:%M}", f"{i.last_seen_at:%Y-%m-%d %H:%M}",
+             "; ".join(filter(None, [i.resolution_note, i.resolved_by and f"by {i.resolved_by}",
+                                     i.expected_until and f"expected until {i.expected_until}"])) or i.summary)
+            for i in incidents]
+    return tabulate(rows, headers=("id", "status", "kind", "pipeline", "rule", "subject", "severity", "runs",
+                                   "first seen", "last seen", "resolution, else what was seen"),
+                    disable_numparse=True, maxcolwidths=[None] * 10 + [70])
+
+
+def command_incident(args: argparse.Namespace) -> int:
+    """Exit 0 done as asked, 1 when the ledger refuses it (an unknown incident, acknowledging a resolved one)."""
+    import psycopg
+
+    from revcert.monitoring.ledger import (
+        IncidentRefused,
+        acknowledge_incident,
+        list_incidents,
+        read_incident,
+        resolve_incident,
+    )
+    from revcert.orchestration.as_of import business_today
+    from revcert.warehouse.connection import connect, warehouse_dsn
+
+    today = business_today(Settings().business_timezone)
+    if getattr(args, "expected_until", None) and args.expected_until < today:
+        raise argparse.ArgumentTypeError(f"--expected-until {args.expected_until} has passed (today is {today}): "
+                                         "it would suppress nothing")
+    operator = getattr(args, "by", None) or os.environ.get("USER") or getpass.getuser()
+    dsn = warehouse_dsn(args.database_url)
+    try:
+        with connect(dsn) as conn:
+            if args.incident_command == "list":
+                incidents = list_incidents(conn, args.status)
+                print(_incident_table(incidents) if incidents else " ".join(filter(None, ["no", args.status,
+                                                                                          "incidents"])))
+                return 0
+            if args.incident_command == "acknowledge":
+                incident = acknowledge_incident(conn, args.incident_id, operator)
+                print(f"incident {incident.incident_id} acknowledged by {operator}"
+                      + ("; it still holds its pipeline until it is released or resolved" if incident.is_holding
+                         else ""))
+                return 0
+            was_holding = read_incident(conn, args.incident_id).is_holding
+            incident = resolve_incident(conn, args.incident_id, args.note, operator, args.expected_until)
+    except IncidentRefused as refused:
+        raise Refused(str(refused)) from refused
+    except psycopg.errors.UndefinedTable as missing:
+        raise Refused(f"the warehouse has no incident ledger yet (run `revcert db migrate`): {missing}") from missing
+    print(f"incident {incident.incident_id} resolved by {operator}: {incident.resolution_note}"
+          + (f"; the same anomaly is recorded, not held or paged, through {incident.expected_until}"
+             if incident.expected_until else "")
+          + ("; it no longer holds its pipeline: the next run goes on" if was_holding else ""))
+    return 0
+
+
 def command_roles(args: argparse.Namespace) -> int:
     from revcert.ui.roles import sync_roles
 
@@ -464,7 +543,8 @@ def command_ui(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "run": command_run, "shop": command_shop, "generate-org": command_generate,
     "generate-shops": command_generate_shops, "standin": command_standin, "db": command_db,
-    "lease": command_lease, "roles": command_roles, "bench": command_bench, "ui": command_ui,
+    "lease": command_lease, "incident": command_incident, "roles": command_roles, "bench": command_bench,
+    "ui": command_ui,
 }
 
 

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
         renewal_grace_days: G of METHODOLOGY.md A3.
         overrides_file: Classification overrides; empty: the file shipped with the package.
         shop_settings_file: Per-shop refund attribution; empty: the file shipped with the package.
+        monitoring_thresholds_file: Monitoring's thresholds per metric; empty: the file shipped with the package.
         salesforce_api_version: REST API version to speak.
         lookback_seconds: How far before the watermark an incremental read starts.
         bulk_threshold: Above this many records due, an object is read with Bulk API 2.0.
@@ -61,6 +62,7 @@ class Settings(BaseSettings):
     renewal_grace_days: int = Field(31, ge=0)
     overrides_file: Path | None = None
     shop_settings_file: Path | None = None
+    monitoring_thresholds_file: Path | None = None
     salesforce_api_version: str = "62.0"
     lookback_seconds: int = Field(300, ge=0)
     bulk_threshold: int = Field(50_000, ge=0)

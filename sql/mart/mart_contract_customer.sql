@@ -75,11 +75,20 @@ reached (contract_id, customer_id) as (
         )
 ),
 
+reached_contracts as (
+    select distinct contract_id
+    from reached
+),
+
+-- A join, not `not exists` inside the `or`: there PostgreSQL rescans the whole
+-- walk once per contract (quadratic: 140 s at 60,000 contracts, 0.6 s joined).
 blind_spots as (
     select contracts.contract_id
     from contracts
     left join predecessor_counts
         on contracts.contract_id = predecessor_counts.contract_id
+    left join reached_contracts
+        on contracts.contract_id = reached_contracts.contract_id
     where
         not exists (
             select 1 from overrides
@@ -87,10 +96,7 @@ blind_spots as (
         )
         and (
             predecessor_counts.predecessor_count > 1
-            or not exists (
-                select 1 from reached
-                where reached.contract_id = contracts.contract_id
-            )
+            or reached_contracts.contract_id is null
         )
 ),
 

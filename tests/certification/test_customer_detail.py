@@ -9,11 +9,12 @@ import psycopg
 import pytest
 
 from revcert.certification.checks import check_detail_sums, check_independent_derivation
-from revcert.certification.figure_comparison import compare_figures, read_mart_figures
-from revcert.certification.independent_derivation import derive_figures, read_staging
+from revcert.certification.figure_comparison import compare_with_mart, read_mart_table
+from revcert.certification.independent_derivation import CustomerDetail, derive_figures, read_staging
 from revcert.methodology.mart import build_mart
 from revcert.methodology.overrides import ClassificationOverride
 from revcert.settings import Settings
+from revcert.warehouse.schema import CUSTOMER_DETAIL
 from tests.methodology.golden_cases import as_of_date, churn_and_winback, renewal_on_another_account
 from tests.org_builder import OrgBuilder
 
@@ -27,12 +28,13 @@ def account_id(org: OrgBuilder, name: str) -> str:
 
 
 def built(conn: psycopg.Connection, org: OrgBuilder, as_of: date, overrides=()) -> dict:
+    """The mart's detail tables, after checking the derivation gives every row of them."""
     org.write(conn)
     build_mart(conn, as_of, list(overrides))
-    mart = read_mart_figures(conn)
-    derived = derive_figures(read_staging(conn), as_of, Settings().renewal_grace_days, list(overrides))
-    assert compare_figures(mart, derived) == []
-    return mart
+    differences, _ = compare_with_mart(conn, read_staging(conn), as_of, Settings().renewal_grace_days,
+                                       list(overrides))
+    assert differences == []
+    return {table.name: read_mart_table(conn, table) for table in CUSTOMER_DETAIL}
 
 
 def month_row(unit: str, name: str, snapshot: str, starting: str, movement: str, amount: str, ending: str,
@@ -157,3 +159,35 @@ def test_the_derivation_names_the_customer_line_and_figure_it_disagrees_on(wareh
     assert result.passed is False
     assert [(d["table"], d["subscription_line_id"], d["figure"], d["expected"], d["actual"])
             for d in result.discrepancies] == [("mart_customer_line", line1, "conversion_rate", D("1"), D("0.9"))]
+
+
+def test_the_derivation_hands_over_each_customer_once_in_the_order_postgresql_sorts_them_in_c(warehouse_url):
+    org = OrgBuilder()
+    # Upper case sorts before lower case in code points (and in "C"), not in a natural-language collation.
+    for account in ("001b", "001B", "001a", "001A"):
+        org.line(org.contract(org.account(f"Account {account}", "NA", account_id=account), "2026-01-01",
+                              "2026-12-31"), "1200.00")
+    seen: list[CustomerDetail] = []
+    derive_figures(org.staged_org(), date(2026, 2, 28), Settings().renewal_grace_days, (), seen.append)
+    assert [d.customer_id for d in seen] == ["001A", "001B", "001a", "001b"]
+    assert all(len(d.months) == 2 and len(d.lines) == 1 and len(d.contracts) == 1 for d in seen)
+    with psycopg.connect(warehouse_url) as conn:
+        org.write(conn)
+        build_mart(conn, date(2026, 2, 28), [])
+        assert compare_with_mart(conn, read_staging(conn), date(2026, 2, 28), Settings().renewal_grace_days,
+                                 [])[0] == []
+        conn.execute("delete from mart.mart_customer_line where customer_id = '001B'")
+        conn.execute("update mart.mart_customer_month set customer_name = 'Renamed' where customer_id = '001a'")
+        # Rows of customers the derivation has none of: between two of its customers, and after the last.
+        for ghost in ("001Aa", "001c"):
+            conn.execute("insert into mart.mart_customer_month select month, %s, business_unit, customer_name, "
+                         "currency, snapshot_date, starting_mrr, movement_type, movement_amount, ending_mrr, "
+                         "recognized_revenue from mart.mart_customer_month where customer_id = '001A'", [ghost])
+        differences, _ = compare_with_mart(conn, read_staging(conn), date(2026, 2, 28),
+                                           Settings().renewal_grace_days, [])
+    real = [d for d in differences if d.where.get("customer_id") not in ("001Aa", "001c")]
+    assert {(d.table, d.figure, d.mart, d.derived) for d in real if d.figure in ("line_mrr", "customer_name")} == {
+        ("mart_customer_line", "line_mrr", None, D("100.00")),
+        ("mart_customer_month", "customer_name", "Renamed", "Account 001a")}
+    ghosts = {(d.where["customer_id"], d.where["month"]) for d in differences if d.figure == "ending_mrr"}
+    assert ghosts == {(ghost, date(2026, m, 1)) for ghost in ("001Aa", "001c") for m in (1, 2)}

@@ -48,7 +48,7 @@ def test_a_clean_run_certifies_and_publishes_what_the_derivation_gives(dag, monk
                                                                        tmp_path):
     state, tasks = run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path)
     assert state == "success"
-    assert set(tasks.values()) == {"success"} and len(tasks) == 9
+    assert set(tasks.values()) == {"success"} and len(tasks) == 11
     certification_id, status, figures_hash = certification(warehouse_url)
     assert status == "certified" and len(figures_hash) == 64
     with psycopg.connect(warehouse_url) as conn:
@@ -60,7 +60,7 @@ def test_a_clean_run_certifies_and_publishes_what_the_derivation_gives(dag, monk
         cohorts = conn.execute("select count(*) from viz.cohort_retention_total where certification_id = %s",
                                [certification_id]).fetchone()[0]
     assert checks == {"completeness": True, "integrity": True, "movement_identity": True, "detail_sums": True,
-                      "independent_derivation": True}
+                      "independent_derivation": True, "shadow_views": True}
     rows = published(warehouse_url)
     assert set(rows) == set(derived.bridge)
     for key, row in rows.items():
@@ -100,6 +100,10 @@ def test_a_source_count_one_higher_halts_publishing(dag, monkeypatch, warehouse_
     page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "completeness", "Contract")
     assert tasks["transform"] == "success"
     assert "live record count" in page
+    # The failed check is an incident of the ledger, with this run among its runs.
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        incidents = conn.execute("select kind, rule, status, runs_affected from viz.incident").fetchall()
+    assert incidents == [("certification", "completeness", "open", 1)]
 
 
 # Bad records (a negative customer, a renewal cycle, a missing rate, and many more) are the corpus in

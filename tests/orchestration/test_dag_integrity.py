@@ -64,8 +64,8 @@ def test_source_reads_and_warehouse_work_go_to_their_own_celery_queues(dagbag):
 
 def test_certified_mrr_reads_as_the_pipeline(dagbag):
     dag = dagbag.dags["certified_mrr"]
-    order = ["migrate", "open_run", "extract", "stage", "transform", "identity_check", "certify", "publish",
-             "close_run"]
+    order = ["migrate", "open_run", "extract", "stage", "observe_batch", "transform", "identity_check",
+             "observe_figures", "certify", "publish", "close_run"]
     assert [t.task_id for t in dag.topological_sort()] == order
     for upstream, downstream in zip(order, order[1:]):
         assert dag.get_task(upstream).downstream_task_ids == {downstream}, upstream
@@ -73,25 +73,28 @@ def test_certified_mrr_reads_as_the_pipeline(dagbag):
     for always_runs in ("certify", "publish", "close_run"):
         assert dag.get_task(always_runs).trigger_rule == "all_done", always_runs
     assert dag.timetable.expression == "0 6,18 * * *"
-    assert set(dag.params) == {"as_of", "full_extraction", "certify_only", "restate"}
+    assert set(dag.params) == {"as_of", "full_extraction", "certify_only", "restate", "release_hold"}
+    # A hold stops the run before transform: transform runs only when the observation let it.
+    assert dag.get_task("transform").trigger_rule == "all_success"
+    assert dag.params["release_hold"] == []
 
 
 def test_shop_daily_revenue_reads_as_the_pipeline_with_a_mapped_shop_group(dagbag):
     """The same shape as certified_mrr, with extraction and staging mapped per shop so one shop's failure
     stays its own; everything after runs whatever the shops did (all_done) and sorts them out itself."""
     dag = dagbag.dags["shop_daily_revenue"]
-    order = ["migrate", "open_run", "select_shops", "shop.extract", "shop.stage", "transform", "certify", "publish",
-             "close_run"]
+    order = ["migrate", "open_run", "select_shops", "shop.extract", "shop.stage", "observe_batch", "transform",
+             "observe_figures", "certify", "publish", "close_run"]
     assert [t.task_id for t in dag.topological_sort()] == order
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids, upstream
     assert {t.task_id for t in dag.tasks if t.task_id.startswith("shop.")} == {"shop.extract", "shop.stage"}
     assert type(dag.task_group_dict["shop"]).__name__ == "MappedTaskGroup"
-    for always_runs in ("transform", "certify", "publish", "close_run"):
+    for always_runs in ("observe_batch", "transform", "observe_figures", "certify", "publish", "close_run"):
         assert dag.get_task(always_runs).trigger_rule == "all_done", always_runs
     assert [o.uri for o in dag.get_task("publish").outlets] == ["warehouse://viz/shop_daily_revenue"]
     assert dag.max_active_runs == 1 and not dag.catchup and dag.timetable.expression == "0 6,18 * * *"
-    assert set(dag.params) == {"as_of", "shops", "from", "to", "full_extraction"}
+    assert set(dag.params) == {"as_of", "shops", "from", "to", "full_extraction", "release_hold"}
 
 
 def test_parsing_touches_no_database_or_network():

@@ -181,7 +181,7 @@ def test_months_cohorts_and_certification_history(client):
     assert history[0]["status"] == "certified" and history[0]["published_months"]
     assert {c["check_name"]: c["passed"] for c in history[0]["checks"]} == {
         "completeness": True, "integrity": True, "movement_identity": True, "detail_sums": True,
-        "independent_derivation": True}
+        "independent_derivation": True, "shadow_views": True}
 
 
 def test_the_openapi_document_names_its_prefix_and_decimal_strings(client, certified_warehouse_url):

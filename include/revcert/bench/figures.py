@@ -5,23 +5,45 @@ import json
 import resource
 import subprocess
 import sys
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 
 @dataclass(frozen=True)
 class StepFigures:
+    """One step's figures; `parts` are the seconds of its parts (a model each), `runs` the seconds of each run
+    when the figures are the median of several."""
+
     step: str
     seconds: float
     peak_mib: float
     records: int | None = None
     unit: str = "rows"
     detail: str = ""
+    parts: dict[str, float] = field(default_factory=dict)
+    runs: tuple[float, ...] = ()
 
     @property
     def records_per_second(self) -> float | None:
         return self.records / self.seconds if self.records and self.seconds else None
+
+
+@dataclass(frozen=True)
+class Goal:
+    """A figure beside the goal set for it: `value` in `unit` (s, MiB, records/s, or "" for a ratio)."""
+
+    figure: str
+    value: float
+    limit: float
+    unit: str = ""
+    at_most: bool = True
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.limit if self.at_most else self.value >= self.limit
 
 
 def peak_mib() -> float:
@@ -46,14 +68,42 @@ def run_step(step: str, *args: str, unit: str = "rows", name: str | None = None)
         raise RuntimeError(f"benchmark step {step} failed:\n{completed.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
     return StepFigures(name or step, result["seconds"], result["peak_mib"], result.get("records"), unit,
-                       result.get("detail", ""))
+                       result.get("detail", ""), result.get("parts", {}))
 
 
-def format_figures(title: str, figures: list[StepFigures], notes: list[str] = ()) -> str:
+def median_of_runs(runs: Sequence[StepFigures]) -> StepFigures:
+    """Several runs of one step as one: the median time (of each part too) and the highest peak memory."""
+    return replace(runs[0], seconds=median(run.seconds for run in runs), peak_mib=max(run.peak_mib for run in runs),
+                   parts={name: median(run.parts[name] for run in runs) for name in runs[0].parts},
+                   runs=tuple(run.seconds for run in runs))
+
+
+def _shown(value: float, unit: str) -> str:
+    if unit == "s":
+        return f"{value:,.1f} s"
+    if unit:
+        return f"{value:,.0f} {unit}"
+    return f"{value:.2f}"
+
+
+def format_goal(goal: Goal) -> str:
+    limit = f"{'<=' if goal.at_most else '>='} {goal.limit:,g}" + (f" {goal.unit}" if goal.unit else "")
+    verdict = "met" if goal.met else "not met"
+    return f"{goal.figure:<44} {_shown(goal.value, goal.unit):>18}   goal {limit:<20} {verdict}"
+
+
+def format_figures(title: str, figures: list[StepFigures], notes: Sequence[str] = (), goals: Sequence[Goal] = (),
+                   goals_title: str = "goals") -> str:
     rows = [f"benchmark: {title}"]
     for step in figures:
         rate = f"{step.records_per_second:,.0f} {step.unit}/s" if step.records_per_second else ""
+        runs = f"median of {len(step.runs)} runs: {', '.join(f'{s:.1f}' for s in step.runs)} s" if step.runs else ""
+        detail = "; ".join(text for text in (runs, step.detail) if text)
         rows.append(f"  {step.step:<34} {step.seconds:8.1f} s  peak {step.peak_mib:8.0f} MiB  "
                     f"{step.records or '':>9} {step.unit if step.records else '':<6}  {rate}"
-                    + (f"  ({step.detail})" if step.detail else ""))
+                    + (f"  ({detail})" if detail else ""))
+        rows += [f"    {part:<32} {seconds:8.2f} s"
+                 for part, seconds in sorted(step.parts.items(), key=lambda item: item[1], reverse=True)]
+    if goals:
+        rows += [f"  {goals_title}", *(f"    {format_goal(goal)}" for goal in goals)]
     return "\n".join([*rows, *(f"  {note}" for note in notes)])

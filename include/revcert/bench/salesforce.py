@@ -1,26 +1,44 @@
 """The certified MRR pipeline's benchmark, on a generated org of a chosen size.
 
 Org generation, one extraction per API through the Salesforce stand-in
-(serving over HTTPS from another process), the mart, the movement identity and
-the independent derivation. The mart's and the identity's memory figures are
-the client's; the work happens in PostgreSQL.
+(serving over HTTPS from another process) and the stand-in serving the same
+pages alone, then medians of three runs of the mart beside its two
+yardsticks (the dbt mrr-playbook peer in benchmarks/mrr_playbook and the
+physical floor: a COPY of the lines and one grouped scan), the movement
+identity and the independent derivation; last, the rest of a certified run
+(transform, identity check, certify, publish) once, and every figure beside
+its goal (issue 16). The mart's and the identity's memory figures are the
+client's; the work happens in PostgreSQL.
 """
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from psycopg import sql
 
-from revcert.bench.figures import StepFigures, format_figures, peak_mib, run_step
+from revcert.bench.figures import Goal, StepFigures, format_figures, median_of_runs, peak_mib, run_step
 from revcert.warehouse.connection import connect
 from revcert.warehouse.embedded import EmbeddedPostgres
+
+ROUNDS = 3
+GOAL_LINES = 1_000_000
+DAG_ID = "bench_certified_mrr"
+# The peer is a yardstick, not product code: it lives in the checkout's benchmarks/ and is read by path.
+PEER_DIRECTORY = Path(__file__).resolve().parents[3] / "benchmarks" / "mrr_playbook"
+PEER_FEED = "subscription_periods"
+PEER_MODELS = ("util_months", "customer_revenue_by_month", "customer_churn_month", "mrr")
+_TOTAL_SIZE = re.compile(rb'"totalSize": ?(\d+)')
+_NEXT_PAGE = re.compile(rb'"nextRecordsUrl": ?"([^"]+)"')
 
 
 def _generate(out: str, lines: str) -> dict[str, Any]:
@@ -49,6 +67,68 @@ def _extract(url: str, standin_json: str, api: str) -> dict[str, Any]:
     return {"seconds": seconds, "peak_mib": peak_mib(), "records": int(records)}
 
 
+def _rest_pages(http, base: str, obj, settings) -> int:
+    """Every REST page of one object's query, bodies discarded (only the next page's address is read)."""
+    from revcert.extraction.salesforce_extract import build_soql
+
+    verb = "queryAll" if obj.has_is_deleted else "query"
+    response = http.get(f"{base}/services/data/v{settings.salesforce_api_version}/{verb}",
+                        params={"q": build_soql(obj, None, order=True)})
+    response.raise_for_status()
+    records = int(_TOTAL_SIZE.search(response.content[:200]).group(1))
+    while next_page := _NEXT_PAGE.search(response.content[-300:]):
+        response = http.get(base + next_page.group(1).decode())
+        response.raise_for_status()
+    return records
+
+
+def _bulk2_pages(http, base: str, obj, settings) -> int:
+    """Every Bulk 2.0 results page of one object's query job, bodies discarded (the count is a header)."""
+    from revcert.extraction.salesforce_extract import build_soql
+
+    jobs = f"{base}/services/data/v{settings.salesforce_api_version}/jobs/query"
+    response = http.post(jobs, json={"operation": "queryAll" if obj.has_is_deleted else "query",
+                                     "query": build_soql(obj, None, order=False)})
+    response.raise_for_status()
+    job_id, state = response.json()["id"], ""
+    while state not in ("JobComplete", "Failed", "Aborted"):
+        state = http.get(f"{jobs}/{job_id}").json()["state"]
+    if state != "JobComplete":
+        raise SystemExit(f"the stand-in's {obj.api_name} job ended {state}")
+    records, locator = 0, None
+    while locator != "null":
+        response = http.get(f"{jobs}/{job_id}/results", params={"maxRecords": settings.bulk_page_size,
+                                                                 **({"locator": locator} if locator else {})})
+        response.raise_for_status()
+        records += int(response.headers["Sforce-NumberOfRecords"])
+        locator = response.headers["Sforce-Locator"]
+    return records
+
+
+def _serve(standin_json: str, api: str) -> dict[str, Any]:
+    """The stand-in alone: every object's records, paged as the extraction pages them, to a plain HTTP client
+    that discards them (what the stand-in can serve, so the extraction client's share shows)."""
+    import requests
+
+    from revcert.extraction.salesforce_objects import salesforce_objects
+    from revcert.settings import Settings
+
+    standin = json.loads(standin_json)
+    settings = Settings()
+    pages = _rest_pages if api == "rest" else _bulk2_pages
+    started = time.monotonic()
+    with requests.Session() as http:
+        http.trust_env = False  # REQUESTS_CA_BUNDLE in the environment would otherwise replace the stand-in's CA
+        http.verify = standin["ca_bundle"]
+        token = http.post(f"{standin['url']}/services/oauth2/token", data={
+            "grant_type": "client_credentials", "client_id": standin["client_id"],
+            "client_secret": standin["client_secret"]})
+        token.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+        records = sum(pages(http, standin["url"], obj, settings) for obj in salesforce_objects(settings))
+    return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": records}
+
+
 def _mart(url: str, as_of: str) -> dict[str, Any]:
     from revcert.methodology.mart import build_mart
 
@@ -56,7 +136,62 @@ def _mart(url: str, as_of: str) -> dict[str, Any]:
     with connect(url) as conn:
         build = build_mart(conn, date.fromisoformat(as_of), [])
     return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(),
-            "records": build.row_counts["mart_customer_snapshot"]}
+            "records": build.row_counts["mart_customer_snapshot"], "parts": build.model_seconds}
+
+
+def build_peer(conn: psycopg.Connection, as_of: date) -> dict[str, float]:
+    """Materialise the mrr-playbook port as tables in the schema `mrr_playbook`, in dbt's order, fed the mart's
+    service intervals; returns the seconds of each model.
+
+    Args:
+        conn: The warehouse, after the mart is built: autocommit in the bench, as dbt runs models (a test may
+            hold it all in one transaction).
+        as_of: The bench's as-of date: the playbook's spine ends before its month (its current_date).
+    """
+    conn.execute("drop schema if exists mrr_playbook cascade")
+    conn.execute("create schema mrr_playbook")
+    seconds = {}
+    for model in (PEER_FEED, *PEER_MODELS):
+        query = (PEER_DIRECTORY / f"{model}.sql").read_text(encoding="utf-8")
+        started = time.monotonic()
+        conn.execute(sql.SQL("create table {} as {}").format(sql.Identifier("mrr_playbook", model), sql.SQL(query)),
+                     {"as_of_date": as_of})
+        seconds[model] = time.monotonic() - started
+    return seconds
+
+
+def _peer(url: str, as_of: str) -> dict[str, Any]:
+    with connect(url, autocommit=True) as conn:
+        seconds = build_peer(conn, date.fromisoformat(as_of))
+        rows = conn.execute("select count(*) from mrr_playbook.mrr").fetchone()[0]
+        periods = conn.execute("select count(*) from mrr_playbook.subscription_periods").fetchone()[0]
+    feed = seconds.pop(PEER_FEED)
+    return {"seconds": sum(seconds.values()), "peak_mib": peak_mib(), "records": rows, "parts": seconds,
+            "detail": f"fed {periods} service intervals in {feed:.1f} s, not counted (the playbook's seed)"}
+
+
+def _floor(url: str) -> dict[str, Any]:
+    """The physical floor: COPY the subscription lines out and into a fresh table, and one grouped scan of them.
+
+    The table is unlogged (no WAL): the least a load can write, so the floor is never flattered upward.
+    """
+    with connect(url, autocommit=True) as conn:
+        conn.execute("drop schema if exists bench_floor cascade")
+        conn.execute("create schema bench_floor")
+    started = time.monotonic()
+    with connect(url) as source, connect(url) as target:
+        target.execute("create unlogged table bench_floor.subscription_line (like staging.stg_subscription_line)")
+        with target.cursor() as loading:
+            with source.cursor().copy("copy staging.stg_subscription_line to stdout (format binary)") as out, \
+                    loading.copy("copy bench_floor.subscription_line from stdin (format binary)") as into:
+                for data in out:
+                    into.write(data)
+            lines = loading.rowcount
+        target.commit()
+        accounts = len(target.execute("select account_id, sum(net_price * quantity) from bench_floor.subscription_line "
+                                      "group by account_id").fetchall())
+    return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": lines,
+            "detail": f"an unlogged table; {accounts} accounts summed"}
 
 
 def _identity(url: str) -> dict[str, Any]:
@@ -71,18 +206,59 @@ def _identity(url: str) -> dict[str, Any]:
 
 
 def _derivation(url: str, as_of: str) -> dict[str, Any]:
-    from revcert.certification.figure_comparison import compare_figures, read_mart_figures
-    from revcert.certification.independent_derivation import derive_figures, read_staging
+    from revcert.certification.figure_comparison import compare_with_mart
+    from revcert.certification.independent_derivation import read_staging
     from revcert.settings import Settings
 
     started = time.monotonic()
     with connect(url) as conn:
         staged = read_staging(conn)
-        derived = derive_figures(staged, date.fromisoformat(as_of), Settings().renewal_grace_days)
-        differences = compare_figures(read_mart_figures(conn), derived)
+        differences, _ = compare_with_mart(conn, staged, date.fromisoformat(as_of), Settings().renewal_grace_days, [])
     if differences:
         raise SystemExit(f"the derivation disagrees with the mart: {differences[:5]}")
     return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": len(staged.lines)}
+
+
+def _certify_and_publish(url: str, as_of: str) -> dict[str, Any]:
+    """The rest of a certified run after extraction and staging, as the DAG's tasks run it: transform,
+    identity check, certify (every check of METHODOLOGY.md Part C), publish (with the metrics it refreshes)."""
+    from revcert.analytics.metrics import refresh_metrics
+    from revcert.certification.certify import certify_run
+    from revcert.certification.checks import check_movement_identity
+    from revcert.certification.record import (
+        open_certification,
+        read_certification,
+        record_check,
+        update_certification,
+    )
+    from revcert.methodology.mart import build_mart
+    from revcert.publishing.mrr_bridge import publish_certified_figures
+    from revcert.settings import Settings
+
+    settings, as_of_date = Settings(), date.fromisoformat(as_of)
+    started = time.monotonic()
+    with connect(url) as conn:
+        certification_id = open_certification(conn, DAG_ID, "bench", as_of_date)
+        batch_id = conn.execute("select max(batch_id) from raw.extraction_batch where status = 'staged'").fetchone()[0]
+        update_certification(conn, certification_id, extraction_batch_id=batch_id)
+        conn.commit()
+        build = build_mart(conn, as_of_date, [], settings, certification_id)
+        update_certification(conn, certification_id, row_counts=build.row_counts, overrides_used=[])
+        conn.commit()
+        record_check(conn, certification_id, check_movement_identity(conn))
+        conn.commit()
+        certify_run(conn, read_certification(conn, certification_id), settings)
+        conn.commit()
+        certification = read_certification(conn, certification_id)
+        if certification.status != "certified":
+            raise SystemExit(f"the bench's run was not certified: {certification.failure_summary}")
+        published = publish_certified_figures(conn, certification_id, certification.figures_hash,
+                                              latest_publishable=as_of_date)
+        refresh_metrics(conn)
+        now = datetime.now(timezone.utc)
+        update_certification(conn, certification_id, published_at=now, closed_at=now,
+                             published_months=published.months_replaced)
+    return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": published.rows_written}
 
 
 def fresh_database(server: EmbeddedPostgres, name: str) -> str:
@@ -95,9 +271,33 @@ def fresh_database(server: EmbeddedPostgres, name: str) -> str:
     return server.url(name)
 
 
+def _serving_share(serving: StepFigures, extraction: StepFigures) -> StepFigures:
+    share = serving.seconds / extraction.seconds
+    return replace(serving, detail=f"a client that discards the pages; serving is {share:.0%} of the extraction's "
+                                   f"{extraction.seconds:.1f} s, the client and staging {1 - share:.0%}")
+
+
+def _goals(extraction: dict[str, StepFigures], recompute: StepFigures, mart: StepFigures,
+           peer: StepFigures, floor: StepFigures, derivation: StepFigures) -> list[Goal]:
+    return [
+        Goal("full certified recompute (Bulk 2.0, one run)", extraction["bulk2"].seconds + recompute.seconds, 120, "s"),
+        Goal("independent derivation: time", derivation.seconds, 40, "s"),
+        Goal("independent derivation: peak memory", derivation.peak_mib, 1024, "MiB"),
+        Goal("extraction via Bulk 2.0", extraction["bulk2"].records_per_second or 0, 30_000, "records/s",
+             at_most=False),
+        Goal("extraction via REST", extraction["rest"].records_per_second or 0, 15_000, "records/s", at_most=False),
+        Goal("mart / mrr-playbook peer", mart.seconds / peer.seconds, 0.5),
+        Goal("mart / floor (COPY + one grouped scan)", mart.seconds / floor.seconds, 5),
+    ]
+
+
 def run_salesforce_benchmark(lines: int, as_of: date) -> str:
-    """Generate an org of `lines` subscription lines, extract it (REST, then Bulk 2.0), build and certify the mart."""
+    """Generate an org of `lines` subscription lines, extract it (REST, then Bulk 2.0) and serve it alone, time
+    the mart beside the peer and the floor, certify and publish, and set every figure beside its goal."""
+    if not PEER_DIRECTORY.is_dir():
+        raise FileNotFoundError(f"the mrr-playbook peer is not at {PEER_DIRECTORY}: run the bench from a checkout")
     figures: list[StepFigures] = []
+    extraction: dict[str, StepFigures] = {}
     with tempfile.TemporaryDirectory(prefix="revcert-bench-") as workdir:
         org = Path(workdir) / "org"
         figures.append(run_step("generate", str(org), str(lines), name="generate org"))
@@ -109,17 +309,34 @@ def run_salesforce_benchmark(lines: int, as_of: date) -> str:
             standin_json = standin.stdout.readline()
             for api in ("rest", "bulk2"):
                 url = fresh_database(server, f"bench_{api}")
-                figures.append(run_step("extract", url, standin_json, api, name=f"extract via {api}"))
-            steps = (("mart", ("mart", url, as_of.isoformat())), ("movement identity", ("identity", url)),
-                     ("independent derivation", ("derivation", url, as_of.isoformat())))
-            for step, arguments in steps:
-                figures.append(run_step(*arguments, name=step))
+                extraction[api] = run_step("extract", url, standin_json, api, unit="records",
+                                           name=f"extract via {api}")
+                serving = run_step("serve", standin_json, api, unit="records", name=f"stand-in alone, {api} pages")
+                figures += [extraction[api], _serving_share(serving, extraction[api])]
+            rounds = [(run_step("mart", url, as_of.isoformat(), name="mart"),
+                       run_step("peer", url, as_of.isoformat(), name="mrr-playbook peer"),
+                       run_step("floor", url, name="floor: COPY + one grouped scan"))
+                      for _ in range(ROUNDS)]
+            mart, peer, floor = (median_of_runs(runs) for runs in zip(*rounds))
+            identity = median_of_runs([run_step("identity", url, name="movement identity") for _ in range(ROUNDS)])
+            derivation = median_of_runs([run_step("derivation", url, as_of.isoformat(), name="independent derivation")
+                                         for _ in range(ROUNDS)])
+            recompute = run_step("certify-publish", url, as_of.isoformat(),
+                                 name="transform, certify and publish")
         finally:
             standin.terminate()
             standin.wait()
             server.stop()
-    return format_figures(f"{lines} subscription lines", figures)
+    figures += [mart, peer, floor, identity, derivation, recompute]
+    notes = [f"mart, peer, floor, identity and derivation: medians of {ROUNDS} runs (the mart, the peer and the "
+             "floor take turns each round); peak memory: the highest run",
+             "extraction, the stand-in alone and the certified run after extraction: one run each",
+             f"full certified recompute = extract via bulk2 (staging included) {extraction['bulk2'].seconds:.1f} s + "
+             f"transform, certify and publish {recompute.seconds:.1f} s"]
+    goals_title = "goals" if lines == GOAL_LINES else f"goals (set for {GOAL_LINES:,} lines; this run has {lines:,})"
+    return format_figures(f"{lines} subscription lines", figures, notes,
+                          _goals(extraction, recompute, mart, peer, floor, derivation), goals_title)
 
 
-STEPS = {"generate": _generate, "extract": _extract, "mart": _mart, "identity": _identity,
-         "derivation": _derivation}
+STEPS = {"generate": _generate, "extract": _extract, "serve": _serve, "mart": _mart, "peer": _peer, "floor": _floor,
+         "identity": _identity, "derivation": _derivation, "certify-publish": _certify_and_publish}

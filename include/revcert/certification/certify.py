@@ -2,7 +2,9 @@
 
 A check that cannot run because an earlier stage failed is recorded as not
 run (passed = None, "blocked") and counts as a failure: nothing is certified
-unless every check ran and passed. A check that crashes is recorded as failed,
+unless every check ran and passed. Check 5 (shadow metrics) only reports: its
+definition does not block publishing, so neither its differences nor its
+failure to run fail a certification. A check that crashes is recorded as failed,
 named, and the others still run.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ from revcert.certification.checks import (
 )
 from revcert.certification.fingerprint import figures_hash, shop_figures_hash
 from revcert.certification.record import Certification, CheckResult, record_check, update_certification
+from revcert.certification.shadows import check_shadow_views
 from revcert.certification.shop_checks import check_shop_completeness, check_shop_derivation, check_shop_integrity
 from revcert.methodology.overrides import ClassificationOverride
 from revcert.settings import Settings
@@ -64,7 +67,9 @@ def _conclude(conn: psycopg.Connection, certification: Certification, results: l
     """
     for result in results:
         record_check(conn, certification.certification_id, result)
-    failed = [r for r in results if r.passed is not True]
+    reporting_only = {row[0] for row in conn.execute(
+        "select check_name from certification.check_definition where not blocks_publishing")}
+    failed = [r for r in results if r.passed is not True and r.check_name not in reporting_only]
     now = datetime.now(timezone.utc)
     if failed:
         update_certification(conn, certification.certification_id, status="failed", figures_hash=hashed,
@@ -86,8 +91,8 @@ def _recorded_or_not_run(certification: Certification, check_name: str, why: str
 
 
 def certify_run(conn: psycopg.Connection, certification: Certification, settings: Settings) -> list[CheckResult]:
-    """Checks 1-4 of the MRR pipeline's run (3 twice: the identity, and the detail's sums), recorded; the record
-    ends certified or failed."""
+    """Checks 1-5 of the MRR pipeline's run (3 twice: the identity, and the detail's sums), recorded; the record
+    ends certified or failed (check 5 reports only)."""
     results = []
     extraction_problem = _extraction_problem(conn, certification)
     if extraction_problem:
@@ -99,7 +104,8 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
     if not _rebuilt_by_this_run(built, certification):
         why = "the mart was not built by this run"
         results += [_recorded_or_not_run(certification, "integrity", why), _not_run("movement_identity", why),
-                    _not_run("detail_sums", why), _not_run("independent_derivation", why)]
+                    _not_run("detail_sums", why), _not_run("independent_derivation", why),
+                    _not_run("shadow_views", why)]
         return _conclude(conn, certification, results, None)
     overrides = [ClassificationOverride(**o) for o in certification.overrides_used]
     results += [
@@ -108,6 +114,7 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
         _guarded(conn, "detail_sums", lambda: check_detail_sums(conn)),
         _guarded(conn, "independent_derivation", lambda: check_independent_derivation(
             conn, certification.as_of_date, settings.renewal_grace_days, overrides)),
+        _guarded(conn, "shadow_views", lambda: check_shadow_views(conn)),
     ]
     return _conclude(conn, certification, results, figures_hash(conn))
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -458,6 +458,20 @@ def customer_months(intervals: list[ServiceInterval], as_of: date, customer_id: 
 
 
 @dataclass
+class CustomerDetail:
+    """One customer's published detail, keyed like the mart tables it is compared with."""
+
+    customer_id: str
+    months: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    lines: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    contracts: dict[tuple, dict[str, object]] = field(default_factory=dict)
+
+    def by_mart_table(self) -> dict[str, dict[tuple, dict[str, object]]]:
+        return {"mart_customer_month": self.months, "mart_customer_line": self.lines,
+                "mart_customer_contract": self.contracts}
+
+
+@dataclass
 class DerivedFigures:
     """Every published figure, derived a second time, keyed like the mart tables it is compared with.
 
@@ -466,24 +480,19 @@ class DerivedFigures:
         bridge_total: (month,) -> the bridge over all business units (mart_mrr_bridge_total).
         cohorts: (cohort month, business unit, month) -> retention figures (mart_cohort_retention).
         cohort_total: (cohort month, month) -> retention over all business units (mart_cohort_retention_total).
-        customer_months: (month, customer) -> one customer's month, when it has MRR or revenue (mart_customer_month).
-        customer_lines: (line,) -> a line carrying a customer's MRR (mart_customer_line).
-        customer_contracts: (contract,) -> a contract of a customer's chain (mart_customer_contract).
+
+    Each customer's detail (its months, lines and contracts) goes to the caller one customer at a time, so
+    memory holds one customer's, not the org's.
     """
 
     bridge: dict[tuple, dict[str, object]] = field(default_factory=dict)
     bridge_total: dict[tuple, dict[str, object]] = field(default_factory=dict)
     cohorts: dict[tuple, dict[str, object]] = field(default_factory=dict)
     cohort_total: dict[tuple, dict[str, object]] = field(default_factory=dict)
-    customer_months: dict[tuple, dict[str, object]] = field(default_factory=dict)
-    customer_lines: dict[tuple, dict[str, object]] = field(default_factory=dict)
-    customer_contracts: dict[tuple, dict[str, object]] = field(default_factory=dict)
 
     def by_mart_table(self) -> dict[str, dict[tuple, dict[str, object]]]:
         return {"mart_mrr_bridge": self.bridge, "mart_mrr_bridge_total": self.bridge_total,
-                "mart_cohort_retention": self.cohorts, "mart_cohort_retention_total": self.cohort_total,
-                "mart_customer_month": self.customer_months, "mart_customer_line": self.customer_lines,
-                "mart_customer_contract": self.customer_contracts}
+                "mart_cohort_retention": self.cohorts, "mart_cohort_retention_total": self.cohort_total}
 
 
 def _add_bridge(row: dict[str, object], currency: str, month: CustomerMonth) -> None:
@@ -547,48 +556,53 @@ def customer_contract_row(contract: Contract, customer_id: str, renews: list[str
             "override_approver": override.approver if override else None}
 
 
-def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int,
-                   overrides: Sequence[Override] = ()) -> DerivedFigures:
-    """Every published figure as of `as_of`: the bridge per business unit and in total, cohort retention, and
-    the customers, lines and contracts behind them."""
+def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overrides: Sequence[Override] = (),
+                   each_customer: Callable[[CustomerDetail], None] = lambda detail: None) -> DerivedFigures:
+    """Every published figure as of `as_of`: the bridge per business unit and in total and cohort retention,
+    returned; and the detail behind them (each customer's months, lines and contracts), handed to
+    `each_customer` one customer at a time, in the order of their ids (code points, as PostgreSQL's "C")."""
     currency = reporting_currency(org)
     override_of = {o.contract_id: o for o in overrides}
     links = renewal_links(org.contracts, org.renewed_contract_of_opportunity)
     customers = contract_customers(org.contracts, links, {c: o.customer_account_id for c, o in override_of.items()})
+    contracts_of = _contracts_by_customer(org, links, customers, override_of)
     figures = DerivedFigures()
-    for customer_id, intervals in service_intervals(org, renewal_grace_limit, links, customers).items():
+    by_customer = service_intervals(org, renewal_grace_limit, links, customers)
+    for customer_id in sorted(by_customer):
+        intervals = by_customer[customer_id]
         months = customer_months(intervals, as_of, customer_id)
         if not months:
             continue
         if customer_id not in org.accounts:
             raise DerivationError(f"contract_without_account: customer account {customer_id}")
         name, unit = org.accounts[customer_id][0], (org.accounts[customer_id][1] or "").strip() or UNASSIGNED
+        detail = CustomerDetail(customer_id, contracts=contracts_of.get(customer_id, {}))
         for interval in intervals:
-            figures.customer_lines[(interval.line_id,)] = customer_line_row(customer_id, interval)
+            detail.lines[(interval.line_id,)] = customer_line_row(customer_id, interval)
         cohort_start = months[0]
         for month in months:
             if has_figures(month):
-                figures.customer_months[(month.month, customer_id)] = customer_month_row(month, unit, name, currency)
+                detail.months[(month.month, customer_id)] = customer_month_row(month, unit, name, currency)
             _add_bridge(figures.bridge.setdefault((month.month, unit), {}), currency, month)
             _add_bridge(figures.bridge_total.setdefault((month.month,), {}), currency, month)
             _add_cohort(figures.cohorts.setdefault((cohort_start.month, unit, month.month), {}), currency,
                         cohort_start, month)
             _add_cohort(figures.cohort_total.setdefault((cohort_start.month, month.month), {}), currency,
                         cohort_start, month)
+        each_customer(detail)
     _retention(figures.cohorts)
     _retention(figures.cohort_total)
-    _add_contracts(figures, org, links, customers, override_of)
     return figures
 
 
-def _add_contracts(figures: DerivedFigures, org: StagedOrg, links: set[tuple[str, str]], customers: dict[str, str],
-                   override_of: dict[str, Override]) -> None:
-    """The contracts of every customer with a published month, each with the contracts it renews."""
-    published = {customer_id for _, customer_id in figures.customer_months}
+def _contracts_by_customer(org: StagedOrg, links: set[tuple[str, str]], customers: dict[str, str],
+                           override_of: dict[str, Override]) -> dict[str, dict[tuple, dict[str, object]]]:
+    """Each customer's contracts, each with the contracts it renews."""
     renews: dict[str, list[str]] = defaultdict(list)
     for predecessor, successor in links:
         renews[successor].append(predecessor)
+    by_customer: dict[str, dict[tuple, dict[str, object]]] = defaultdict(dict)
     for contract_id, customer_id in customers.items():
-        if customer_id in published:
-            figures.customer_contracts[(contract_id,)] = customer_contract_row(
-                org.contracts[contract_id], customer_id, sorted(renews[contract_id]), override_of.get(contract_id))
+        by_customer[customer_id][(contract_id,)] = customer_contract_row(
+            org.contracts[contract_id], customer_id, sorted(renews[contract_id]), override_of.get(contract_id))
+    return by_customer

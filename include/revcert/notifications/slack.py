@@ -20,6 +20,7 @@ from revcert.notifications.advice import CHECK_ADVICE, EXTRACTION_ADVICE, advice
 _ROWS_SHOWN = 8
 _IDS_SHOWN = 10
 _RUNS_SHOWN = 20
+_FINDINGS_SHOWN = 10
 
 
 def _escape(text: str) -> str:
@@ -120,8 +121,69 @@ def _advice(certification: Certification) -> list[str]:
     return advice
 
 
+def _finding(finding: dict[str, Any]) -> str:
+    shop = f" shop {_escape(finding['scope'])}" if finding.get("scope") else ""
+    if finding.get("suppression_note"):
+        return f"• _suppressed_{shop}: {_escape(finding['summary'])}; {_escape(finding['suppression_note'])}"
+    incident = f", incident {finding['incident_id']}" if finding.get("incident_id") else ""
+    return f"• *{finding['severity']}*{shop}{incident}: {_escape(finding['summary'])}"
+
+
+def monitoring_lines(findings: list[dict[str, Any]], releases: list[dict[str, Any]] | None = None) -> list[str]:
+    """What monitoring found in a run (warnings, holds, anomalies an expected resolution suppressed) and the
+    holds the run released, as lines of the run's one message (empty when there is nothing to say).
+
+    Args:
+        findings: Each with `scope`, `severity`, `summary`, `incident_id` and `suppression_note`.
+        releases: Each with `incident_id`, `scope`, `summary` and `released_by`.
+    """
+    lines = []
+    if releases:
+        lines += ["*Holds released by this run* (resolved as released; the same anomaly holds again next time):",
+                  *(f"• incident {r['incident_id']}{' shop ' + _escape(r['scope']) if r['scope'] else ''} "
+                    f"(by {_escape(r['released_by'])}): {_escape(r['summary'])}" for r in releases)]
+    if findings:
+        lines += ["*Monitoring* (every finding is in the incident ledger: `revcert incident list`):",
+                  *(_finding(f) for f in findings[:_FINDINGS_SHOWN])]
+        if len(findings) > _FINDINGS_SHOWN:
+            lines.append(f"… and {len(findings) - _FINDINGS_SHOWN} more (monitoring.observation).")
+    return lines
+
+
+def hold_page(held: list[Certification], findings: dict[int, list[dict[str, Any]]], run_url: str, *,
+              tripped: bool) -> str:
+    """The message of a run monitoring held before transform: what holds each held record (its failure summary
+    says how to release it) and what its batch showed.
+
+    Args:
+        held: The held records: the run's, or one per held shop.
+        findings: Each held record's findings (by certification id), as monitoring_lines takes them.
+        run_url: The run in the Airflow UI.
+        tripped: This run's own batch tripped a hold: a page. Otherwise an earlier hold still holds the
+            pipeline, which paged when it tripped: a reminder.
+    """
+    first = held[0]
+    title = "held before transform" if tripped else "still held before transform (an earlier hold)"
+    if len(held) == 1 and not first.scope:
+        headline = f"*Revenue run {title}: nothing transformed or published.*"
+        sections = [f"*Why:* {_escape(first.failure_summary or '')}",
+                    *monitoring_lines(findings.get(first.certification_id, []))]
+    else:
+        headline = (f"*Shop revenue {title} for {len(held)} shop(s): their days are not recomputed or published; "
+                    "the other shops go on.*")
+        sections = [line for certification in held for line in (
+            f"*Shop {certification.scope}* (certification {certification.certification_id}): "
+            f"{_escape(certification.failure_summary or '')}",
+            *monitoring_lines(findings.get(certification.certification_id, [])))]
+    icon = ":rotating_light:" if tripped else ":pause_button:"
+    return "\n".join([f"{icon} {headline} Run `{first.run_id}` of `{first.dag_id}`, as of {first.as_of_date}"
+                      + (f", certification {first.certification_id}." if not first.scope else "."),
+                      *sections, f"*Run:* {run_url}"])
+
+
 def certification_page(certifications: list[Certification], run_url: str,
-                       accounts: dict[str, Account] | None = None, instance_url: str | None = None) -> str:
+                       accounts: dict[str, Account] | None = None, instance_url: str | None = None,
+                       monitoring: list[str] | None = None) -> str:
     """The one page of a run whose certification failed: every failed record (the run, or each shop).
 
     Args:
@@ -129,6 +191,7 @@ def certification_page(certifications: list[Certification], run_url: str,
         run_url: The run in the Airflow UI.
         accounts: The account behind each named record id (accounts_of_records); none for shops.
         instance_url: The org's URL, for links to records (None: ids without links).
+        monitoring: What monitoring found in the run (monitoring_lines), shown before the link.
     """
     accounts = accounts or {}
     first = certifications[0]
@@ -143,7 +206,7 @@ def certification_page(certifications: list[Certification], run_url: str,
             lines += [f"*Shop {certification.scope}* (certification {certification.certification_id}):",
                       *_failures(certification, accounts, instance_url)]
     advice = list(dict.fromkeys(a for c in certifications for a in _advice(c)))
-    lines += [f"*Run:* {run_url}", "*Next:*", *(f"• {a}" for a in advice),
+    lines += [*(monitoring or []), f"*Run:* {run_url}", "*Next:*", *(f"• {a}" for a in advice),
               "Then re-run. The record: certification.check_result, certification_id "
               f"{', '.join(str(c.certification_id) for c in certifications)}. The figures already published are "
               "unchanged."]
@@ -172,8 +235,14 @@ def unreachable_page(dag_id: str, run_id: str, why: str, run_url: str) -> str:
                       "certified or published."])
 
 
-def certified_notice(certification: Certification, run_url: str, shops: list[Certification] | None = None) -> str:
-    """The notice of a certified run: what it published (months, or shops), or that it was certify-only."""
+def certified_notice(certification: Certification, run_url: str, shops: list[Certification] | None = None,
+                     monitoring: list[str] | None = None) -> str:
+    """The notice of a certified run: what it published (months, or shops), or that it was certify-only; then
+    what monitoring found in it (monitoring_lines), if anything."""
+    return "\n".join([_published(certification, run_url, shops), *(monitoring or [])])
+
+
+def _published(certification: Certification, run_url: str, shops: list[Certification] | None) -> str:
     if shops:
         return (f":white_check_mark: Shop revenue certified and published: as of {certification.as_of_date}, "
                 f"{len(shops)} shop(s) ({', '.join(s.scope for s in shops)}), certifications "

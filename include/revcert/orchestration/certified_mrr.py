@@ -1,8 +1,9 @@
-"""The tasks of the certified_mrr DAG that are its own (extract, stage, transform, identity, certify,
-publish); the run's opening and closing are revcert.orchestration.runs. The DAG file wires them.
+"""The tasks of the certified_mrr DAG that are its own (extract, stage, observe, transform, identity,
+certify, publish); the run's opening and closing are revcert.orchestration.runs. The DAG file wires them.
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timezone
 
 from airflow.sdk import Asset, get_current_context, task
@@ -23,10 +24,19 @@ from revcert.extraction.salesforce_extract import extract_batch, open_batch
 from revcert.methodology.errors import MethodologyError
 from revcert.methodology.mart import build_mart
 from revcert.methodology.overrides import read_overrides
+from revcert.monitoring.observations import observe_batch as observe_batch_of
+from revcert.monitoring.observations import observe_figures as observe_figures_of
 from revcert.orchestration import dag_settings
 from revcert.orchestration.as_of import business_today
 from revcert.orchestration.gate import CertificationGateOperator
-from revcert.orchestration.runs import run_holder, warehouse, working_on_warehouse
+from revcert.orchestration.runs import (
+    Monitoring,
+    announce_holds,
+    log_findings,
+    run_holder,
+    warehouse,
+    working_on_warehouse,
+)
 from revcert.publishing.mrr_bridge import publish_certified_figures
 from revcert.settings import Settings
 from revcert.staging.salesforce_staging import stage_batch
@@ -68,6 +78,23 @@ def stage() -> None:
             raise AirflowFailException(str(refused)) from refused
 
 
+@task(**dag_settings.task_args("observe_batch"))
+def observe_batch() -> dict[str, int]:
+    """Measure the staged batch against the batches before it; stop the run here (nothing transformed or
+    published) when it trips a hold, or while an earlier hold still holds the pipeline."""
+    context = get_current_context()
+    monitoring = Monitoring.of_run(context)
+    with working_on_warehouse() as (dsn, certification):
+        if certification.status != "running":  # a retry after this task held the run: it paged then
+            raise AirflowFailException(f"certification {certification.certification_id} is {certification.status}: "
+                                       f"{certification.failure_summary}")
+        with connect(dsn) as conn:
+            verdict = observe_batch_of(conn, certification, monitoring.thresholds, today=monitoring.today,
+                                       release=monitoring.release, released_by=monitoring.released_by)
+    announce_holds(context, [verdict], monitoring)
+    return dict(Counter(f.severity for f in verdict.findings))
+
+
 @task(**dag_settings.task_args("transform"))
 def transform() -> dict[str, int]:
     """Build the mart as of the run's as-of date; a record the rules cannot handle fails the run, named."""
@@ -97,6 +124,19 @@ def identity_check() -> bool:
             result = check_movement_identity(conn)
             record_check(conn, certification.certification_id, result)
     return bool(result.passed)
+
+
+@task(**dag_settings.task_args("observe_figures"))
+def observe_figures() -> dict[str, int]:
+    """Measure the built figures (each business unit's ending MRR against what is published) against earlier
+    runs' and record warnings; never stops the run."""
+    context = get_current_context()
+    monitoring = Monitoring.of_run(context)
+    with working_on_warehouse() as (dsn, certification):
+        with connect(dsn) as conn:
+            findings = observe_figures_of(conn, certification, monitoring.thresholds, today=monitoring.today)
+    log_findings("", findings)
+    return dict(Counter(f.severity for f in findings))
 
 
 def certify() -> CertificationGateOperator:

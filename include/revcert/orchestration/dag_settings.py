@@ -24,9 +24,12 @@ RETRY_POLICY: dict[str, tuple[int, str]] = {
     "extract": (Settings().extract_retries, "transient source faults only; a data or configuration error fails "
                                             "at once (AirflowFailException), and each try writes a batch of its own"),
     "stage": (1, "staging is one transaction: a failed try leaves staging as it was"),
+    "observe_batch": (1, "a try's observations replace an earlier try's; a hold fails at once (AirflowFailException) "
+                         "and pages once: a try after it finds the record held and pages nothing"),
     "transform": (1, "a broken rule fails at once (AirflowFailException); a try lost with its worker or its "
                      "connection is taken again, and the mart is rebuilt whole in one transaction"),
     "identity_check": (1, "deterministic over the stored mart: a try lost with its worker is taken again"),
+    "observe_figures": (1, "a try's observations replace an earlier try's; it only records and warns"),
     "certify": (0, "the gate records and pages once; a second try would page twice"),
     "publish": (1, "one transaction, refused unless the mart still hashes to the certified figures"),
     "close_run": (0, "it reports the run's outcome once"),

@@ -17,6 +17,7 @@ from revcert.certification.record import (
     scoped_certifications,
     update_certification,
 )
+from revcert.monitoring.ledger import held_certifications, record_certification_failures
 from revcert.notifications.accounts import Account, accounts_of_records, salesforce_instance_url
 from revcert.notifications.slack import (
     abandoned_page,
@@ -26,7 +27,8 @@ from revcert.notifications.slack import (
     unreachable_page,
 )
 from revcert.orchestration import dag_settings
-from revcert.orchestration.as_of import requested_as_of
+from revcert.orchestration.as_of import business_today, requested_as_of
+from revcert.orchestration.runs import monitoring_report
 from revcert.settings import Settings
 from revcert.warehouse.connection import WarehouseUnreachable, connect
 from revcert.warehouse.lease import LeaseHolder, heartbeat
@@ -44,6 +46,8 @@ class CertificationGateOperator(BaseOperator):
     problem is). Publishing runs after it whatever its state and publishes only
     what passed, skipping itself otherwise. A run of a backfill does not page:
     the backfill's one summary names it when the backfill ends (close_run).
+    Every failed check opens or updates an incident in the ledger. A record
+    monitoring held before transform is not paged again: its hold paged.
 
     A run is certified as one record (the MRR pipeline) or as one record per
     shop (`per_scope`: the shop revenue pipeline), where each shop passes or
@@ -83,15 +87,35 @@ class CertificationGateOperator(BaseOperator):
         if not failed:
             self.log.info("Every certification passed: %s", verdict)
             return verdict
-        abandoned = [c for c in failed if c.status == "abandoned" and not c.scope]
+        unheld = self._record_incidents(failed)
+        abandoned = [c for c in unheld if c.status == "abandoned" and not c.scope]
         if context["dag_run"].run_type == "backfill":
             self.log.info("A run of a backfill: its failure goes into the backfill's summary, not a page of its own")
+        elif not unheld:
+            self.log.info("Monitoring held this run before transform; its hold paged (see observe_batch's log)")
         elif abandoned:
             send_slack(self.slack_conn_id, abandoned_page(abandoned[0], link))
         else:
-            send_slack(self.slack_conn_id, certification_page(failed, link, *self._named_accounts(ti.dag_id, failed)))
+            send_slack(self.slack_conn_id, certification_page(
+                unheld, link, *self._named_accounts(ti.dag_id, unheld),
+                monitoring=monitoring_report(self.warehouse(), ti.dag_id, ti.run_id)))
         self.log.error("Not certified: %s", "; ".join(f"{c.scope or 'run'}: {c.failure_summary}" for c in failed))
         raise AirflowFailException(f"{len(failed)} certification(s) failed: nothing of theirs is published")
+
+    def _record_incidents(self, failed: list[Certification]) -> list[Certification]:
+        """Open or update an incident per failed check; returns the failed records monitoring did not hold.
+
+        The page goes out even when the ledger cannot be written: a page without incidents beats none.
+        """
+        try:
+            with connect(self.warehouse()) as conn:
+                held = held_certifications(conn, [c.certification_id for c in failed])
+                for certification in failed:
+                    record_certification_failures(conn, certification, business_today(Settings().business_timezone))
+        except Exception:
+            self.log.exception("The incident ledger could not be written; paging every failed record")
+            held = set()
+        return [c for c in failed if c.certification_id not in held]
 
     def _named_accounts(self, dag_id: str, failed: list[Certification]) -> tuple[dict[str, Account], str | None]:
         """The Salesforce account behind each record the page names, and the org's URL for links to them.

@@ -8,10 +8,11 @@ and keeps a heartbeat while it works.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import datetime, timezone
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timezone
 from typing import Any
 
 from airflow.sdk import get_current_context, task
@@ -27,14 +28,25 @@ from revcert.certification.record import (
     scoped_certifications,
     update_certification,
 )
-from revcert.notifications.slack import backfill_summary, certified_notice, send_slack, unpublished_page
+from revcert.monitoring.observations import BatchVerdict, Finding, run_findings, run_releases
+from revcert.monitoring.thresholds import Thresholds, read_thresholds
+from revcert.notifications.slack import (
+    backfill_summary,
+    certified_notice,
+    hold_page,
+    monitoring_lines,
+    send_slack,
+    unpublished_page,
+)
 from revcert.orchestration import dag_settings
-from revcert.orchestration.as_of import FutureAsOfDate, requested_as_of, run_as_of
+from revcert.orchestration.as_of import FutureAsOfDate, business_today, requested_as_of, run_as_of
 from revcert.orchestration.backfills import close_backfill_run
 from revcert.settings import Settings
 from revcert.warehouse import migrate as warehouse_migrations
 from revcert.warehouse.connection import connect, dsn_from_airflow
 from revcert.warehouse.lease import LeaseHolder, LeaseUnavailable, acquire_lease, heartbeat, release_lease
+
+log = logging.getLogger(__name__)
 
 
 def warehouse() -> str:
@@ -81,6 +93,77 @@ def working_on_warehouse(scope: str = "") -> Iterator[tuple[str, Certification]]
         certification = read_certification(conn, certification_id)
     with heartbeat(dsn, run_holder(context, run_record), settings.lease_heartbeat_seconds):
         yield dsn, certification
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """What a run's observation tasks need: the thresholds, the day resolutions are judged on, and the holds its
+    `release_hold` param releases (with who released them)."""
+
+    thresholds: dict[str, Thresholds]
+    today: date
+    release: list[int]
+    released_by: str
+
+    @classmethod
+    def of_run(cls, context: dict[str, Any]) -> Monitoring:
+        settings = Settings()
+        dag_run = context["dag_run"]
+        release = [int(incident_id) for incident_id in (context.get("params") or {}).get("release_hold") or []]
+        return cls(read_thresholds(settings.monitoring_thresholds_file), business_today(settings.business_timezone),
+                   release, getattr(dag_run, "triggering_user_name", None) or f"run {dag_run.run_id}")
+
+
+def monitoring_report(dsn: str, dag_id: str, run_id: str) -> list[str]:
+    """What monitoring found in a run and the holds it released, as lines of the run's one message.
+
+    A message goes out without them when they cannot be read: a page or a notice without them beats none.
+    """
+    try:
+        with connect(dsn) as conn:
+            return monitoring_lines(run_findings(conn, dag_id, run_id), run_releases(conn, dag_id, run_id))
+    except Exception:
+        log.exception("Monitoring's findings could not be read; the run's message goes out without them")
+        return []
+
+
+def log_findings(scope: str, findings: Sequence[Finding]) -> None:
+    """Every unusual measure in the task's log, with the incident it went to or what suppressed it."""
+    for finding in findings:
+        if finding.is_anomaly:
+            print(f"{'shop ' + scope + ': ' if scope else ''}{finding.severity} (incident {finding.incident_id}): "
+                  f"{finding.summary}" + (f"; {finding.suppression_note}" if finding.suppression_note else ""))
+
+
+def announce_holds(context: dict[str, Any], verdicts: Sequence[BatchVerdict], monitoring: Monitoring) -> None:
+    """Say what held the run, once, and fail the observing task when anything is held.
+
+    A hold the run's own batches tripped pages; a run held only by an earlier hold gets a reminder instead
+    (that hold paged when it tripped). A run of a backfill says nothing of its own: the backfill's summary
+    names it. Ids `release_hold` named that held nothing here are said too (a typo leaves the hold in place).
+    """
+    dag_run = context["dag_run"]
+    for verdict in verdicts:
+        log_findings(verdict.certification.scope, verdict.findings)
+        for incident in verdict.released:
+            print(f"Released incident {incident.incident_id} ({incident.what}) for {monitoring.released_by}")
+    released = {i.incident_id for v in verdicts for i in v.released}
+    unmatched = [i for i in monitoring.release if i not in released]
+    if unmatched:
+        print(f"release_hold named incident(s) {unmatched}, which held nothing this run observed")
+    held = [v for v in verdicts if v.held]
+    if not held:
+        return
+    with connect(warehouse()) as conn:
+        records = [read_certification(conn, v.certification.certification_id) for v in held]
+    if dag_run.run_type != "backfill":
+        findings = {v.certification.certification_id: [f.as_message(v.certification.scope) for f in v.findings
+                                                        if f.is_anomaly] for v in held}
+        send_slack(Settings().slack_conn_id, hold_page(records, findings,
+                                                       dag_settings.run_url(dag_run.dag_id, dag_run.run_id),
+                                                       tripped=any(v.pages for v in held)))
+    raise AirflowFailException("\n".join(f"{'shop ' + r.scope + ': ' if r.scope else ''}{r.failure_summary}"
+                                         for r in records))
 
 
 @task(**dag_settings.task_args("migrate"))
@@ -149,7 +232,8 @@ def close_run() -> None:
     link = dag_settings.run_url(dag_run.dag_id, dag_run.run_id)
     certified = certification is not None and certification.status == "certified"
     published = certified and (certification.is_certify_only or certification.published_at is not None)
-    message = certified_notice(certification, link, shops) if published else None
+    message = certified_notice(certification, link, shops, monitoring_report(dsn, dag_run.dag_id, dag_run.run_id)) \
+        if published else None
     if certified and not published:
         # Certified, yet publish did not finish: the gate did not page for this, so this is the one page.
         why = "publishing failed (see the publish task's log)"

@@ -2,12 +2,14 @@
 
 Every shop goes its own way through the run: it is extracted and staged in a
 mapped task of its own (a source down or a bad order fails that shop only),
-and built, certified and published in its own transaction with a
-certification record of its own (scope = the shop's id). A shop that fails
-keeps the figures published before; the others publish.
+observed, built, certified and published in its own transaction with a
+certification record of its own (scope = the shop's id). A shop that fails,
+or that monitoring holds, keeps the figures published before; the others
+publish.
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timezone
 
 from airflow.sdk import Asset, get_current_context, task, task_group
@@ -30,9 +32,19 @@ from revcert.extraction.shopify_extract import extract_shop, open_shop_batch
 from revcert.methodology.errors import MethodologyError
 from revcert.methodology.shop_mart import build_shop_mart, shop_as_of
 from revcert.methodology.shop_settings import load_shop_settings, read_shop_settings
+from revcert.monitoring.ledger import absorb_reconciliations
+from revcert.monitoring.observations import observe_batch as observe_batch_of
+from revcert.monitoring.observations import observe_figures as observe_figures_of
 from revcert.orchestration import dag_settings
 from revcert.orchestration.gate import CertificationGateOperator
-from revcert.orchestration.runs import run_holder, warehouse, working_on_warehouse
+from revcert.orchestration.runs import (
+    Monitoring,
+    announce_holds,
+    log_findings,
+    run_holder,
+    warehouse,
+    working_on_warehouse,
+)
 from revcert.publishing.shop_daily_revenue import publish_shop
 from revcert.settings import Settings
 from revcert.staging.shopify_staging import stage_shop_batch
@@ -115,6 +127,34 @@ def _open_shops(conn, dag_id: str, run_id: str) -> list[Certification]:
     return [read_certification(conn, c) for c in scoped_certifications(conn, dag_id, run_id).values()]
 
 
+def _staged_shops(conn, dag_id: str, run_id: str) -> list[Certification]:
+    """The shops of the run still running whose batch is staged (the others failed earlier, named)."""
+    return [shop for shop in _open_shops(conn, dag_id, run_id) if shop.status == "running"
+            and shop.extraction_batch_id is not None
+            and conn.execute("select status from raw.extraction_batch where batch_id = %s",
+                             [shop.extraction_batch_id]).fetchone()[0] == "staged"]
+
+
+@task(trigger_rule="all_done", **dag_settings.task_args("observe_batch"))
+def observe_batch() -> dict[str, dict[str, int]]:
+    """Measure each staged shop's batch against that shop's batches before it; hold a shop (its days not
+    recomputed or published) when its batch trips a hold, or while an earlier hold still holds it. The others
+    go on. The ledger first takes in what the reconciliation found since the last run."""
+    context = get_current_context()
+    monitoring = Monitoring.of_run(context)
+    verdicts = []
+    with working_on_warehouse() as (dsn, run):
+        with connect(dsn) as conn:
+            absorb_reconciliations(conn, monitoring.today)
+            shops = _staged_shops(conn, run.dag_id, run.run_id)
+        for shop in shops:
+            with connect(dsn) as conn:
+                verdicts.append(observe_batch_of(conn, shop, monitoring.thresholds, today=monitoring.today,
+                                                 release=monitoring.release, released_by=monitoring.released_by))
+    announce_holds(context, verdicts, monitoring)
+    return {v.certification.scope: dict(Counter(f.severity for f in v.findings)) for v in verdicts}
+
+
 @task(trigger_rule="all_done", **dag_settings.task_args("transform"))
 def transform() -> dict[str, int]:
     """Build each staged shop's mart in a transaction of its own; a shop whose records break a rule is
@@ -126,15 +166,9 @@ def transform() -> dict[str, int]:
     with working_on_warehouse() as (dsn, run):
         with connect(dsn) as conn:
             load_shop_settings(conn, read_shop_settings(settings.shop_settings_file))
-            shops = _open_shops(conn, run.dag_id, run.run_id)
+            shops = _staged_shops(conn, run.dag_id, run.run_id)
         for shop in shops:
-            if shop.status != "running" or shop.extraction_batch_id is None:
-                continue
             with connect(dsn, statement_timeout_seconds=settings.statement_timeout_seconds) as conn:
-                status = conn.execute("select status from raw.extraction_batch where batch_id = %s",
-                                      [shop.extraction_batch_id]).fetchone()[0]
-                if status != "staged":
-                    continue
                 zone = conn.execute("select iana_timezone from staging.stg_shop where shop_id = %s",
                                     [shop.scope]).fetchone()
                 as_of = shop_as_of(shop.as_of_date, zone[0] if zone else None, datetime.now(timezone.utc))
@@ -153,6 +187,24 @@ def transform() -> dict[str, int]:
         raise AirflowFailException("the methodology refused some shops (the others were built):\n"
                                    + "\n".join(refused))
     return built
+
+
+@task(trigger_rule="all_done", **dag_settings.task_args("observe_figures"))
+def observe_figures() -> dict[str, dict[str, int]]:
+    """Measure each built shop's complete days in scope (orders, and net revenue against its published same
+    weekday) against the same weekday before them, and record warnings; never stops a shop."""
+    context = get_current_context()
+    monitoring = Monitoring.of_run(context)
+    observed = {}
+    with working_on_warehouse() as (dsn, run):
+        with connect(dsn) as conn:
+            shops = [shop for shop in _open_shops(conn, run.dag_id, run.run_id) if shop.status == "running"]
+        for shop in shops:
+            with connect(dsn) as conn:
+                findings = observe_figures_of(conn, shop, monitoring.thresholds, today=monitoring.today)
+            log_findings(shop.scope, findings)
+            observed[shop.scope] = dict(Counter(f.severity for f in findings))
+    return observed
 
 
 def certify() -> CertificationGateOperator:

@@ -18,9 +18,10 @@ from airflow.sdk.exceptions import AirflowFailException
 from revcert.certification.shop_day_revenue import ShopRuleError
 from revcert.extraction.errors import ExtractionError, SourceUnavailable
 from revcert.extraction.shopify_client import ShopifyClient, legacy_id, shops_from_airflow_connection
+from revcert.monitoring.ledger import absorb_reconciliations
 from revcert.notifications.slack import send_slack
 from revcert.orchestration import dag_settings
-from revcert.orchestration.as_of import refuse_future
+from revcert.orchestration.as_of import business_today, refuse_future
 from revcert.orchestration.runs import warehouse
 from revcert.reconciliation.ledger import (
     close_reconciliation,
@@ -122,6 +123,8 @@ def summarize() -> list[dict]:
         for shop_id in sorted(set(reconciliation.shops_sampled) - recorded_shops(conn, run_id)):
             record_shop_failure(conn, run_id, shop_id, "its task ended without recording a comparison")
         summary = close_reconciliation(conn, run_id)
+        # The incident ledger takes the discrepancies in now, not at the next shop revenue run.
+        absorb_reconciliations(conn, business_today(settings.business_timezone))
         discrepancies = discrepancies_of(conn, run_id)
         failed = failed_shops_of(conn, run_id)
         repairs = request_repairs(conn, run_id, f"reconciliation_{run_id}__repair_shop_")

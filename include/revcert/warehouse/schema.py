@@ -870,6 +870,77 @@ reconciliation_result = Table(
     schema="monitoring",
 )
 
+# -- monitoring: what each run observed, and the incident ledger (issue 14) -------------------
+
+incident = Table(
+    "incident", metadata,
+    Column("incident_id", BigInteger, primary_key=True, autoincrement=True),
+    _text("fingerprint", nullable=False),
+    _text("kind", nullable=False),
+    _text("dag_id", nullable=False),
+    _text("scope", nullable=False),
+    _text("rule", nullable=False),
+    _text("subject", nullable=False),
+    _text("severity", nullable=False),
+    _text("summary", nullable=False),
+    _text("status", nullable=False),
+    Column("is_holding", Boolean, nullable=False),
+    _timestamp("first_seen_at", nullable=False),
+    _timestamp("last_seen_at", nullable=False),
+    _timestamp("acknowledged_at"),
+    _text("acknowledged_by"),
+    _timestamp("resolved_at"),
+    _text("resolved_by"),
+    _text("resolution_note"),
+    Column("expected_until", Date),
+    Index("incident_unresolved", "fingerprint", unique=True, postgresql_where="status <> 'resolved'"),
+    Index("incident_fingerprint", "fingerprint", "resolved_at"),
+    schema="monitoring",
+)
+
+incident_run = Table(
+    "incident_run", metadata,
+    Column("incident_id", BigInteger, ForeignKey("monitoring.incident.incident_id"), primary_key=True),
+    Column("dag_id", Text, primary_key=True),
+    Column("run_id", Text, primary_key=True),
+    Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id")),
+    _text("outcome", nullable=False),
+    _timestamp("seen_at", nullable=False),
+    Index("incident_run_certification", "certification_id"),
+    schema="monitoring",
+)
+
+observation = Table(
+    "observation", metadata,
+    Column("observation_id", BigInteger, primary_key=True, autoincrement=True),
+    Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id"),
+           nullable=False),
+    _text("dag_id", nullable=False),
+    _text("run_id", nullable=False),
+    Column("extraction_batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id")),
+    _text("batch_mode"),
+    _text("point", nullable=False),
+    _text("metric", nullable=False),
+    _text("subject", nullable=False),
+    Column("observed_day", Date),
+    # A count or a ratio (a statistic), never an amount; baseline, spread and score are its statistics.
+    Column("value", Numeric, nullable=False),
+    Column("baseline", Numeric),
+    Column("spread", Numeric),
+    Column("score", Numeric),
+    Column("history_size", Integer, nullable=False),
+    _text("severity", nullable=False),
+    Column("thresholds", JSONB, nullable=False),
+    Column("detail", JSONB, nullable=False),
+    Column("incident_id", BigInteger, ForeignKey("monitoring.incident.incident_id")),
+    Column("suppressed_by_incident_id", BigInteger, ForeignKey("monitoring.incident.incident_id")),
+    _text("suppression_note"),
+    _timestamp("observed_at", nullable=False),
+    Index("observation_history", "dag_id", "metric", "subject", "observed_at"),
+    Index("observation_certification", "certification_id", "point"),
+    schema="monitoring",
+)
+
 # -- analytics: metrics computed from the published (certified) figures only ------------------
 
 # Counts are of customers; percentages are rounded half to even to 0.1, averages to the cent.
@@ -924,6 +995,8 @@ PUBLISHED_WHOLE = {
     viz_customer_contract: mart_customer_contract,
 }
 PUBLISHED_FROM_MART = {**PUBLISHED_BY_MONTH, **PUBLISHED_WHOLE}
+# The detail behind the bridge: per customer, compared with the independent derivation one customer at a time.
+CUSTOMER_DETAIL = (mart_customer_month, mart_customer_line, mart_customer_contract)
 
 
 def column_names(table: Table) -> list[str]:
