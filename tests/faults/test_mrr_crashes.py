@@ -22,7 +22,8 @@ from tests.faults.crashes import KILLED, WAREHOUSE_PASSWORD, ChildRuns, assert_k
 
 pytestmark = pytest.mark.integration
 
-MRR_TASKS = ("migrate", "open_run", "extract", "stage", "transform", "identity_check", "certify", "publish")
+MRR_TASKS = ("migrate", "open_run", "extract", "stage", "observe_batch", "transform", "identity_check",
+             "observe_figures", "certify", "publish")
 LATEST_RUN_RECORD = ("select certification_id from certification.certification_run where dag_id = "
                      "'certified_mrr' and scope = '' order by certification_id desc limit 1")
 
@@ -57,10 +58,10 @@ def test_certified_mrr_survives_a_kill_anywhere(tiny_org: Path, tiny_org_warehou
     assert len(secrets) > 4
     assert_kept_secret(secrets, runs.logs(), slack.texts)
     statuses = [status for _, _, status, _ in records(url, "certified_mrr")]
-    # The baseline; runs killed as extract, stage, transform, identity_check and certify started; killed as
-    # publish started (certified, never shown: closed as such); inside transform; inside publish (certified,
-    # never shown); after publishing; the last run.
-    assert statuses == ["certified"] + ["abandoned"] * 5 + ["certified", "abandoned"] + ["certified"] * 3
+    # The baseline; runs killed as extract, stage, observe_batch, transform, identity_check, observe_figures and
+    # certify started; killed as publish started (certified, never shown: closed as such); inside transform;
+    # inside publish (certified, never shown); after publishing; the last run.
+    assert statuses == ["certified"] + ["abandoned"] * 7 + ["certified", "abandoned"] + ["certified"] * 3
     with psycopg.connect(url) as conn:
         unpublished = conn.execute("select failure_summary from certification.certification_run "
                                    "where status = 'certified' and published_at is null").fetchall()
@@ -69,5 +70,5 @@ def test_certified_mrr_survives_a_kill_anywhere(tiny_org: Path, tiny_org_warehou
     assert left_open(url) == []
     # Held the lease when killed: extract .. publish as each started, inside two tasks, after publishing.
     gone = takeovers(url, "certified_mrr")
-    assert len(gone) == 9 and all(reason.startswith("its Airflow run has ended") for reason in gone), gone
+    assert len(gone) == 11 and all(reason.startswith("its Airflow run has ended") for reason in gone), gone
     assert slack.texts[-1].startswith(":white_check_mark: Revenue certified")

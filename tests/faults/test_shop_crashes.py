@@ -15,8 +15,8 @@ from tests.faults.crashes import KILLED, WAREHOUSE_PASSWORD, ChildRuns, assert_k
 
 pytestmark = pytest.mark.integration
 
-SHOP_TASKS = ("migrate", "open_run", "select_shops", "shop.extract", "shop.stage", "transform", "certify",
-              "publish")
+SHOP_TASKS = ("migrate", "open_run", "select_shops", "shop.extract", "shop.stage", "observe_batch", "transform",
+              "observe_figures", "certify", "publish")
 LATEST_SHOP_RECORDS = ("select certification_id from certification.certification_run where dag_id = "
                        "'shop_daily_revenue' and scope <> '' and run_id = (select run_id from "
                        "certification.certification_run where dag_id = 'shop_daily_revenue' "
@@ -59,4 +59,4 @@ def test_shop_daily_revenue_survives_a_kill_anywhere(tiny_shops: Path, tiny_shop
     assert abandoned and all(not published for *_, published in abandoned)
     # Held the lease when killed: select_shops .. publish as each started, inside publish, after publishing.
     gone = takeovers(url, "shop_daily_revenue")
-    assert len(gone) == 8 and all(reason.startswith("its Airflow run has ended") for reason in gone), gone
+    assert len(gone) == 10 and all(reason.startswith("its Airflow run has ended") for reason in gone), gone

@@ -980,6 +980,37 @@ def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(ware
         expect(frame.locator("#shop-days tr[data-day]")).to_have_count(0)
         expect(frame.locator("#csv-shop-days")).to_be_hidden()
 
+        # The incidents the failed runs opened, as the ledger holds them, unresolved first, each with the runs it
+        # affected linked to Airflow; an operator (admin) resolves one from the page, and the note is text.
+        with psycopg.connect(url) as conn:
+            ledger = conn.execute("select incident_id, status from monitoring.incident order by case status when "
+                                  "'open' then 0 when 'acknowledged' then 1 else 2 end, last_seen_at desc, "
+                                  "incident_id desc").fetchall()
+            [first, dag_id] = conn.execute("select incident_id, dag_id from monitoring.incident where status = "
+                                           "'open' order by last_seen_at desc, incident_id desc limit 1").fetchone()
+            runs = [run for run, in conn.execute("select run_id from monitoring.incident_run where incident_id = %s "
+                                                 "order by seen_at desc, run_id desc", [first])]
+        expect(frame.locator("body[data-incidents-ready]")).to_be_attached()
+        items = frame.locator("#incidents li[data-incident]")
+        expect(items).to_have_count(len(ledger))
+        assert [(int(i.get_attribute("data-incident")), i.get_attribute("data-status")) for i in items.all()] == ledger
+        incident = frame.locator(f"#incidents li[data-incident='{first}']")
+        incident.locator("details summary").click()
+        links = incident.locator("ul.runs a")
+        expect(links).to_have_count(len(runs))
+        assert links.all_inner_texts() == runs
+        expect(links.first).to_have_attribute("href", re.compile(rf"^\.\./dags/{dag_id}/runs/"))
+        note = "known <b>source</b> outage"
+        incident.locator("input[name=note]").fill(note)
+        incident.locator("form.decide button[type=submit]").click()
+        expect(incident).to_have_attribute("data-status", "resolved")
+        expect(incident.locator(".decided")).to_contain_text("Resolved by admin at 20")
+        expect(incident.locator(".decided")).to_contain_text(note)
+        expect(incident.locator(".decided b")).to_have_count(0)
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select status, resolved_by, resolution_note from monitoring.incident where "
+                                "incident_id = %s", [first]).fetchone() == ("resolved", "admin", note)
+
         # The line edited in Salesforce since its figures were certified, from a shared link: both versions the
         # raw layer holds, the failed attempt's with its changed fields marked; no org domain, so no link.
         page, frame = open_link(browser, api, f"record={edited}")

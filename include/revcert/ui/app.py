@@ -8,12 +8,19 @@ API could not read staging or the mart even if it tried. Every figure is a publi
 arithmetic (a month's change on the month before is the difference of two
 published rows, taken in SQL); amounts are decimal strings. Responses carry a
 Content-Security-Policy that allows no inline script and no other origin.
+
+The one exception to reading only: operators acknowledge and resolve incidents
+of the monitoring ledger from the page. Those two routes (and the probe that
+tells the page whether to offer them) also require the `operator` dependency
+(an Airflow permission Finance viewers lack), and they write through the
+warehouse login (`ledger_dsn`) with the ledger's own functions.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from importlib.resources import files
@@ -30,7 +37,10 @@ from pydantic import BaseModel, Field, create_model
 from sqlalchemy import Table
 
 from revcert.money import loads_exact
+from revcert.monitoring import ledger
 from revcert.notifications.accounts import salesforce_record_url
+from revcert.orchestration.as_of import business_today
+from revcert.settings import from_environment
 from revcert.sqlfiles import load_sql
 from revcert.ui.export import as_csv
 from revcert.warehouse.connection import connect
@@ -66,6 +76,10 @@ ShopIdParam = Annotated[str, PathParam(pattern=r"^\d{1,20}$", description="The s
                                        examples=["1001"])]
 SalesforceIdParam = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9]{1,18}$", description="A Salesforce record id",
                                              examples=["001000000000001AAA"])]
+IncidentIdParam = Annotated[int, PathParam(ge=1, le=2**63 - 1, description="The incident's id", examples=[12])]
+# The default incident list: every unresolved incident, then this many of the latest resolved.
+RESOLVED_SHOWN = 20
+INCIDENTS_LISTED = 1000
 # A movement, or `any`: every customer whose month had one (the customers behind net new MRR).
 Movement = Literal[(*MOVEMENTS, "any")]  # type: ignore[valid-type]
 Pipeline = Literal["certified_mrr", "shop_daily_revenue"]
@@ -266,6 +280,67 @@ class Discrepancy(BaseModel):
     found_at: str
 
 
+class Incident(BaseModel):
+    """An incident of the monitoring ledger: an anomaly, a failed certification check or a reconciliation
+    discrepancy, with what people decided about it."""
+
+    incident_id: int
+    fingerprint: str
+    kind: str
+    pipeline: str
+    scope: str
+    rule: str
+    subject: str
+    severity: str
+    summary: str
+    status: str
+    is_holding: bool
+    first_seen_at: str
+    last_seen_at: str
+    runs_affected: int
+    acknowledged_at: str | None
+    acknowledged_by: str | None
+    resolved_at: str | None
+    resolved_by: str | None
+    resolution_note: str | None
+    expected_until: date | None
+    is_suppressing: bool = Field(description="Resolved as expected and still valid today (business timezone): "
+                                             "the same anomaly is recorded against it, neither holding nor paging")
+    suppression: str | None = Field(description="Why, while it suppresses: suppressed until D: note")
+
+
+class IncidentRun(BaseModel):
+    """A run an incident affected, with its certification record (none for a reconciliation's run)."""
+
+    pipeline: str
+    run_id: str
+    certification_id: int | None
+    outcome: str
+    seen_at: str
+
+
+class IncidentDetail(Incident):
+    runs: list[IncidentRun]
+
+
+class Resolution(BaseModel):
+    note: str = Field(min_length=1, max_length=2000, description="Why: kept, and shown where it suppresses")
+    expected_until: date | None = Field(None, description="The change was expected: the same anomaly is recorded, "
+                                                          "not held or paged, through this date (today or later)")
+
+
+def _incident(incident: ledger.Incident, today: date) -> dict[str, Any]:
+    """A ledger incident for the wire, with whether its expected resolution suppresses its anomaly today."""
+    row = asdict(incident)
+    suppressing = (incident.kind == "anomaly" and incident.status == "resolved"
+                   and incident.expected_until is not None and incident.expected_until >= today)
+    return {**_wire(_without(row, "dag_id")), "pipeline": incident.dag_id,
+            "fingerprint": ledger.fingerprint(incident.kind, incident.dag_id, incident.rule, incident.subject),
+            "is_suppressing": suppressing,
+            "suppression": (f"suppressed until {incident.expected_until}: {incident.resolution_note}"
+                            if suppressing else None)}
+
+
 def _wire(row: dict[str, Any]) -> dict[str, Any]:
     """A row for the wire: Decimals as their exact text, timestamps in ISO 8601 with their zone."""
     return {k: (str(v) if isinstance(v, Decimal) else v.isoformat() if isinstance(v, datetime) else v)
@@ -309,10 +384,17 @@ def _day_range(from_day: date | None, to_day: date | None) -> dict[str, date | N
     return {"from_day": from_day, "to_day": to_day}
 
 
+def _no_operator() -> str:
+    raise HTTPException(403, detail="resolving incidents from the page is not configured here")
+
+
 def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = None,
-               salesforce_org_url: Callable[[], str | None] = lambda: None) -> FastAPI:
+               salesforce_org_url: Callable[[], str | None] = lambda: None,
+               ledger_dsn: Callable[[], str] | None = None, operator: Callable[..., str] = _no_operator) -> FastAPI:
     """The app; `viz_dsn` gives the viz-only login's connection string, `auth` is required by every route, and
-    `salesforce_org_url` the org's URL that record links open (None: ids without links)."""
+    `salesforce_org_url` the org's URL that record links open (None: ids without links). `ledger_dsn` gives the
+    warehouse login that acknowledges and resolves incidents, and `operator` is a dependency that refuses
+    anyone else (403) and returns the operator's name, kept as who did it."""
     dependencies = [Depends(auth)] if auth else []
     app = FastAPI(title="Certified revenue", version="1.0.0", openapi_url=None, docs_url=None, redoc_url=None,
                   dependencies=dependencies,
@@ -517,6 +599,84 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
             return csv_file("discrepancies", f"Shop-days apart from the source ({status})", rows,
                             list(Discrepancy.model_fields))
         return [Discrepancy(**_wire(row)) for row in rows]
+
+    def business_day() -> date:
+        return business_today(from_environment().business_timezone)
+
+    @app.get("/api/v1/incidents", responses=CSV_ALSO, response_model=list[Incident],
+             summary="The incident ledger: open and acknowledged incidents first, then the latest resolved")
+    def incidents(status: Annotated[Literal["open", "acknowledged", "resolved", "all"] | None, Query(
+                      description="Only this status, or all; by default the open and acknowledged ones, then the "
+                                  f"latest {RESOLVED_SHOWN} resolved")] = None,
+                  format: FormatParam = "json") -> Any:
+        with viz() as conn:
+            if status is None:
+                found = [*ledger.list_incidents(conn, "open"), *ledger.list_incidents(conn, "acknowledged"),
+                         *ledger.list_incidents(conn, "resolved", limit=RESOLVED_SHOWN)]
+            else:
+                found = ledger.list_incidents(conn, None if status == "all" else status, limit=INCIDENTS_LISTED)
+        today = business_day()
+        rows = [_incident(incident, today) for incident in found]
+        if format == "csv":
+            which = status or "unresolved, then the latest resolved"
+            return csv_file("incidents", f"Incidents of the monitoring ledger ({which})", rows,
+                            list(Incident.model_fields))
+        return rows
+
+    @app.get("/api/v1/incidents/{incident_id}", response_model=IncidentDetail,
+             summary="One incident with the runs it affected, their certification records and what it did to each")
+    def incident(incident_id: IncidentIdParam) -> Any:
+        with viz() as conn:
+            try:
+                found = ledger.read_incident(conn, incident_id)
+            except ledger.IncidentRefused as unknown:
+                raise HTTPException(404, detail=str(unknown)) from unknown
+            runs = ledger.incident_runs(conn, incident_id)
+        return {**_incident(found, business_day()),
+                "runs": [{**_wire(_without(asdict(run), "incident_id", "dag_id")), "pipeline": run.dag_id}
+                         for run in runs]}
+
+    def decide(incident_id: int, decision: Callable[[psycopg.Connection], ledger.Incident]) -> Any:
+        """Apply an operator's decision through the warehouse login: 404 unknown, 409 already resolved, 422 what
+        else the ledger refuses (an empty note)."""
+        if ledger_dsn is None:
+            raise HTTPException(503, detail="no warehouse login is configured for the incident ledger")
+        with connect(ledger_dsn()) as conn:
+            try:
+                current = ledger.read_incident(conn, incident_id)
+            except ledger.IncidentRefused as unknown:
+                raise HTTPException(404, detail=str(unknown)) from unknown
+            if current.status == "resolved":
+                raise HTTPException(409, detail=f"incident {incident_id} is already resolved by "
+                                                f"{current.resolved_by}: {current.resolution_note}")
+            try:
+                decided = decision(conn)
+            except ledger.IncidentRefused as refused:
+                raise HTTPException(422, detail=str(refused)) from refused
+        return _incident(decided, business_day())
+
+    @app.get("/api/v1/permissions/incidents", status_code=204, response_class=Response,
+             dependencies=[Depends(operator)],
+             summary="204 when you may acknowledge and resolve incidents (an operator), else 403; changes nothing")
+    def may_decide_incidents() -> Response:
+        return Response(status_code=204)
+
+    @app.post("/api/v1/incidents/{incident_id}/acknowledge", response_model=Incident,
+              summary="Say someone is on an incident (operators only); a hold still holds until it is resolved")
+    def acknowledge(incident_id: IncidentIdParam, by: str = Depends(operator)) -> Any:
+        return decide(incident_id, lambda conn: ledger.acknowledge_incident(conn, incident_id, by))
+
+    @app.post("/api/v1/incidents/{incident_id}/resolve", response_model=Incident,
+              summary="Resolve an incident with a note, as expected until a date or not (operators only)")
+    def resolve(incident_id: IncidentIdParam, resolution: Resolution, by: str = Depends(operator)) -> Any:
+        today = business_day()
+        if resolution.expected_until is not None and resolution.expected_until < today:
+            raise HTTPException(422, detail=[{
+                "loc": ["body", "expected_until"], "type": "value_error",
+                "msg": f"expected_until {resolution.expected_until} has passed (today is {today}): it would "
+                       "suppress nothing"}])
+        return decide(incident_id, lambda conn: ledger.resolve_incident(
+            conn, incident_id, resolution.note, by, resolution.expected_until))
 
     @app.get("/api/v1/openapi.json", include_in_schema=False)
     def openapi(request: Request) -> JSONResponse:

@@ -125,8 +125,8 @@ function exactTooltip(series, format = money) {
     .join("<br>");
 }
 
-async function getJson(path) {
-  const response = await fetch(path, { credentials: "same-origin" });
+// An answer's JSON, or an error naming its status and the API's message.
+async function answered(response) {
   if (!response.ok) {
     const body = await response.json().catch(() => ({}));
     const detail = Array.isArray(body.detail) ? body.detail.map((d) => d.msg).join("; ") : body.detail;
@@ -134,6 +134,8 @@ async function getJson(path) {
   }
   return response.json();
 }
+
+const getJson = async (path) => answered(await fetch(path, { credentials: "same-origin" }));
 
 function query() {
   const params = new URLSearchParams();
@@ -1313,6 +1315,119 @@ async function startReconciliation() {
   }
 }
 
+// -- Incidents: the monitoring ledger, and operators' decisions about it ------------------------------------
+// Open and acknowledged incidents first, then the latest resolved, as the API lists them. Summaries, notes and
+// names are people's and sources' text: shown as text. Operators (the API answers the permission probe with
+// 204; anyone else gets 403 and sees no form) acknowledge an incident or resolve it with a note, as expected
+// until a date or not; the API refuses anyone else whatever the page shows.
+const seenAt = (iso) => (iso ? `${iso.slice(0, 10)} ${iso.slice(11, 19)} ${iso.slice(-6)}` : "");
+const runLink = (dagId, runId) => el("a", { href: `../dags/${encodeURIComponent(dagId)}/runs/${
+  encodeURIComponent(runId)}`, target: "_top" }, runId);
+
+const postJson = async (path, body) => answered(await fetch(path, { method: "POST", credentials: "same-origin",
+  headers: { "Content-Type": "application/json" }, body: body ? JSON.stringify(body) : undefined }));
+
+async function showIncidentRuns(details, incident) {
+  if (details.dataset.loaded) return;
+  details.dataset.loaded = "true";
+  try {
+    const { runs } = await getJson(`api/v1/incidents/${incident.incident_id}`);
+    details.append(el("ul", { class: "runs" }, runs.map((r) => el("li", { dataset: { run: r.run_id } },
+      runLink(r.pipeline, r.run_id), ` (${r.pipeline}): ${r.outcome}`,
+      r.certification_id == null ? "" : `, certification #${r.certification_id}`, `, ${seenAt(r.seen_at)}`))));
+  } catch (error) {
+    details.append(el("p", { class: "error" }, `Could not load the runs (${error.message}).`));
+  }
+}
+
+function decisionForm(incident) {
+  const id = incident.incident_id;
+  const note = el("input", { type: "text", name: "note", required: "", maxlength: "2000" });
+  const expected = el("input", { type: "checkbox", name: "expected" });
+  const until = el("input", { type: "date", name: "expected_until" });
+  // A date given says the change was expected: the box follows it (a disabled field would be unreadable).
+  until.addEventListener("change", () => { if (until.value) expected.checked = true; });
+  const message = el("p", { class: "error", role: "alert", hidden: "" });
+  const form = el("form", { class: "decide", dataset: { incident: id } },
+    el("label", { class: "note-field" }, "Resolution note", note),
+    el("label", { class: "inline" }, expected, "Expected"),
+    el("label", {}, "Expected until", until),
+    el("button", { type: "submit" }, "Resolve"));
+  if (incident.status === "open") {
+    const acknowledge = el("button", { type: "button", class: "acknowledge" }, "Acknowledge");
+    acknowledge.addEventListener("click", () => decide(message, `api/v1/incidents/${id}/acknowledge`));
+    form.append(acknowledge);
+  }
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const body = { note: note.value };
+    if (expected.checked) body.expected_until = until.value || null;
+    if (expected.checked && !until.value) {
+      message.textContent = "An expected resolution needs the date it is expected until.";
+      message.hidden = false;
+      return;
+    }
+    decide(message, `api/v1/incidents/${id}/resolve`, body);
+  });
+  return [form, message];
+}
+
+async function decide(message, path, body) {
+  message.hidden = true;
+  try {
+    await postJson(path, body);
+  } catch (error) {
+    message.textContent = `Not done (${error.message}).`;
+    message.hidden = false;
+    return;
+  }
+  await loadIncidents();
+}
+
+function incidentItem(incident, mayDecide) {
+  const decided = incident.status === "resolved"
+    ? `Resolved by ${incident.resolved_by} at ${seenAt(incident.resolved_at)}: ${incident.resolution_note}`
+      + (incident.expected_until ? ` (expected until ${incident.expected_until})` : "")
+    : incident.acknowledged_by ? `Acknowledged by ${incident.acknowledged_by} at ${seenAt(incident.acknowledged_at)}`
+      : "";
+  const runs = el("details", {}, el("summary", {}, `${incident.runs_affected} run(s) affected`));
+  runs.addEventListener("toggle", () => { if (runs.open) showIncidentRuns(runs, incident); });
+  return el("li", { class: "incident", dataset: { incident: incident.incident_id, status: incident.status } },
+    el("div", { class: "title" }, el("span", { class: `badge ${incident.kind}` }, incident.kind),
+      el("span", { class: `badge ${incident.status}` }, incident.status + (incident.is_holding ? ", holding" : "")),
+      incident.is_suppressing ? el("span", { class: "badge suppressing" }, "suppressing") : "",
+      el("strong", {}, `#${incident.incident_id} ${incident.rule} ${incident.subject}`),
+      el("span", { class: "muted" }, `${incident.pipeline}, ${incident.severity}`)),
+    el("p", { class: "summary" }, incident.summary),
+    el("p", { class: "muted seen" }, `First seen ${seenAt(incident.first_seen_at)}, last seen `
+      + seenAt(incident.last_seen_at)),
+    decided ? el("p", { class: "decided" }, decided) : "",
+    incident.suppression ? el("p", { class: "suppression" }, incident.suppression) : "",
+    runs,
+    mayDecide && incident.status !== "resolved" ? decisionForm(incident) : "");
+}
+
+async function loadIncidents() {
+  $("incidents-error").hidden = true;
+  try {
+    const [incidents, probe] = await Promise.all([getJson("api/v1/incidents"),
+      fetch("api/v1/permissions/incidents", { credentials: "same-origin" })]);
+    const mayDecide = probe.status === 204;
+    $("incidents-card").hidden = false;
+    offerCsv("csv-incidents", "api/v1/incidents");
+    const unresolved = incidents.filter((i) => i.status !== "resolved").length;
+    $("incidents-status").textContent = (unresolved ? `${unresolved} not resolved` : "Nothing unresolved")
+      + (mayDecide ? "." : ". Acknowledging and resolving is for operators.");
+    $("incidents").replaceChildren(...incidents.map((i) => incidentItem(i, mayDecide)));
+    if (!incidents.length) $("incidents").append(el("li", { class: "incident" }, "No incidents recorded."));
+    document.body.dataset.incidentsReady = "true";
+  } catch (error) {
+    $("incidents-card").hidden = false;
+    $("incidents-error").textContent = `Could not load the incidents (${error.message}).`;
+    $("incidents-error").hidden = false;
+  }
+}
+
 async function start() {
   try {
     [state.months, state.history, state.shops] = await Promise.all([getJson("api/v1/months"),
@@ -1335,7 +1450,7 @@ async function start() {
   $("cohort-measure").addEventListener("change", () => { if (state.bridge) renderCohorts(); });
   window.addEventListener("resize", () => Object.values(charts).forEach((c) => c.resize()));
   startDrill();
-  await Promise.all([refresh().then(reopenDrill), startShops(), startReconciliation()]);
+  await Promise.all([refresh().then(reopenDrill), startShops(), startReconciliation(), loadIncidents()]);
 }
 
 followAirflowTheme();
