@@ -35,7 +35,7 @@ unit: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check include dags plugins tests
-	$(BIN)/sqlfluff lint sql --processes 2 --disable-progress-bar
+	$(BIN)/sqlfluff lint sql benchmarks --processes 2 --disable-progress-bar
 
 ui: $(STAMP)
 	$(BIN)/revcert ui
