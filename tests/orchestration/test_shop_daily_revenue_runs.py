@@ -70,7 +70,7 @@ def test_a_clean_run_publishes_every_shop_as_the_pure_function_computes_it_from_
                                      "group by check_name").fetchall())
     assert set(zones.values()) == {"America/New_York", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe",
                                    "Pacific/Chatham"}
-    assert statuses == {"completeness": True, "integrity": True, "independent_derivation": True}
+    assert statuses == {"completeness": True, "integrity": True, "independent_derivation": True, "shadow_views": True}
     assert sum(1 for _ in read_orders(small_shops)) == 600
 
 

@@ -902,6 +902,12 @@ def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(ware
         attempt = conn.execute("select certification_id from certification.certification_run where dag_id = "
                                "'certified_mrr' order by certification_id desc limit 1").fetchone()[0]
     first = sorted(shops)[0]
+    with psycopg.connect(url) as conn:
+        shop_shadow = conn.execute(
+            "select result.certification_id, result.discrepancies from certification.check_result as result "
+            "inner join certification.certification_run as run using (certification_id) where run.scope = %s "
+            "and result.check_name = 'shadow_views' and result.passed order by result.certification_id desc "
+            "limit 1", [first]).fetchone()
     with ApiServer(url, tmp_path / "api-server.log") as api, sync_playwright() as playwright:
         browser, page, frame = open_page(playwright, api)
         banner = frame.locator("#attempt")
@@ -931,6 +937,17 @@ def test_the_shop_view_shows_each_shops_certified_days_and_a_failed_attempt(ware
             assert (int(cells[4]), int(cells[5])) == (orders, refund_count)
         expect(frame.locator("#shop-chart canvas").first).to_be_visible()
         expect(frame.locator("#history")).not_to_contain_text("shop_daily_revenue")
+        # The shop's check 5: each day's figure that refunds on their own dates would move, as recorded.
+        frame.locator("#shop-shadow summary").click()
+        expect(frame.locator("#shop-shadow-status")).to_contain_text(f"Check 5 of certification #{shop_shadow[0]} ")
+        shadow_rows = frame.locator("#shop-shadow-table tr[data-day]")
+        expect(shadow_rows).to_have_count(len(shop_shadow[1]))
+        assert shop_shadow[1], "the generated shop refunds on days other than its orders'"
+        assert [(r.get_attribute("data-day"), r.get_attribute("data-figure")) for r in shadow_rows.all()] == [
+            (d["day"], d["figure"]) for d in shop_shadow[1]]
+        amount = next(i for i, d in enumerate(shop_shadow[1]) if d["figure"] != "refund_count")
+        assert [shown_amount(c) for c in shadow_rows.nth(amount).locator("td").all_inner_texts()[2:]] == [
+            Decimal(shop_shadow[1][amount][k]) for k in ("production", "shadow_value", "difference")]
 
         expect(frame.locator("body[data-reconciliation-ready]")).to_be_attached()
         expect(frame.locator("#reconciliation-status")).to_contain_text("1 apart (100.00%)")

@@ -105,7 +105,8 @@ def test_the_history_filters_by_pipeline_and_shop(client):
     # The run's own record (scope '') and one per shop.
     assert sorted(r["scope"] for r in shop_records) == ["", "1001", "1002", "1003", "1004", "1005"]
     assert [r["scope"] for r in one] == ["1001"]
-    assert {c["check_name"] for c in one[0]["checks"]} == {"completeness", "integrity", "independent_derivation"}
+    assert {c["check_name"] for c in one[0]["checks"]} == {"completeness", "integrity", "independent_derivation",
+                                                            "shadow_views"}
 
 
 def test_the_openapi_document_has_the_shop_routes_with_decimal_strings(client):

@@ -24,7 +24,7 @@ from revcert.certification.checks import (
 )
 from revcert.certification.fingerprint import figures_hash, shop_figures_hash
 from revcert.certification.record import Certification, CheckResult, record_check, update_certification
-from revcert.certification.shadows import check_shadow_views
+from revcert.certification.shadows import SHOP_SHADOWS, check_shadow_views
 from revcert.certification.shop_checks import check_shop_completeness, check_shop_derivation, check_shop_integrity
 from revcert.methodology.overrides import ClassificationOverride
 from revcert.settings import Settings
@@ -120,7 +120,7 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
 
 
 def certify_shop(conn: psycopg.Connection, certification: Certification) -> list[CheckResult]:
-    """Checks 1, 2 and 4 of one shop of a shop revenue run (its record's scope), recorded."""
+    """Checks 1, 2, 4 and 5 of one shop of a shop revenue run (its record's scope), recorded (5 reports only)."""
     shop_id = certification.scope
     results = []
     extraction_problem = _extraction_problem(conn, certification)
@@ -134,10 +134,11 @@ def certify_shop(conn: psycopg.Connection, certification: Certification) -> list
     if not _rebuilt_by_this_run(built, certification):
         why = "the shop's mart was not built by this run"
         results += [_recorded_or_not_run(certification, "integrity", why),
-                    _not_run("independent_derivation", why)]
+                    _not_run("independent_derivation", why), _not_run("shadow_views", why)]
         return _conclude(conn, certification, results, None)
     results += [
         _guarded(conn, "integrity", lambda: check_shop_integrity(conn, shop_id)),
         _guarded(conn, "independent_derivation", lambda: check_shop_derivation(conn, shop_id)),
+        _guarded(conn, "shadow_views", lambda: check_shadow_views(conn, SHOP_SHADOWS, {"shop_id": shop_id})),
     ]
     return _conclude(conn, certification, results, shop_figures_hash(conn, shop_id))

@@ -1214,11 +1214,35 @@ function renderShopDays(shop) {
       el("td", {}, `#${d.certification_id}`))));
 }
 
+// The shop's latest check 5 that ran to its end: each day's figure that refunds on their own dates would move.
+async function renderShopShadow(shop) {
+  const records = await getJson(`api/v1/certifications?pipeline=shop_daily_revenue&shop_id=${
+    encodeURIComponent(shop.shop_id)}&limit=${SHADOW_HISTORY}`);
+  const latest = records.find((record) => (shadowCheck(record) || {}).passed === true);
+  if (!latest) {
+    $("shop-shadow-status").textContent = "No certification of this shop has run check 5 to its end yet.";
+    $("shop-shadow-table").replaceChildren();
+    return;
+  }
+  const check = shadowCheck(latest);
+  $("shop-shadow-status").textContent = `Check 5 of certification #${latest.certification_id} ` +
+    `(${when(latest.started_at)}): ${check.summary}.`;
+  figureTable("shop-shadow-table", ["Day", "Figure", `Production (${shop.currency})`, `Shadow (${shop.currency})`,
+    `Difference (${shop.currency})`], check.discrepancies.map((d) => {
+    const amount = (value) => (d.figure === "refund_count" ? String(value) : money(value));
+    return [{ day: d.day, figure: d.figure },
+      [d.day, d.figure.replace("_", " "), amount(d.production), amount(d.shadow_value), amount(d.difference)]];
+  }));
+}
+
 async function refreshShop() {
   const shop = state.shops.find((s) => s.shop_id === $("shop").value);
   if (!shop) return;
   $("shop-error").hidden = true;
   renderShopStatus(shop);
+  renderShopShadow(shop).catch((error) => {
+    $("shop-shadow-status").textContent = `Could not load check 5 (${error.message}).`;
+  });
   const params = new URLSearchParams();
   if ($("from-day").value) params.set("from", $("from-day").value);
   if ($("to-day").value) params.set("to", $("to-day").value);
