@@ -12,7 +12,8 @@ hold threshold, `transform` builds the methodology in `mart`,
 business unit's ending MRR against what is published (it only warns), and
 `certify` (the certification gate) runs checks 1-4 of the methodology's Part C
 over every figure that would be published: the MRR bridge per business unit
-and in total, and cohort retention.
+and in total, cohort retention, and the customers, lines and contracts behind
+them; and check 5, the shadow metrics, which only reports.
 
 A hold pages once; nothing is transformed or published, and every run of this
 DAG stops there until an operator triggers it with `release_hold` naming the

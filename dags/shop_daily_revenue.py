@@ -12,7 +12,8 @@ shop-day those changes touch (METHODOLOGY.md Part B: never a patch), each shop
 in its own transaction; `observe_figures` measures each shop's complete days
 (orders, net revenue) against the same weekday before them (it only warns);
 `certify` (the certification gate) certifies each shop against an independent
-derivation to the cent; `publish` writes each certified shop's days into
+derivation to the cent, and reports its shadow (refunds on their own dates,
+check 5); `publish` writes each certified shop's days into
 `viz.shop_daily_revenue` in one transaction per shop.
 
 One shop's failure (its source down, an order breaking a rule) never holds
