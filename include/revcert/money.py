@@ -7,6 +7,7 @@ Decimals with their own text.
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii as _string
 from typing import Any
@@ -21,6 +22,17 @@ def _not_a_number(name: str) -> Any:
 def loads_exact(text: str | bytes) -> Any:
     """Parse JSON with every number as a Decimal (integers included); NaN and Infinity are refused."""
     return json.loads(text, parse_float=Decimal, parse_int=Decimal, parse_constant=_not_a_number)
+
+
+def amounts_as_text(value: Any) -> Any:
+    """A copy for a JSON encoder that knows no Decimal: every Decimal (and date) inside becomes its exact text."""
+    if isinstance(value, dict):
+        return {k: amounts_as_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [amounts_as_text(v) for v in value]
+    if isinstance(value, (Decimal, date)):
+        return str(value)
+    return value
 
 
 def dumps_exact(value: Any) -> str:

@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -222,7 +222,6 @@ def _derivation(url: str, as_of: str) -> dict[str, Any]:
 def _certify_and_publish(url: str, as_of: str) -> dict[str, Any]:
     """The rest of a certified run after extraction and staging, as the DAG's tasks run it: transform,
     identity check, certify (every check of METHODOLOGY.md Part C), publish (with the metrics it refreshes)."""
-    from revcert.analytics.metrics import refresh_metrics
     from revcert.certification.certify import certify_run
     from revcert.certification.checks import check_movement_identity
     from revcert.certification.record import (
@@ -232,7 +231,7 @@ def _certify_and_publish(url: str, as_of: str) -> dict[str, Any]:
         update_certification,
     )
     from revcert.methodology.mart import build_mart
-    from revcert.publishing.mrr_bridge import publish_certified_figures
+    from revcert.orchestration.certified_mrr import publish_certification
     from revcert.settings import Settings
 
     settings, as_of_date = Settings(), date.fromisoformat(as_of)
@@ -252,12 +251,7 @@ def _certify_and_publish(url: str, as_of: str) -> dict[str, Any]:
         certification = read_certification(conn, certification_id)
         if certification.status != "certified":
             raise SystemExit(f"the bench's run was not certified: {certification.failure_summary}")
-        published = publish_certified_figures(conn, certification_id, certification.figures_hash,
-                                              latest_publishable=as_of_date)
-        refresh_metrics(conn)
-        now = datetime.now(timezone.utc)
-        update_certification(conn, certification_id, published_at=now, closed_at=now,
-                             published_months=published.months_replaced)
+        published = publish_certification(conn, certification, as_of_date)
     return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": published.rows_written}
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from revcert.money import amounts_as_text
 from revcert.sqlfiles import load_sql
 
 
@@ -61,17 +61,6 @@ class Certification:
     def blocked_checks(self) -> list[CheckResult]:
         """The checks an earlier failure kept from running: they say nothing about the figures."""
         return [c for c in self.checks.values() if c.passed is None]
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready copy: Decimals and dates become strings (amounts stay exact)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (Decimal, date)):
-        return str(value)
-    return value
 
 
 def open_certification(conn: psycopg.Connection, dag_id: str, run_id: str, as_of: date, *, scope: str = "",
@@ -136,7 +125,8 @@ def record_check(conn: psycopg.Connection, certification_id: int, result: CheckR
         "checked_at) values (%s, %s, %s, %s, %s, now()) on conflict (certification_id, check_name) do update set "
         "passed = excluded.passed, summary = excluded.summary, discrepancies = excluded.discrepancies, "
         "checked_at = now()",
-        [certification_id, result.check_name, result.passed, result.summary, Jsonb(_plain(result.discrepancies))])
+        [certification_id, result.check_name, result.passed, result.summary,
+         Jsonb(amounts_as_text(result.discrepancies))])
 
 
 _COLUMNS = {"status", "as_of_date", "extraction_batch_id", "figures_hash", "certified_at", "published_at", "row_counts",
@@ -149,7 +139,7 @@ def update_certification(conn: psycopg.Connection, certification_id: int, **valu
     if not set(values) <= _COLUMNS:
         raise ValueError(f"not a certification column: {sorted(set(values) - _COLUMNS)}")
     assignments = ", ".join(f"{name} = %({name})s" for name in values)
-    params = {name: Jsonb(_plain(v)) if name in _JSON_COLUMNS else v for name, v in values.items()}
+    params = {name: Jsonb(amounts_as_text(v)) if name in _JSON_COLUMNS else v for name, v in values.items()}
     conn.execute(f"update certification.certification_run set {assignments} where certification_id = "
                  "%(certification_id)s", {**params, "certification_id": certification_id})
 

@@ -4,8 +4,9 @@ certify, publish); the run's opening and closing are revcert.orchestration.runs.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
+import psycopg
 from airflow.sdk import Asset, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -13,6 +14,7 @@ from revcert.analytics.metrics import refresh_metrics
 from revcert.certification.certify import certify_run
 from revcert.certification.checks import check_movement_identity, integrity_result
 from revcert.certification.record import (
+    Certification,
     certification_of_run,
     read_certification,
     record_check,
@@ -37,7 +39,7 @@ from revcert.orchestration.runs import (
     warehouse,
     working_on_warehouse,
 )
-from revcert.publishing.mrr_bridge import publish_certified_figures
+from revcert.publishing.mrr_bridge import PublishResult, publish_certified_figures
 from revcert.settings import Settings
 from revcert.staging.salesforce_staging import stage_batch
 from revcert.warehouse.connection import connect
@@ -146,6 +148,19 @@ def certify() -> CertificationGateOperator:
         **dag_settings.task_args("certify"))
 
 
+def publish_certification(conn: psycopg.Connection, certification: Certification,
+                          latest_publishable: date) -> PublishResult:
+    """In the caller's transaction: the certified figures into viz, the metrics computed again from them, and
+    the record marked published with the months it replaced and withdrew."""
+    result = publish_certified_figures(conn, certification.certification_id, certification.figures_hash,
+                                       latest_publishable=latest_publishable, restate=certification.is_restatement)
+    refresh_metrics(conn)
+    now = datetime.now(timezone.utc)
+    update_certification(conn, certification.certification_id, published_at=now, closed_at=now,
+                         published_months=result.months_replaced, withdrawn_months=result.months_withdrawn)
+    return result
+
+
 @task(trigger_rule="all_done", outlets=[MRR_BRIDGE_ASSET], **dag_settings.task_args("publish"))
 def publish() -> int:
     """Publish the certified figures into viz in one transaction; emits the viz asset after the commit.
@@ -166,12 +181,5 @@ def publish() -> int:
     with working_on_warehouse() as (dsn, certification):
         with connect(dsn) as conn:
             confirm_lease(conn, run_holder(context, certification.certification_id))
-            result = publish_certified_figures(
-                conn, certification.certification_id, certification.figures_hash,
-                latest_publishable=business_today(settings.business_timezone),
-                restate=certification.is_restatement)
-            refresh_metrics(conn)
-            now = datetime.now(timezone.utc)
-            update_certification(conn, certification.certification_id, published_at=now, closed_at=now,
-                                 published_months=result.months_replaced, withdrawn_months=result.months_withdrawn)
+            result = publish_certification(conn, certification, business_today(settings.business_timezone))
     return len(result.months_replaced)

@@ -36,7 +36,7 @@ from psycopg.types.json import set_json_loads
 from pydantic import BaseModel, Field, create_model
 from sqlalchemy import Table
 
-from revcert.money import loads_exact
+from revcert.money import amounts_as_text, loads_exact
 from revcert.monitoring import ledger
 from revcert.notifications.accounts import salesforce_record_url
 from revcert.orchestration.as_of import business_today
@@ -347,15 +347,6 @@ def _wire(row: dict[str, Any]) -> dict[str, Any]:
             for k, v in row.items()}
 
 
-def _exact(value: Any) -> Any:
-    """A source record for the wire: every number inside as its exact decimal text."""
-    if isinstance(value, dict):
-        return {k: _exact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_exact(v) for v in value]
-    return str(value) if isinstance(value, Decimal) else value
-
-
 def _without(row: dict[str, Any], *names: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in names}
 
@@ -511,7 +502,7 @@ def create_app(viz_dsn: Callable[[], str], auth: Callable[..., Any] | None = Non
         if not versions:
             raise HTTPException(404, detail=f"no published figure rests on a record {record_id}")
         org = salesforce_org_url()
-        return [{**_wire(row), "record": _exact(row["record"]),
+        return [{**_wire(row), "record": amounts_as_text(row["record"]),
                  "salesforce_url": salesforce_record_url(org, record_id)} for row in versions]
 
     @app.get("/api/v1/months", responses=CSV_ALSO, response_model=list[CertifiedMonth],
