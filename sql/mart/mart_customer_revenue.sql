@@ -20,20 +20,35 @@ intervals as (
         service_start_date,
         service_end_date
     from mart.mart_service_interval
+    where service_start_date <= %(as_of_date)s
+),
+
+-- Each line is spread over the months it serves up to the as-of date, rather
+-- than joined to every month of its customer: a join on the customer alone
+-- pairs each line with all of its customer's months and discards most pairs.
+line_months as (
+    select
+        intervals.customer_id,
+        intervals.line_mrr,
+        intervals.service_start_date,
+        intervals.service_end_date,
+        line_month.month::date as month
+    from intervals
+    cross join generate_series(
+        date_trunc('month', intervals.service_start_date),
+        date_trunc('month', least(intervals.service_end_date, %(as_of_date)s::date)),
+        interval '1 month'
+    ) as line_month (month)
 ),
 
 line_days as (
     select
-        customer_months.customer_id,
-        customer_months.month,
-        intervals.line_mrr,
-        least(intervals.service_end_date, customer_months.snapshot_date)
-        - greatest(intervals.service_start_date, customer_months.month) + 1 as active_days
-    from customer_months
-    inner join intervals
-        on customer_months.customer_id = intervals.customer_id
-            and customer_months.snapshot_date >= intervals.service_start_date
-            and customer_months.month <= intervals.service_end_date
+        customer_id,
+        month,
+        line_mrr,
+        least(service_end_date, (month + interval '1 month - 1 day')::date, %(as_of_date)s::date)
+        - greatest(service_start_date, month) + 1 as active_days
+    from line_months
 ),
 
 earned as (

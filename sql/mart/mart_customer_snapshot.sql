@@ -23,41 +23,40 @@ segments as (
     select
         customer_id,
         segment_start_date,
-        coalesce(segment_end_date, 'infinity'::date) as segment_end_date,
+        segment_end_date,
         daily_mrr
     from mart.mart_customer_mrr_segment
+    where segment_start_date <= %(as_of_date)s
 ),
 
-customer_months as (
+-- The segments tile each customer's days from its first change on, so each
+-- month's snapshot day lies in exactly one of them: each segment is spread
+-- over the months whose snapshot day it holds, from the cohort month on,
+-- instead of joining every month to every segment of its customer.
+segment_months as (
     select
-        cohorts.customer_id,
-        month::date as month
-    from cohorts
-    cross join generate_series(
-        cohorts.cohort_month,
-        date_trunc('month', %(as_of_date)s::date),
-        interval '1 month'
-    ) as month
-),
-
-snapshot_days as (
-    select
-        customer_id,
-        month,
-        least((month + interval '1 month - 1 day')::date, %(as_of_date)s::date) as snapshot_date
-    from customer_months
+        segments.customer_id,
+        segments.daily_mrr,
+        greatest(date_trunc('month', segments.segment_start_date)::date, cohorts.cohort_month) as first_month,
+        case
+            when segments.segment_end_date is null or segments.segment_end_date >= %(as_of_date)s
+                then date_trunc('month', %(as_of_date)s::date)::date
+            else (date_trunc('month', segments.segment_end_date + 1) - interval '1 month')::date
+        end as last_month
+    from segments
+    inner join cohorts
+        on segments.customer_id = cohorts.customer_id
 ),
 
 ending as (
     select
-        snapshot_days.customer_id,
-        snapshot_days.month,
-        snapshot_days.snapshot_date,
-        coalesce(segments.daily_mrr, 0) as ending_mrr
-    from snapshot_days
-    left join segments
-        on snapshot_days.customer_id = segments.customer_id
-            and snapshot_days.snapshot_date between segments.segment_start_date and segments.segment_end_date
+        segment_months.customer_id,
+        month.month::date as month,
+        least((month.month + interval '1 month - 1 day')::date, %(as_of_date)s::date) as snapshot_date,
+        segment_months.daily_mrr as ending_mrr
+    from segment_months
+    cross join generate_series(segment_months.first_month, segment_months.last_month, interval '1 month')
+        as month (month)
 ),
 
 final as (

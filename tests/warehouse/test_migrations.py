@@ -1,6 +1,8 @@
 """The warehouse: embedded server lifecycle and versioned migrations."""
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
+
 import psycopg
 import pytest
 
@@ -128,3 +130,24 @@ def test_a_migration_failing_halfway_leaves_the_warehouse_as_it_was(postgres_ser
     assert made == (None, None) and shop_column is None
     migrate.upgrade(url)
     assert migrate.current_revision(url) == migrate.head_revision()
+
+
+@pytest.mark.parametrize("value, places", [
+    ("0.125", 2), ("0.135", 2), ("-0.125", 2), ("-0.135", 2), ("2.5", 0), ("3.5", 0), ("-2.5", 0),
+    ("0.1251", 2), ("-0.1249", 2), ("12.25", 1), ("12.35", 1), ("0", 2),
+    ("1234.5678901234567890123456789012345678", 2),
+])
+def test_the_marts_rounding_is_half_to_even_like_pythons_decimal(warehouse_url, value, places):
+    expected = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    with psycopg.connect(warehouse_url) as conn:
+        rounded = conn.execute("select mart.round_half_even(%s::numeric, %s)", [value, places]).fetchone()[0]
+    assert rounded == expected
+
+
+def test_the_marts_rounding_is_inlined_into_the_query_and_keeps_null(warehouse_url):
+    # Called through the function executor it cost more than the rest of mart_customer_revenue.
+    with psycopg.connect(warehouse_url) as conn:
+        plan = "\n".join(row[0] for row in conn.execute(
+            "explain verbose select mart.round_half_even(x / 3, 2) from generate_series(1, 3) as x"))
+        assert "round_half_even" not in plan and "round(" in plan
+        assert conn.execute("select mart.round_half_even(null, 2)").fetchone()[0] is None

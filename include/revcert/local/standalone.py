@@ -118,21 +118,30 @@ class LocalAirflow:
                        capture_output=True)
         return self.env
 
-    def start(self, log_file: Path, timeout: float = 180) -> LocalAirflow:
-        """Start `airflow standalone` and wait until its API answers."""
+    def start(self, log_file: Path, timeout: float = 420) -> LocalAirflow:
+        """Start `airflow standalone` and wait until its API answers.
+
+        Four Airflow components start at once; on a loaded two-core machine the
+        API server has taken over three minutes to answer, hence the generous wait.
+        """
         log = log_file.open("a")
         self.process = subprocess.Popen([sys.executable, "-m", "airflow", "standalone"], env=self.env,
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
         while True:
             try:
                 if requests.get(f"{self.base_url}/api/v2/monitor/health", timeout=5).status_code == 200:
                     return self
             except requests.RequestException:
                 pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
+            exit_code = self.process.poll()
+            if exit_code is not None or time.monotonic() - started > timeout:
                 self.stop()
-                raise RuntimeError(f"airflow standalone did not come up; see {log_file}")
+                why = (f"exited with code {exit_code}" if exit_code is not None
+                       else f"did not answer on {self.base_url} within {timeout:.0f} s")
+                # The log may not outlive the machine (CI): say its end here.
+                tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-60:])
+                raise RuntimeError(f"airflow standalone {why}; its log {log_file} ends:\n{tail}")
             time.sleep(1)
 
     def demo_run(self) -> str:
