@@ -1,7 +1,7 @@
 -- mart_customer_month: the detail behind the bridge, one customer in one month:
 -- its starting MRR, its movement, its ending MRR and its recognised revenue
--- (METHODOLOGY.md A4-A6), with its name and business unit. The bridge's rows
--- are sums of these (the detail_sums check holds it to the cent). Months in
+-- (METHODOLOGY.md A4-A6), with its name and business unit. The bridge sums
+-- these (the detail_sums check holds the two to the cent). Months in
 -- which a customer has nothing (zero MRR at both ends and no revenue, after a
 -- churn) are left out: they add nothing to any sum.
 -- Grain: one row per customer and month with MRR or revenue.

@@ -1,67 +1,35 @@
 -- mart_mrr_bridge: the MRR bridge per month and business unit, as it would be
 -- published: starting MRR, each movement, net new MRR (their sum), ending MRR,
 -- recognised revenue and active customers (ending MRR > 0), in the reporting
--- currency. Every total is an exact sum of rounded customer-month figures.
+-- currency. Every total is an exact sum of rounded customer-month figures: the
+-- customer detail's, whose left-out months have nothing to add.
 -- Grain: one row per month and business unit, from the unit's first month with
--- service through the as-of month.
-with snapshots as (
+-- service through the as-of month, zeros included after its last churn.
+with unit_months as (
     select
-        customer_id,
         month,
-        snapshot_date,
         business_unit,
-        starting_mrr,
-        ending_mrr
+        max(snapshot_date) as snapshot_date
     from mart.mart_customer_snapshot
-),
-
-movements as (
-    select
-        customer_id,
-        month,
-        movement_type,
-        movement_amount
-    from mart.mart_customer_movement
-),
-
-revenue as (
-    select
-        customer_id,
-        month,
-        recognized_revenue
-    from mart.mart_customer_revenue
-),
-
-reporting_currency as (
-    select iso_code
-    from mart.mart_reporting_currency
+    group by month, business_unit
 ),
 
 customer_months as (
     select
-        snapshots.*,
-        movements.movement_type,
-        movements.movement_amount,
-        revenue.recognized_revenue,
-        reporting_currency.iso_code as currency
-    from snapshots
-    inner join movements
-        on
-            snapshots.customer_id = movements.customer_id
-            and snapshots.month = movements.month
-    inner join revenue
-        on
-            snapshots.customer_id = revenue.customer_id
-            and snapshots.month = revenue.month
-    cross join reporting_currency
+        month,
+        business_unit,
+        starting_mrr,
+        movement_type,
+        movement_amount,
+        ending_mrr,
+        recognized_revenue
+    from mart.mart_customer_month
 ),
 
-final as (
+unit_sums as (
     select
         month,
         business_unit,
-        min(currency) as currency,
-        max(snapshot_date) as snapshot_date,
         sum(starting_mrr) as starting_mrr,
         coalesce(sum(movement_amount) filter (where movement_type = 'new'), 0) as new,
         coalesce(sum(movement_amount) filter (where movement_type = 'expansion'), 0) as expansion,
@@ -74,6 +42,35 @@ final as (
         count(*) filter (where ending_mrr > 0) as active_customers
     from customer_months
     group by month, business_unit
+),
+
+reporting_currency as (
+    select iso_code
+    from mart.mart_reporting_currency
+),
+
+final as (
+    select
+        unit_months.month,
+        unit_months.business_unit,
+        reporting_currency.iso_code as currency,
+        unit_months.snapshot_date,
+        coalesce(unit_sums.starting_mrr, 0) as starting_mrr,
+        coalesce(unit_sums.new, 0) as new,
+        coalesce(unit_sums.expansion, 0) as expansion,
+        coalesce(unit_sums.contraction, 0) as contraction,
+        coalesce(unit_sums.churn, 0) as churn,
+        coalesce(unit_sums.winback, 0) as winback,
+        coalesce(unit_sums.net_new_mrr, 0) as net_new_mrr,
+        coalesce(unit_sums.ending_mrr, 0) as ending_mrr,
+        coalesce(unit_sums.recognized_revenue, 0) as recognized_revenue,
+        coalesce(unit_sums.active_customers, 0) as active_customers
+    from unit_months
+    left join unit_sums
+        on
+            unit_months.month = unit_sums.month
+            and unit_months.business_unit = unit_sums.business_unit
+    cross join reporting_currency
 )
 
 select * from final

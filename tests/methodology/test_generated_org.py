@@ -48,7 +48,7 @@ def test_a_one_cent_change_in_the_mart_is_caught(staged_default_org):
         conn.execute("update mart.mart_customer_snapshot set ending_mrr = ending_mrr + 0.01 where (customer_id, month) "
                      "= (select customer_id, month from mart.mart_customer_snapshot where ending_mrr > 0 "
                      "order by customer_id, month limit 1)")
-        downstream = ("mart_mrr_bridge", "mart_mrr_bridge_total", "mart_cohort_retention",
+        downstream = ("mart_customer_month", "mart_mrr_bridge", "mart_mrr_bridge_total", "mart_cohort_retention",
                       "mart_cohort_retention_total")
         for model in downstream:
             conn.execute(f"truncate mart.{model}")
