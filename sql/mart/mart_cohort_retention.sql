@@ -29,32 +29,31 @@ reporting_currency as (
     from mart.mart_reporting_currency
 ),
 
-cohort_start as (
-    select
-        cohorts.cohort_month,
-        snapshots.business_unit,
-        count(*) as cohort_customers,
-        sum(snapshots.ending_mrr) as cohort_starting_mrr
-    from cohorts
-    inner join snapshots
-        on
-            cohorts.customer_id = snapshots.customer_id
-            and cohorts.cohort_month = snapshots.month
-    group by cohorts.cohort_month, snapshots.business_unit
-),
-
 cohort_months as (
     select
         cohorts.cohort_month,
         snapshots.business_unit,
         snapshots.month,
         max(snapshots.snapshot_date) as snapshot_date,
+        count(*) as customers,
         count(*) filter (where snapshots.ending_mrr > 0) as active_customers,
         sum(snapshots.ending_mrr) as ending_mrr
     from cohorts
     inner join snapshots
         on cohorts.customer_id = snapshots.customer_id
     group by cohorts.cohort_month, snapshots.business_unit, snapshots.month
+),
+
+-- A cohort's start is its own first month, read from the same sums rather
+-- than from a second pass over every snapshot.
+cohort_start as (
+    select
+        cohort_month,
+        business_unit,
+        customers as cohort_customers,
+        ending_mrr as cohort_starting_mrr
+    from cohort_months
+    where month = cohort_month
 ),
 
 final as (

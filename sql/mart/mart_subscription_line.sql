@@ -84,6 +84,27 @@ terminated as (
     from periods
 ),
 
+-- The rate in force is found once per currency and start date rather than per
+-- line: lines share both, and each lookup tries every rate of its currency.
+line_start_days as (
+    select distinct
+        currency_iso_code,
+        service_start_date
+    from terminated
+),
+
+rates_in_force as (
+    select
+        line_start_days.currency_iso_code,
+        line_start_days.service_start_date,
+        dated_rates.conversion_rate
+    from line_start_days
+    inner join dated_rates
+        on line_start_days.currency_iso_code = dated_rates.iso_code
+            and line_start_days.service_start_date >= dated_rates.start_date
+            and line_start_days.service_start_date < dated_rates.next_start_date
+),
+
 rated as (
     select
         terminated.*,
@@ -92,14 +113,13 @@ rated as (
         and terminated.scheduled_end_date >= terminated.service_start_date as is_zero_length,
         case
             when terminated.currency_iso_code = reporting_currency.iso_code then 1::numeric
-            else dated_rates.conversion_rate
+            else rates_in_force.conversion_rate
         end as conversion_rate
     from terminated
     cross join reporting_currency
-    left join dated_rates
-        on terminated.currency_iso_code = dated_rates.iso_code
-            and terminated.service_start_date >= dated_rates.start_date
-            and terminated.service_start_date < dated_rates.next_start_date
+    left join rates_in_force
+        on terminated.currency_iso_code = rates_in_force.currency_iso_code
+            and terminated.service_start_date = rates_in_force.service_start_date
 ),
 
 final as (
