@@ -2,6 +2,8 @@
 fingerprint; a resolved one is history and the next occurrence opens another; checks are never suppressed."""
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import psycopg
@@ -68,6 +70,22 @@ def test_acknowledging_keeps_an_incident_open_and_a_resolved_one_cannot_be_ackno
         with pytest.raises(IncidentRefused, match="needs a note"):
             resolve_incident(conn, cycle, "  ", "on.call")
         assert [i.status for i in list_incidents(conn)] == ["open", "resolved"]
+
+
+def test_an_acknowledgement_racing_a_resolution_does_not_reopen_the_incident(warehouse_url):
+    with psycopg.connect(warehouse_url) as conn:
+        [_, cycle] = record_certification_failures(conn, failed_run(conn, "manual__1"), TODAY)
+    with psycopg.connect(warehouse_url) as resolver, psycopg.connect(warehouse_url) as acknowledger:
+        resolve_incident(resolver, cycle, "fixed", "a.controller")  # not yet committed: it holds the row
+        with ThreadPoolExecutor(1) as pool:
+            racing = pool.submit(acknowledge_incident, acknowledger, cycle, "on.call")
+            time.sleep(1)
+            assert not racing.done()  # waiting for the resolution's row lock
+            resolver.commit()
+            with pytest.raises(IncidentRefused, match=f"incident {cycle} is already resolved"):
+                racing.result(timeout=30)
+        acknowledger.rollback()
+        assert read_incident(acknowledger, cycle).status == "resolved"
 
 
 def reconciliation(conn: psycopg.Connection, run_id: str, days: dict[str, str]) -> int:

@@ -257,12 +257,14 @@ def absorb_reconciliations(conn: psycopg.Connection, today: date) -> None:
 
 def acknowledge_incident(conn: psycopg.Connection, incident_id: int, by: str) -> Incident:
     """Someone is on it: the incident stays open (a hold keeps holding) until it is resolved."""
+    # One statement decides, so an acknowledgement racing a resolution cannot reopen it.
+    acknowledged = conn.execute("update monitoring.incident set status = 'acknowledged', acknowledged_at = now(), "
+                                "acknowledged_by = %s where incident_id = %s and status <> 'resolved' "
+                                "returning incident_id", [by, incident_id]).fetchone()
     incident = read_incident(conn, incident_id)
-    if incident.status == "resolved":
+    if not acknowledged:
         raise IncidentRefused(f"incident {incident_id} is already resolved ({incident.resolution_note})")
-    conn.execute("update monitoring.incident set status = 'acknowledged', acknowledged_at = now(), "
-                 "acknowledged_by = %s where incident_id = %s", [by, incident_id])
-    return read_incident(conn, incident_id)
+    return incident
 
 
 def resolve_incident(conn: psycopg.Connection, incident_id: int, note: str, by: str,
