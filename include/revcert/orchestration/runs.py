@@ -131,8 +131,9 @@ def log_findings(scope: str, findings: Sequence[Finding]) -> None:
     """Every unusual measure in the task's log, with the incident it went to or what suppressed it."""
     for finding in findings:
         if finding.is_anomaly:
-            print(f"{'shop ' + scope + ': ' if scope else ''}{finding.severity} (incident {finding.incident_id}): "
-                  f"{finding.summary}" + (f"; {finding.suppression_note}" if finding.suppression_note else ""))
+            log.warning("%s%s (incident %s): %s%s", f"shop {scope}: " if scope else "", finding.severity,
+                        finding.incident_id, finding.summary,
+                        f"; {finding.suppression_note}" if finding.suppression_note else "")
 
 
 def announce_holds(context: dict[str, Any], verdicts: Sequence[BatchVerdict], monitoring: Monitoring) -> None:
@@ -146,11 +147,12 @@ def announce_holds(context: dict[str, Any], verdicts: Sequence[BatchVerdict], mo
     for verdict in verdicts:
         log_findings(verdict.certification.scope, verdict.findings)
         for incident in verdict.released:
-            print(f"Released incident {incident.incident_id} ({incident.what}) for {monitoring.released_by}")
+            log.info("Released incident %s (%s) for %s", incident.incident_id, incident.what,
+                     monitoring.released_by)
     released = {i.incident_id for v in verdicts for i in v.released}
     unmatched = [i for i in monitoring.release if i not in released]
     if unmatched:
-        print(f"release_hold named incident(s) {unmatched}, which held nothing this run observed")
+        log.warning("release_hold named incident(s) %s, which held nothing this run observed", unmatched)
     held = [v for v in verdicts if v.held]
     if not held:
         return
@@ -206,7 +208,7 @@ def open_run() -> int:
                                       source=dag_settings.SOURCE_OF[dag_run.dag_id])
     acquire_lease(dsn, replace(holder, certification_id=certification_id))
     for kind, number in closed:
-        print(f"Closed {kind} {number} as abandoned: {reason}")
+        log.warning("Closed %s %s as abandoned: %s", kind, number, reason)
     return certification_id
 
 
@@ -256,7 +258,7 @@ def summarize_backfill_if_last(dsn: str, dag_id: str, run_id: str) -> None:
     """Post the backfill's summary when this is its last run to close (every run with a record is in it)."""
     backfill = close_backfill_run(dsn, dag_id, run_id)
     if backfill is None:
-        print("Other runs of this backfill are still to close: the last of them posts its summary")
+        log.info("Other runs of this backfill are still to close: the last of them posts its summary")
         return
     with connect(dsn) as conn:
         records = [certification_of_run(conn, dag_id, r) for r in backfill]
