@@ -3,7 +3,7 @@
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt pyproject.toml package-lock.json | sha256sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt constraints.txt pyproject.toml package-lock.json | sha256sum | cut -c1-12)
 DEMO_ORG := .revcert/demo-org
 DEMO_SHOPS := .revcert/demo-shops
 
@@ -11,9 +11,9 @@ DEMO_SHOPS := .revcert/demo-shops
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt constraints.txt pyproject.toml package-lock.json
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	npm ci --no-audit --no-fund --silent
 	rm -f $(VENV)/.installed-* && touch $(STAMP)

@@ -32,6 +32,11 @@ def test_images_are_pinned_and_airflow_is_built_from_requirements(compose):
     assert "FROM apache/airflow:3.3.2-python3.11" in dockerfile
     assert "pip install --no-cache-dir -r /opt/revcert/requirements.txt -c /opt/revcert/constraints.txt" in dockerfile
     assert "apache-airflow==3.3.2" in (ROOT / "requirements.txt").read_text()
+    # The image gets what the product runs with, not the test tools.
+    image_pins = {line.split("==")[0].split("[")[0] for line in (ROOT / "requirements.txt").read_text().splitlines()
+                  if "==" in line}
+    assert not image_pins & {"pytest", "pytest-xdist", "pytest-timeout", "playwright", "hypothesis", "ruff", "sqlfluff"}
+    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
 
 
 def test_the_build_context_leaves_out_local_state_and_secrets():
