@@ -1,6 +1,7 @@
 """The derivation's rules as pure functions, against hand-worked figures."""
 from __future__ import annotations
 
+import gc
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -12,15 +13,23 @@ from revcert.certification.independent_derivation import (
     DailyMrr,
     DerivationError,
     Line,
+    Rate,
     ServiceInterval,
     classify_movement,
+    collector_paused,
     contract_customers,
+    customer_months,
+    derive_figures,
     grace_days,
+    half_even,
     line_mrr,
-    recognized_revenue_by_month,
+    monthly_revenue_cents,
+    months_through,
+    rate_at,
     round_to_cents,
     service_period,
 )
+from tests.org_builder import OrgBuilder
 
 D = Decimal
 
@@ -83,31 +92,67 @@ def test_grace_days(gap, expected):
     assert grace_days(gap, 31) == expected
 
 
-def test_daily_mrr_steps_on_intervals():
-    daily = DailyMrr.of([ServiceInterval("a", D("1000.00"), date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 31)),
-                         ServiceInterval("b", D("1000.00"), date(2026, 3, 16), date(2026, 12, 31), date(2026, 12, 31))])
-    assert daily.on(date(2025, 12, 31)) == 0
-    assert daily.on(date(2026, 3, 15)) == D("1000.00")
-    assert daily.on(date(2026, 3, 16)) == D("2000.00")
-    assert daily.on(date(2027, 1, 1)) == 0
+def days(*texts: str) -> list[int]:
+    return [date.fromisoformat(text).toordinal() for text in texts]
+
+
+def test_daily_mrr_steps_on_intervals_in_cents():
+    daily = DailyMrr.of([ServiceInterval("a", 100000, date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 31)),
+                         ServiceInterval("b", 100000, date(2026, 3, 16), date(2026, 12, 31), date(2026, 12, 31))])
+    # 1,000.00 from 1 January, 2,000.00 from 16 March, nothing from 1 January 2027.
+    assert daily.days == days("2026-01-01", "2026-03-16", "2027-01-01")
+    assert daily.values == [100000, 200000, 0]
     assert daily.first_positive_day() == date(2026, 1, 1)
+    assert daily.first_negative_day() is None
 
 
 def test_an_evergreen_end_date_never_stops_and_never_overflows():
     """Issue 17 defect 2: 9999-12-31 ("no end") is the last representable day; the line simply never stops."""
-    evergreen = ServiceInterval("e", D("500.00"), date(2026, 1, 1), date.max, date.max)
+    evergreen = ServiceInterval("e", 50000, date(2026, 1, 1), date.max, date.max)
     daily = DailyMrr.of([evergreen])
-    assert daily.on(date(2026, 1, 1)) == daily.on(date.max) == D("500.00")
-    assert recognized_revenue_by_month([evergreen], date(2026, 2, 28)) == {
-        date(2026, 1, 1): D("500.00"), date(2026, 2, 1): D("500.00")}
+    assert daily.values[0] == 50000 and daily.days[0] == date(2026, 1, 1).toordinal()
+    assert daily.days[1] > date.max.toordinal()
+    months = months_through(date(2026, 1, 1), date(2026, 2, 28))
+    assert monthly_revenue_cents([evergreen], date(2026, 2, 28), months) == [50000, 50000]
 
 
 def test_revenue_is_prorated_by_day_with_one_rounding_per_month():
-    intervals = [ServiceInterval("a", D("1000.00"), date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 31)),
-                 ServiceInterval("b", D("1000.00"), date(2026, 3, 16), date(2026, 12, 31), date(2026, 12, 31))]
-    revenue = recognized_revenue_by_month(intervals, date(2026, 4, 30))
-    assert revenue == {date(2026, 1, 1): D("1000.00"), date(2026, 2, 1): D("1000.00"),
-                       date(2026, 3, 1): D("1516.13"), date(2026, 4, 1): D("2000.00")}
+    intervals = [ServiceInterval("a", 100000, date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 31)),
+                 ServiceInterval("b", 100000, date(2026, 3, 16), date(2026, 12, 31), date(2026, 12, 31))]
+    months = months_through(date(2026, 1, 1), date(2026, 4, 30))
+    # March: 1,000.00 x 31/31 + 1,000.00 x 16/31 = 1,516.129... -> 1,516.13.
+    assert monthly_revenue_cents(intervals, date(2026, 4, 30), months) == [100000, 100000, 151613, 200000]
+
+
+def test_revenue_stops_at_the_as_of_date_and_counts_no_grace():
+    # Real service ends 10 March; grace to 20 March moves MRR, never revenue. As of 5 April.
+    ended = ServiceInterval("a", 310000, date(2026, 1, 1), date(2026, 3, 10), date(2026, 3, 20))
+    running = ServiceInterval("b", 300000, date(2026, 4, 1), date(2026, 12, 31), date(2026, 12, 31))
+    months = months_through(date(2026, 3, 1), date(2026, 4, 5))
+    assert [m.snapshot for m in months] == [date(2026, 3, 31), date(2026, 4, 5)]
+    # March: 3,100.00 x 10/31 = 1,000.00; April: 3,000.00 x 5/30 = 500.00 (days after the as-of date earn nothing).
+    assert monthly_revenue_cents([ended, running], date(2026, 4, 5), months) == [100000, 50000]
+
+
+@pytest.mark.parametrize("numerator, denominator, expected", [
+    (5, 2, 2), (7, 2, 4), (-5, 2, -2), (-7, 2, -4), (10, 3, 3), (-10, 3, -3), (11, 3, 4), (0, 7, 0),
+])
+def test_half_even_on_integers(numerator, denominator, expected):
+    assert half_even(numerator, denominator) == expected
+
+
+def test_customer_months_walk_snapshots_movements_and_revenue():
+    intervals = [ServiceInterval("a", 100000, date(2026, 1, 15), date(2026, 2, 28), date(2026, 2, 28)),
+                 ServiceInterval("b", 150000, date(2026, 4, 1), date(2026, 12, 31), date(2026, 12, 31))]
+    months = customer_months(intervals, date(2026, 5, 10), "001A")
+    assert [(m.month.month, m.snapshot_date.day, m.starting_mrr, m.movement, m.movement_amount, m.ending_mrr,
+             m.recognized_revenue) for m in months] == [
+        (1, 31, 0, "new", 100000, 100000, 54839),        # 17 of 31 days of 1,000.00
+        (2, 28, 100000, "none", 0, 100000, 100000),
+        (3, 31, 100000, "churn", -100000, 0, 0),
+        (4, 30, 0, "winback", 150000, 150000, 150000),
+        (5, 10, 150000, "none", 0, 150000, 48387),       # 10 of 31 days of 1,500.00, to the as-of date
+    ]
 
 
 def test_customers_follow_the_chain_root_and_overrides_stop_the_walk():
@@ -119,3 +164,53 @@ def test_customers_follow_the_chain_root_and_overrides_stop_the_walk():
     assert contract_customers(contracts, links, {"C3": "A"}) == {"C1": "A", "C2": "A", "C3": "A", "C4": "D"}
     with pytest.raises(DerivationError, match="renewal_cycle: contracts C1, C2"):
         contract_customers(contracts, {("C1", "C2"), ("C2", "C1")}, {})
+
+
+def test_a_customer_that_stops_for_good_has_no_months_after_it_stopped_but_still_counts_in_its_cohort():
+    org = OrgBuilder()
+    org.line(org.contract(org.account("Stops", "NA"), "2026-01-01", "2026-02-14"), "12000.00")
+    org.line(org.contract(org.account("Stays", "NA"), "2026-01-01", "2026-12-31"), "24000.00")
+    staged = org.staged_org()
+    stops = next(line for line in staged.lines if line.net_price == D("12000.00"))
+    interval = ServiceInterval(stops.line_id, 100000, date(2026, 1, 1), date(2026, 2, 14), date(2026, 2, 14))
+    # Ended on 14 February, so churned in February: its months end there; March to June are months of nothing.
+    assert [m.movement for m in customer_months([interval], date(2026, 6, 30), "x")] == ["new", "churn"]
+
+    derived = derive_figures(staged, date(2026, 6, 30), 31)
+    june = derived.cohorts[(date(2026, 1, 1), "NA", date(2026, 6, 1))]
+    assert (june["cohort_customers"], june["active_customers"], june["cohort_starting_mrr"], june["ending_mrr"],
+            june["logo_retention_pct"]) == (2, 1, D("3000.00"), D("2000.00"), D("50.0"))
+    assert june == derived.cohort_total[(date(2026, 1, 1), date(2026, 6, 1))]
+    assert sorted(month for month, _ in derived.bridge) == [date(2026, m, 1) for m in range(1, 7)]
+    february = derived.bridge[(date(2026, 2, 1), "NA")]
+    # 1,000.00 x 14/28 + 2,000.00: revenue stops with the real service.
+    assert (february["recognized_revenue"], february["ending_mrr"], february["churn"]) == (
+        D("2500.00"), D("2000.00"), D("-1000.00"))
+    assert derived.bridge[(date(2026, 6, 1), "NA")]["active_customers"] == 1
+
+
+@pytest.mark.parametrize("day, expected", [
+    ("2025-12-31", None), ("2026-01-01", "1.10"), ("2026-03-31", "1.10"), ("2026-04-01", "1.20"),
+    ("2026-06-30", "1.20"), ("2026-07-01", None), ("2026-09-01", "1.30"), ("2031-01-01", "1.30"),
+])
+def test_a_line_takes_the_rate_whose_period_holds_its_start(day, expected):
+    rates = [Rate("EUR", D("1.10"), date(2026, 1, 1), date(2026, 4, 1)),
+             Rate("EUR", D("1.20"), date(2026, 4, 1), date(2026, 7, 1)),
+             Rate("EUR", D("1.30"), date(2026, 9, 1), None)]
+    assert rate_at(rates, date.fromisoformat(day)) == (D(expected) if expected else None)
+
+
+def test_the_collector_is_paused_only_while_deriving_and_restored_after_an_error():
+    assert gc.isenabled()
+    with pytest.raises(DerivationError):
+        with collector_paused():
+            assert not gc.isenabled()
+            raise DerivationError("refused")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

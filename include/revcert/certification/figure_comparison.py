@@ -4,14 +4,18 @@ The bridge and cohorts are small and compared whole. The detail behind them
 (customer-months, lines, contracts) grows with the org: it is compared one
 customer at a time as the derivation produces it, against the mart's rows read
 in the same order through server-side cursors, so neither side is ever held
-whole in memory.
+whole in memory. A customer's rows are first compared whole, as the mart's rows
+are read (one list comparison); only a customer on which they differ is gone
+through figure by figure.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from itertools import count
+from operator import itemgetter
 from typing import Any
 
 import psycopg
@@ -48,9 +52,9 @@ class FigureDifference:
             return None
 
 
-def _select(table: Table, order: list[str]) -> sql.Composed:
+def _select(table: Table, order: list[str], columns: list[str]) -> sql.Composed:
     return sql.SQL("select {} from {} order by {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, column_names(table))), sql.Identifier(table.schema, table.name),
+        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table.schema, table.name),
         sql.SQL(", ").join(sql.SQL("{} collate \"C\"").format(sql.Identifier(name))
                            if table.c[name].type.python_type is str else sql.Identifier(name) for name in order))
 
@@ -58,7 +62,7 @@ def _select(table: Table, order: list[str]) -> sql.Composed:
 def read_mart_table(conn: psycopg.Connection, table: Table) -> dict[tuple, dict[str, Any]]:
     """A published mart table, row by row keyed by its primary key."""
     keys = key_names(table)
-    cursor = conn.execute(_select(table, keys))
+    cursor = conn.execute(_select(table, keys, column_names(table)))
     names = [column.name for column in cursor.description]
     rows = {}
     for values in cursor:
@@ -95,38 +99,61 @@ def compare_figures(mart: dict[str, dict[tuple, dict[str, Any]]], derived: Deriv
             for difference in table_differences(table, mart.get(table.name, {}), expected[table.name])]
 
 
+_customer_of = itemgetter(0)
+
+
 class CustomerRows:
     """A mart detail table read in customer order (code points, as the derivation orders them), one customer's
     rows at a time, through a server-side cursor."""
 
     _names = count()
+    rows_per_fetch = 10_000
 
     def __init__(self, conn: psycopg.Connection, table: Table) -> None:
         self.table, self.keys = table, key_names(table)
-        cursor = conn.cursor(name=f"mart_detail_{next(self._names)}")
-        cursor.itersize = 5000
-        cursor.execute(_select(table, ["customer_id", *self.keys]))
-        self._names_of = [column.name for column in cursor.description]
-        self._rows: Iterator[tuple] = iter(cursor)
-        self._next = next(self._rows, None)
+        self.figures = [name for name in column_names(table) if name not in self.keys]
+        self.figures_of: Callable[[dict[str, Any]], tuple] = itemgetter(*self.figures)
+        self._cursor = conn.cursor(name=f"mart_detail_{next(self._names)}")
+        # customer_id, the key, the figures: in customer order, then key order.
+        self._cursor.execute(_select(table, ["customer_id", *self.keys], ["customer_id", *self.keys, *self.figures]))
+        self._batch: list[tuple] = []
+        self._at = 0
 
-    def _keyed(self, values: tuple) -> tuple[tuple, dict[str, Any]]:
-        row = dict(zip(self._names_of, values))
-        return tuple(row.pop(key) for key in self.keys), row
+    def until(self, customer_id: str | None) -> tuple[list[tuple], list[tuple]]:
+        """(rows of customers before `customer_id`, which the derivation has none of; rows of `customer_id`), as
+        read: customer, key, figures. None: every row left."""
+        before: list[tuple] = []
+        own: list[tuple] = []
+        while True:
+            if self._at == len(self._batch):
+                self._batch, self._at = self._cursor.fetchmany(self.rows_per_fetch), 0
+                if not self._batch:
+                    return before, own
+            batch, start = self._batch, self._at
+            # Rows are in customer order: where this customer's rows begin and end is a binary search.
+            if customer_id is None:
+                first_own = end = len(batch)
+            else:
+                first_own = bisect.bisect_left(batch, customer_id, start, key=_customer_of)
+                end = bisect.bisect_right(batch, customer_id, first_own, key=_customer_of)
+            before += batch[start:first_own]
+            own += batch[first_own:end]
+            self._at = end
+            if end < len(batch):
+                return before, own
 
-    def _customer(self) -> str | None:
-        return None if self._next is None else self._next[self._names_of.index("customer_id")]
+    def as_read(self, customer_id: str, derived: dict[tuple, dict[str, Any]]) -> list[tuple] | None:
+        """A customer's derived rows as this table's rows are read, in the same order (None: a figure is missing
+        from them, which the figure-by-figure comparison names)."""
+        try:
+            return [(customer_id, *key, *self.figures_of(derived[key])) for key in sorted(derived)]
+        except KeyError:
+            return None
 
-    def until(self, customer_id: str | None) -> tuple[dict[tuple, dict[str, Any]], dict[tuple, dict[str, Any]]]:
-        """(rows of customers before `customer_id`, which the derivation has none of; rows of `customer_id`).
-        None: every row left."""
-        before, own = {}, {}
-        while self._next is not None and (customer_id is None or self._customer() <= customer_id):
-            target = own if self._customer() == customer_id else before
-            key, row = self._keyed(self._next)
-            target[key] = row
-            self._next = next(self._rows, None)
-        return before, own
+    def keyed(self, rows: list[tuple]) -> dict[tuple, dict[str, Any]]:
+        """Rows as read, keyed like the derivation's rows."""
+        key_end = 1 + len(self.keys)
+        return {row[1:key_end]: dict(zip(self.figures, row[key_end:])) for row in rows}
 
 
 def compare_with_mart(conn: psycopg.Connection, org: StagedOrg, as_of: date, renewal_grace_limit: int,
@@ -140,13 +167,16 @@ def compare_with_mart(conn: psycopg.Connection, org: StagedOrg, as_of: date, ren
         for name, derived_rows in detail.by_mart_table().items():
             mart_rows = detail_tables[name]
             before, own = mart_rows.until(detail.customer_id)
-            differences.extend(table_differences(mart_rows.table, before, {}))
-            differences.extend(table_differences(mart_rows.table, own, derived_rows))
+            if before:
+                differences.extend(table_differences(mart_rows.table, mart_rows.keyed(before), {}))
+            # Equal as read, in order, every figure: the customer agrees; else find each figure that differs.
+            if own != mart_rows.as_read(detail.customer_id, derived_rows):
+                differences.extend(table_differences(mart_rows.table, mart_rows.keyed(own), derived_rows))
             compared[0] += len(derived_rows)
 
     derived = derive_figures(org, as_of, renewal_grace_limit, overrides, compare_customer)
     for mart_rows in detail_tables.values():
-        differences.extend(table_differences(mart_rows.table, mart_rows.until(None)[0], {}))
+        differences.extend(table_differences(mart_rows.table, mart_rows.keyed(mart_rows.until(None)[0]), {}))
     differences.extend(compare_figures(read_mart_figures(conn), derived))
     compared[0] += sum(len(rows) for rows in derived.by_mart_table().values())
     return differences, compared[0]

@@ -1,32 +1,43 @@
 """The independent derivation (METHODOLOGY.md Part C, check 4): Part A a second time.
 
 A separate implementation in Python that reads `staging` directly and shares
-no code with the SQL mart. Quotients are exact fractions and every rounding is
-half to even, where the methodology says and nowhere else. It derives every
-figure that is published: the bridge per business unit and in total (net new
-MRR and the reporting currency included), cohort retention with its
-percentages, and the detail behind them: each customer-month, each line that
-carries a customer's MRR and each contract of a customer's chain. If it agrees
-with the mart to the cent on all of them, two independent readings of the rules
-gave the same numbers.
+no code with the SQL mart. Every rounding is half to even, where the
+methodology says and nowhere else, from an exact quotient of integers. It
+derives every figure that is published: the bridge per business unit and in
+total (net new MRR and the reporting currency included), cohort retention with
+its percentages, and the detail behind them: each customer-month, each line
+that carries a customer's MRR and each contract of a customer's chain. If it
+agrees with the mart to the cent on all of them, two independent readings of
+the rules gave the same numbers.
+
+Money inside the derivation is integer cents, and days are day numbers
+(`date.toordinal`): every figure the methodology rounds is a whole number of
+cents, so sums of them are exact integer sums, and a day count is a
+subtraction. Decimal comes back at the edges, in the rows compared with the
+mart. A customer's months are walked once, with its daily MRR as steps over
+service intervals, never day by day.
 """
 from __future__ import annotations
 
 import bisect
+import gc
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
-from typing import Protocol
+from functools import lru_cache, partial
+from typing import NamedTuple, Protocol
 
 import psycopg
 
 from revcert.sqlfiles import load_sql
 
-ZERO = Decimal("0.00")
 UNASSIGNED = "UNASSIGNED"
+# Rows of the lines read per round trip: the whole org's lines are never one result in memory.
+LINES_PER_FETCH = 10_000
 
 
 class DerivationError(RuntimeError):
@@ -34,9 +45,10 @@ class DerivationError(RuntimeError):
 
 
 # -- what staging holds ----------------------------------------------------------------------
+# Tuples, not dataclasses: an org holds one per subscription line, and a tuple is the smallest
+# immutable record Python has.
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     line_id: str
     contract_id: str | None
     product_id: str | None
@@ -49,8 +61,7 @@ class Line:
     terminated: date | None
 
 
-@dataclass(frozen=True)
-class Contract:
+class Contract(NamedTuple):
     contract_id: str
     account_id: str | None
     opportunity_id: str | None
@@ -59,16 +70,14 @@ class Contract:
     end: date | None
 
 
-@dataclass(frozen=True)
-class Product:
+class Product(NamedTuple):
     product_id: str
     charge_type: str | None
     term_months: Decimal | None
     name: str | None = None
 
 
-@dataclass(frozen=True)
-class Rate:
+class Rate(NamedTuple):
     iso_code: str
     rate: Decimal
     start: date
@@ -86,7 +95,7 @@ class Override(Protocol):
 
 @dataclass
 class StagedOrg:
-    lines: list[Line]
+    lines: Sequence[Line]
     contracts: dict[str, Contract]
     renewed_contract_of_opportunity: dict[str, str]
     products: dict[str, Product]
@@ -95,38 +104,101 @@ class StagedOrg:
     corporate_currencies: list[str]
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while an org is read or derived.
+
+    Both create hundreds of thousands of long-lived tuples, lists and dicts of plain values, and no reference
+    cycles; each pass of the collector would walk all of them again (most of the derivation's time at a
+    million lines). Reference counting still frees everything let go; the collector's state is restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def read_staging(conn: psycopg.Connection) -> StagedOrg:
-    """Every live record the methodology uses, straight from the staging tables (sql/certification/staged_*)."""
+    """Every live record the methodology uses, straight from the staging tables (sql/certification/staged_*).
+
+    Ids, currencies, dates and amounts repeat across records (a contract's id on each of its lines, a date on
+    thousands): each distinct value is held once and shared, which keeps an org a fraction of its size. Amounts
+    are shared by value: the derivation uses them only as exact quantities, which equal values are.
+    """
+    held = {}.setdefault
+
     def rows(name: str) -> list[tuple]:
-        return conn.execute(load_sql("certification", name)).fetchall()
+        return [tuple(map(held, row, row)) for row in conn.execute(load_sql("certification", name))]
+
+    def lines() -> list[Line]:
+        """Fetched in batches through a server-side cursor: no whole-org result buffer."""
+        staged: list[Line] = []
+        with conn.cursor(name="staged_lines") as cursor:
+            cursor.execute(load_sql("certification", "staged_lines"))
+            while batch := cursor.fetchmany(LINES_PER_FETCH):
+                for row in batch:
+                    values = row[1:]
+                    staged.append(Line(row[0], *map(held, values, values)))
+        return staged
 
     rates: dict[str, list[Rate]] = defaultdict(list)
-    for row in rows("staged_rates"):
-        rates[row[0]].append(Rate(*row))
-    return StagedOrg(
-        lines=[Line(*row) for row in rows("staged_lines")],
-        contracts={row[0]: Contract(*row) for row in rows("staged_contracts")},
-        renewed_contract_of_opportunity=dict(rows("staged_renewals")),
-        products={row[0]: Product(*row) for row in rows("staged_products")},
-        rates=dict(rates),
-        accounts={row[0]: (row[1], row[2]) for row in rows("staged_accounts")},
-        corporate_currencies=[row[0] for row in rows("staged_corporate_currencies")],
-    )
+    with collector_paused():
+        for row in rows("staged_rates"):
+            rates[row[0]].append(Rate(*row))
+        contracts = {row[0]: Contract(*row) for row in rows("staged_contracts")}
+        return StagedOrg(
+            lines=lines(),
+            contracts=contracts,
+            renewed_contract_of_opportunity=dict(rows("staged_renewals")),
+            products={row[0]: Product(*row) for row in rows("staged_products")},
+            rates=dict(rates),
+            accounts={row[0]: (row[1], row[2]) for row in rows("staged_accounts")},
+            corporate_currencies=[row[0] for row in rows("staged_corporate_currencies")],
+        )
 
 
 # -- the rules, as small pure functions ----------------------------------------------------
 
+def half_even(numerator: int, denominator: int) -> int:
+    """numerator / denominator (denominator > 0), rounded half to even to a whole number, exactly."""
+    quotient, remainder = divmod(numerator, denominator)
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and quotient % 2):
+        return quotient + 1
+    return quotient
+
+
+@lru_cache(maxsize=65_536)
+def money(cents: int) -> Decimal:
+    """Whole cents as the Decimal the mart stores (scale 2). Cached: a customer's figures repeat month after
+    month, and the cache's size is fixed, not the org's."""
+    return Decimal(cents).scaleb(-2)
+
+
 def round_to_cents(value: Fraction) -> Decimal:
-    """Round an exact quantity half to even, to 0.01 (Fraction rounds half to even)."""
-    cents = round(value * 100)
-    return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+    """Round an exact quantity half to even, to 0.01."""
+    return money(half_even(value.numerator * 100, value.denominator))
+
+
+def line_mrr_cents(net_price: Decimal, quantity: Decimal, prorate_multiplier: Decimal, term_months: Decimal,
+                   rate: Decimal) -> int:
+    """round(NetPrice x Quantity / (P x T) / R, 2) in cents, from the exact quotient (P, T and R are positive)."""
+    price_n, price_d = net_price.as_integer_ratio()
+    quantity_n, quantity_d = quantity.as_integer_ratio()
+    prorate_n, prorate_d = prorate_multiplier.as_integer_ratio()
+    term_n, term_d = term_months.as_integer_ratio()
+    rate_n, rate_d = rate.as_integer_ratio()
+    return half_even(100 * price_n * quantity_n * prorate_d * term_d * rate_d,
+                     price_d * quantity_d * prorate_n * term_n * rate_n)
 
 
 def line_mrr(net_price: Decimal, quantity: Decimal, prorate_multiplier: Decimal, term_months: Decimal,
              rate: Decimal) -> Decimal:
     """round(NetPrice x Quantity / (P x T) / R, 2), from the exact quotient."""
-    quotient = Fraction(net_price) * Fraction(quantity) / (Fraction(prorate_multiplier) * Fraction(term_months))
-    return round_to_cents(quotient / Fraction(rate))
+    return money(line_mrr_cents(net_price, quantity, prorate_multiplier, term_months, rate))
 
 
 def is_recurring(charge_type: str | None) -> bool:
@@ -160,9 +232,10 @@ def overlapping_rates(rates: list[Rate]) -> list[tuple[Rate, Rate]]:
 
 
 def rate_at(rates: list[Rate], day: date) -> Decimal | None:
-    for rate in rates:
-        if rate.start <= day and (rate.next_start is None or day < rate.next_start):
-            return rate.rate
+    """The rate whose period holds `day`, from one currency's rates in start order (they do not overlap)."""
+    index = bisect.bisect_right(rates, day, key=lambda rate: rate.start) - 1
+    if index >= 0 and (rates[index].next_start is None or day < rates[index].next_start):
+        return rates[index].rate
     return None
 
 
@@ -251,8 +324,8 @@ def grace_days(gap_days: int, limit: int) -> int:
     return gap_days if 1 <= gap_days <= limit else 0
 
 
-def classify_movement(starting: Decimal, ending: Decimal, had_mrr_before: bool) -> tuple[str, Decimal]:
-    """METHODOLOGY.md A5."""
+def classify_movement(starting: int, ending: int, had_mrr_before: bool) -> tuple[str, int]:
+    """METHODOLOGY.md A5, on a customer's starting and ending MRR of a month (in cents)."""
     if starting == 0 and ending > 0:
         return ("winback", ending) if had_mrr_before else ("new", ending)
     if starting > 0 and ending == 0:
@@ -261,34 +334,44 @@ def classify_movement(starting: Decimal, ending: Decimal, had_mrr_before: bool) 
         return "expansion", ending - starting
     if starting > 0 and 0 < ending < starting:
         return "contraction", ending - starting
-    return "none", ZERO
+    return "none", 0
 
 
-def month_start(day: date) -> date:
-    return day.replace(day=1)
+class CalendarMonth(NamedTuple):
+    """A month as the derivation walks it: its first day, its days as day numbers, and its snapshot day."""
+
+    first: date
+    first_day: int
+    last_day: int
+    days: int
+    snapshot: date
+    snapshot_day: int
 
 
-def next_month(month: date) -> date:
-    return (month + timedelta(days=32)).replace(day=1)
-
-
-def month_end(month: date) -> date:
-    return next_month(month) - timedelta(days=1)
-
-
-def months_between(first: date, last: date) -> Iterable[date]:
-    month = month_start(first)
-    while month <= last:
-        yield month
-        month = next_month(month)
+@lru_cache(maxsize=4096)
+def months_through(first_month: date, as_of: date) -> tuple[CalendarMonth, ...]:
+    """Every month from `first_month` through the month that holds `as_of`, each snapshot on its last day or on
+    the as-of date (A4). Cached: customers share a handful of cohort months."""
+    months = []
+    month = first_month
+    while month <= as_of:
+        following = (month + timedelta(days=32)).replace(day=1)
+        last = following - timedelta(days=1)
+        snapshot = min(last, as_of)
+        months.append(CalendarMonth(month, month.toordinal(), last.toordinal(), last.day, snapshot,
+                                    snapshot.toordinal()))
+        month = following
+    return tuple(months)
 
 
 # -- customer daily MRR as steps -----------------------------------------------------------
 
-@dataclass
+@dataclass(slots=True)
 class ServiceInterval:
+    """A recurring line that carries MRR: its MRR in cents, its real service period and its MRR period (grace)."""
+
     line_id: str
-    mrr: Decimal
+    mrr: int
     start: date
     end: date
     mrr_end: date
@@ -298,37 +381,73 @@ class ServiceInterval:
     rate: Decimal = Decimal(1)
 
 
+def _steps(changes: dict[int, int]) -> tuple[list[int], list[int]]:
+    """(change days, value from each of them on) of a step function given as its changes per day."""
+    days = sorted(changes)
+    values, running = [], 0
+    for day in days:
+        running += changes[day]
+        values.append(running)
+    return days, values
+
+
 @dataclass
 class DailyMrr:
-    """D(c, d) of one customer: its value from each change day until the next."""
+    """D(c, d) of one customer in cents: its value from each change day (a day number) until the next."""
 
-    days: list[date] = field(default_factory=list)
-    values: list[Decimal] = field(default_factory=list)
+    days: list[int] = field(default_factory=list)
+    values: list[int] = field(default_factory=list)
 
     @classmethod
     def of(cls, intervals: list[ServiceInterval]) -> DailyMrr:
-        changes: dict[date, Decimal] = defaultdict(Decimal)
+        changes: dict[int, int] = defaultdict(int)
         for interval in intervals:
-            changes[interval.start] += interval.mrr
-            # A line running to the last representable day (9999-12-31, "no end") never stops.
-            if interval.mrr_end < date.max:
-                changes[interval.mrr_end + timedelta(days=1)] -= interval.mrr
-        steps, running = cls(), Decimal(0)
-        for day in sorted(changes):
-            running += changes[day]
-            steps.days.append(day)
-            steps.values.append(running)
-        return steps
-
-    def on(self, day: date) -> Decimal:
-        index = bisect.bisect_right(self.days, day) - 1
-        return self.values[index] if index >= 0 else ZERO
+            changes[interval.start.toordinal()] += interval.mrr
+            # A day number past 9999-12-31 ("no end") is only a number: such a line never stops in any month.
+            changes[interval.mrr_end.toordinal() + 1] -= interval.mrr
+        return cls(*_steps(changes))
 
     def first_positive_day(self) -> date | None:
-        return next((d for d, v in zip(self.days, self.values) if v > 0), None)
+        return next((date.fromordinal(d) for d, v in zip(self.days, self.values) if v > 0), None)
 
     def first_negative_day(self) -> date | None:
-        return next((d for d, v in zip(self.days, self.values) if v < 0), None)
+        return next((date.fromordinal(d) for d, v in zip(self.days, self.values) if v < 0), None)
+
+
+def monthly_revenue_cents(intervals: list[ServiceInterval], as_of: date, months: Sequence[CalendarMonth]
+                          ) -> list[int]:
+    """A6 for each of `months`: round(sum over lines of MRR x real active days / days in month), in cents.
+
+    The sum over a month is the sum of the customer's real daily MRR (no grace) over its days, so it is taken
+    from the steps of that daily MRR: level x days between changes. Lines stop counting after the as-of date.
+    """
+    as_of_day = as_of.toordinal()
+    changes: dict[int, int] = defaultdict(int)
+    for interval in intervals:
+        start, last = interval.start.toordinal(), min(interval.end.toordinal(), as_of_day)
+        if last >= start:
+            changes[start] += interval.mrr
+            changes[last + 1] -= interval.mrr
+    days = sorted(changes)
+    deltas = [changes[day] for day in days]
+    revenue, level, at, count = [], 0, 0, len(days)
+    for month in months:
+        while at < count and days[at] <= month.first_day:
+            level += deltas[at]
+            at += 1
+        if at == count or days[at] > month.last_day:
+            # No change within the month: every day earns the same, and the month earns one month's MRR.
+            revenue.append(level)
+            continue
+        mrr_days, since = 0, month.first_day
+        while at < count and days[at] <= month.last_day:
+            mrr_days += level * (days[at] - since)
+            since = days[at]
+            level += deltas[at]
+            at += 1
+        mrr_days += level * (month.last_day - since + 1)
+        revenue.append(half_even(mrr_days, month.days))
+    return revenue
 
 
 # -- the derivation ------------------------------------------------------------------------
@@ -346,16 +465,37 @@ def reporting_currency(org: StagedOrg) -> str:
     raise DerivationError("unknown_reporting_currency: no corporate currency and several line currencies")
 
 
-def service_intervals(org: StagedOrg, renewal_grace_limit: int, links: set[tuple[str, str]],
-                      customers: dict[str, str]) -> dict[str, list[ServiceInterval]]:
-    """The recurring lines that carry MRR, grouped by customer, with renewal grace applied."""
-    currency = reporting_currency(org)
-    for iso_code, rates in org.rates.items():
-        if overlaps := overlapping_rates(rates):
+def check_rates(rates: dict[str, list[Rate]]) -> dict[str, list[Rate]]:
+    """Each currency's rates in start order, once A2's one-rate-per-day is known to hold."""
+    for iso_code, of_currency in rates.items():
+        if overlaps := overlapping_rates(of_currency):
             earlier, later = overlaps[0]
             raise DerivationError(f"overlapping_conversion_rates: {iso_code} from {later.start} overlaps the rate "
                                   f"from {earlier.start} ({len(overlaps)} overlap(s))")
-    by_contract: dict[str, list[ServiceInterval]] = defaultdict(list)
+    return {iso_code: sorted(of_currency, key=lambda rate: rate.start) for iso_code, of_currency in rates.items()}
+
+
+@dataclass
+class CarriedLines:
+    """The recurring lines that carry MRR, grouped by customer, and the renewal grace of each contract.
+
+    Only the lines are grouped here: their intervals are made one customer at a time (`customer_intervals`),
+    so the whole org's intervals are never in memory at once.
+
+    Attributes:
+        by_customer: customer -> its lines, in staging order.
+        grace: contract -> (its service end, the days of grace its lines that end then run through).
+    """
+
+    by_customer: dict[str, list[Line]]
+    grace: dict[str, tuple[date, int]]
+
+
+def carried_lines(org: StagedOrg, renewal_grace_limit: int, links: set[tuple[str, str]],
+                  customers: dict[str, str]) -> CarriedLines:
+    """A2's lines that carry MRR (recurring, with service days), by customer, and A3's renewal grace."""
+    by_customer: dict[str, list[Line]] = defaultdict(list)
+    windows: dict[str, tuple[date, date]] = {}
     for line in org.lines:
         product = org.products.get(line.product_id)
         if product is None:
@@ -368,76 +508,81 @@ def service_intervals(org: StagedOrg, renewal_grace_limit: int, links: set[tuple
         start, end, nothing_to_carry = service_period(line, contract)
         if nothing_to_carry:
             continue
-        rate = Decimal(1) if line.currency == currency else rate_at(org.rates.get(line.currency, []), start)
+        window = windows.get(contract.contract_id)
+        windows[contract.contract_id] = (start, end) if window is None else (min(window[0], start),
+                                                                             max(window[1], end))
+        by_customer[customers[contract.contract_id]].append(line)
+
+    successors: dict[str, list[str]] = defaultdict(list)
+    for predecessor, successor in links:
+        if successor in windows and predecessor in windows:
+            successors[predecessor].append(successor)
+    grace = {}
+    for contract_id, renewals in successors.items():
+        earliest = min(renewals, key=lambda c: (windows[c][0], c))
+        contract_end = windows[contract_id][1]
+        if extra := grace_days((windows[earliest][0] - contract_end).days - 1, renewal_grace_limit):
+            grace[contract_id] = (contract_end, extra)
+    return CarriedLines(by_customer, grace)
+
+
+def customer_intervals(lines: list[Line], org: StagedOrg, currency: str, rates: dict[str, list[Rate]],
+                       grace: dict[str, tuple[date, int]]) -> list[ServiceInterval]:
+    """One customer's carried lines as service intervals: each with its MRR (A2) and its renewal grace (A3)."""
+    intervals = []
+    one, twelve = Decimal(1), Decimal(12)
+    for line in lines:
+        product, contract = org.products[line.product_id], org.contracts[line.contract_id]
+        start, end, _ = service_period(line, contract)
+        rate = one if line.currency == currency else rate_at(rates.get(line.currency, []), start)
         if rate is None or rate <= 0:
             raise DerivationError(f"missing_conversion_rate: line {line.line_id} ({line.currency} at {start})")
         if line.net_price is None or line.quantity is None:
             raise DerivationError(f"missing_price_or_quantity: line {line.line_id}")
-        prorate = line.prorate_multiplier if line.prorate_multiplier is not None else Decimal(1)
-        term = product.term_months if product.term_months is not None else Decimal(12)
+        prorate = line.prorate_multiplier if line.prorate_multiplier is not None else one
+        term = product.term_months if product.term_months is not None else twelve
         if prorate <= 0 or term <= 0:
             raise DerivationError(f"bad_prorate_multiplier or bad_subscription_term: line {line.line_id}")
-        mrr = line_mrr(line.net_price, line.quantity, prorate, term, rate)
-        by_contract[contract.contract_id].append(ServiceInterval(line.line_id, mrr, start, end, end,
-                                                                 contract.contract_id, product, line.currency, rate))
-
-    windows = {c: (min(i.start for i in lines), max(i.end for i in lines)) for c, lines in by_contract.items()}
-    successors: dict[str, list[str]] = defaultdict(list)
-    for predecessor, successor in links:
-        if successor in windows:
-            successors[predecessor].append(successor)
-    for contract_id, lines in by_contract.items():
-        if not successors.get(contract_id):
-            continue
-        earliest = min(successors[contract_id], key=lambda c: (windows[c][0], c))
-        contract_end = windows[contract_id][1]
-        extra = grace_days((windows[earliest][0] - contract_end).days - 1, renewal_grace_limit)
-        for interval in lines:
-            if interval.end == contract_end:
-                interval.mrr_end = interval.end + timedelta(days=extra)
-
-    by_customer: dict[str, list[ServiceInterval]] = defaultdict(list)
-    for contract_id, lines in by_contract.items():
-        by_customer[customers[contract_id]].extend(lines)
-    return by_customer
-
-
-def recognized_revenue_by_month(intervals: list[ServiceInterval], as_of: date) -> dict[date, Decimal]:
-    """Customer revenue per month: round(sum of MRR x real active days / days in month), to the as-of date."""
-    mrr_days: dict[date, Decimal] = defaultdict(Decimal)
-    for interval in intervals:
-        last = min(interval.end, as_of)
-        if last < interval.start:
-            continue
-        for month in months_between(interval.start, last):
-            days = (min(last, month_end(month)) - max(interval.start, month)).days + 1
-            mrr_days[month] += interval.mrr * days
-    return {month: round_to_cents(Fraction(total) / month_end(month).day) for month, total in mrr_days.items()}
+        mrr_end = end
+        if contract.contract_id in grace:
+            contract_end, extra = grace[contract.contract_id]
+            if end == contract_end:
+                mrr_end = end + timedelta(days=extra)
+        intervals.append(ServiceInterval(line.line_id, line_mrr_cents(line.net_price, line.quantity, prorate, term,
+                                                                      rate),
+                                         start, end, mrr_end, contract.contract_id, product, line.currency, rate))
+    return intervals
 
 
 def percent(part: Decimal | int, whole: Decimal | int) -> Decimal | None:
     """part / whole as a percentage, rounded half to even to 0.1; None when there is no whole."""
     if whole == 0:
         return None
-    value = Fraction(part) * 100 / Fraction(whole)
-    return (Decimal(round(value * 10)) / 10).quantize(Decimal("0.1"))
+    value = Fraction(part) * 1000 / Fraction(whole)
+    return Decimal(half_even(value.numerator, value.denominator)).scaleb(-1)
 
 
-@dataclass(frozen=True)
-class CustomerMonth:
-    """One customer in one month: its snapshot, its movement and its revenue."""
+class CustomerMonth(NamedTuple):
+    """One customer in one month: its snapshot, its movement and its revenue (money in cents)."""
 
     month: date
     snapshot_date: date
-    starting_mrr: Decimal
-    ending_mrr: Decimal
+    starting_mrr: int
+    ending_mrr: int
     movement: str
-    movement_amount: Decimal
-    recognized_revenue: Decimal
+    movement_amount: int
+    recognized_revenue: int
+
+
+# The same tuple CustomerMonth(...) makes, built in C: a NamedTuple's own constructor is Python code, and the
+# derivation makes one per customer-month.
+_customer_month = partial(tuple.__new__, CustomerMonth)
 
 
 def customer_months(intervals: list[ServiceInterval], as_of: date, customer_id: str) -> list[CustomerMonth]:
-    """Every month of a customer from its cohort through the as-of month (A4-A6); empty if not yet a customer."""
+    """A customer's months from its cohort (A4-A6), through the as-of month or, once its MRR has dropped to
+    nothing for good, through the month it did: every later month up to the as-of date is then a month of
+    nothing (no MRR, no revenue, no movement). Empty if it is not yet a customer."""
     daily = DailyMrr.of(intervals)
     negative = daily.first_negative_day()
     if negative:
@@ -445,14 +590,22 @@ def customer_months(intervals: list[ServiceInterval], as_of: date, customer_id: 
     first_day = daily.first_positive_day()
     if first_day is None or first_day > as_of:
         return []
-    revenue = recognized_revenue_by_month(intervals, as_of)
-    months, starting = [], ZERO
-    for month in months_between(first_day, as_of):
-        snapshot_day = min(month_end(month), as_of)
-        ending = daily.on(snapshot_day)
-        movement, amount = classify_movement(starting, ending, had_mrr_before=first_day < month)
-        months.append(CustomerMonth(month, snapshot_day, starting, ending, movement, amount,
-                                    revenue.get(month, ZERO)))
+    calendar = months_through(first_day.replace(day=1), as_of)
+    days, values, count = daily.days, daily.values, len(daily.days)
+    if values[-1] == 0:
+        # Real service never outlasts MRR service (grace only extends it), so no revenue follows either.
+        last_change = date.fromordinal(min(days[-1], as_of.toordinal()))
+        calendar = calendar[:(last_change.year - first_day.year) * 12 + last_change.month - first_day.month + 1]
+    revenue = monthly_revenue_cents(intervals, as_of, calendar)
+    first_positive, at, ending, starting = first_day.toordinal(), 0, 0, 0
+    months = []
+    for month, recognized in zip(calendar, revenue):
+        while at < count and days[at] <= month.snapshot_day:
+            ending = values[at]
+            at += 1
+        movement, amount = classify_movement(starting, ending, first_positive < month.first_day)
+        months.append(_customer_month((month.first, month.snapshot, starting, ending, movement, amount,
+                                       recognized)))
         starting = ending
     return months
 
@@ -495,44 +648,132 @@ class DerivedFigures:
                 "mart_cohort_retention": self.cohorts, "mart_cohort_retention_total": self.cohort_total}
 
 
-def _add_bridge(row: dict[str, object], currency: str, month: CustomerMonth) -> None:
-    row.setdefault("currency", currency)
-    row["snapshot_date"] = month.snapshot_date
-    for name in ("starting_mrr", "new", "expansion", "contraction", "churn", "winback", "net_new_mrr",
-                 "ending_mrr", "recognized_revenue"):
-        row.setdefault(name, ZERO)
-    row.setdefault("active_customers", 0)
-    row["starting_mrr"] += month.starting_mrr
-    row["ending_mrr"] += month.ending_mrr
-    if month.movement != "none":
-        row[month.movement] += month.movement_amount
-        row["net_new_mrr"] += month.movement_amount
-    row["recognized_revenue"] += month.recognized_revenue
-    row["active_customers"] += 1 if month.ending_mrr > 0 else 0
+BRIDGE_MOVEMENTS = ("new", "expansion", "contraction", "churn", "winback")
+# Where each of a bridge row's sums sits in its running list of cents (and its count of active customers).
+_STARTING, _NET_NEW, _ENDING, _REVENUE, _ACTIVE = 5, 6, 7, 8, 9
+_BRIDGE_SLOT = {name: slot for slot, name in enumerate(BRIDGE_MOVEMENTS)}
+# A cohort row's running sums: customers, active customers, the cohort's starting MRR and its ending MRR.
+_COHORT_CUSTOMERS, _COHORT_ACTIVE, _COHORT_STARTING, _COHORT_ENDING = 0, 1, 2, 3
 
 
-def _add_cohort(row: dict[str, object], currency: str, cohort_start: CustomerMonth, month: CustomerMonth) -> None:
-    row.setdefault("months_since_cohort", (month.month.year - cohort_start.month.year) * 12
-                   + month.month.month - cohort_start.month.month)
-    row.setdefault("currency", currency)
-    row["snapshot_date"] = month.snapshot_date
-    row["cohort_customers"] = row.get("cohort_customers", 0) + 1
-    row["active_customers"] = row.get("active_customers", 0) + (1 if month.ending_mrr > 0 else 0)
-    row["cohort_starting_mrr"] = row.get("cohort_starting_mrr", ZERO) + cohort_start.ending_mrr
-    row["ending_mrr"] = row.get("ending_mrr", ZERO) + month.ending_mrr
+class _Sums:
+    """The bridge and cohort retention per business unit, as running integer sums over customer-months.
+
+    Every customer's months run to the same as-of month, so a bridge row is found by how many months it lies
+    before the as-of month, and a cohort row by how many months it lies after its cohort month: list positions,
+    not lookups. The totals over business units are the sums of the business units' rows: integers add
+    exactly.
+    """
+
+    def __init__(self, as_of: date) -> None:
+        self.as_of = as_of
+        self.calendar: tuple[CalendarMonth, ...] = ()
+        self.bridge: dict[str, list[list[int]]] = {}  # unit -> rows, the as-of month's first
+        self.cohorts: dict[tuple[date, str], list[list[int]]] = {}  # (cohort month, unit) -> rows, from the cohort
+        # (cohort month, unit) -> changes, by months after the cohort, of the customers and the starting MRR of
+        # the cohort's customers that have stopped for good: they count in every month up to the as-of month.
+        self.stopped: dict[tuple[date, str], list[list[int]]] = {}
+
+    def add(self, unit: str, months: list[CustomerMonth]) -> None:
+        """A customer's months; months after the last of them, through the as-of month, are months of nothing."""
+        calendar = months_through(months[0].month, self.as_of)
+        span = len(calendar)
+        if span > len(self.calendar):
+            self.calendar = calendar
+        bridge = self.bridge.setdefault(unit, [])
+        bridge.extend([0] * 10 for _ in range(span - len(bridge)))
+        cohort = self.cohorts.get((months[0].month, unit))
+        if cohort is None:
+            cohort = self.cohorts[(months[0].month, unit)] = [[0] * 4 for _ in range(span)]
+        cohort_starting = months[0].ending_mrr
+        slot_of = _BRIDGE_SLOT
+        for after_cohort, (_, _, starting, ending, movement, amount, revenue) in enumerate(months):
+            active = 1 if ending > 0 else 0
+            sums = bridge[span - 1 - after_cohort]
+            sums[_STARTING] += starting
+            sums[_ENDING] += ending
+            if amount:
+                sums[slot_of[movement]] += amount
+                sums[_NET_NEW] += amount
+            sums[_REVENUE] += revenue
+            sums[_ACTIVE] += active
+            retention = cohort[after_cohort]
+            retention[_COHORT_CUSTOMERS] += 1
+            retention[_COHORT_ACTIVE] += active
+            retention[_COHORT_STARTING] += cohort_starting
+            retention[_COHORT_ENDING] += ending
+        if len(months) < span:
+            stopped = self.stopped.get((months[0].month, unit))
+            if stopped is None:
+                stopped = self.stopped[(months[0].month, unit)] = [[0, 0] for _ in range(span)]
+            stopped[len(months)][0] += 1
+            stopped[len(months)][1] += cohort_starting
+
+    def _count_stopped_customers(self) -> None:
+        for key, changes in self.stopped.items():
+            customers = starting = 0
+            for retention, (more_customers, more_starting) in zip(self.cohorts[key], changes):
+                customers += more_customers
+                starting += more_starting
+                retention[_COHORT_CUSTOMERS] += customers
+                retention[_COHORT_STARTING] += starting
+        self.stopped.clear()
+
+    def figures(self, currency: str) -> DerivedFigures:
+        self._count_stopped_customers()
+        derived = DerivedFigures()
+        latest = len(self.calendar) - 1
+        bridge_total: list[list[int]] = []
+        for unit, rows in self.bridge.items():
+            bridge_total.extend([0] * 10 for _ in range(len(rows) - len(bridge_total)))
+            for before_as_of, sums in enumerate(rows):
+                month = self.calendar[latest - before_as_of]
+                derived.bridge[(month.first, unit)] = _bridge_row(month, sums, currency)
+                _add_into(bridge_total[before_as_of], sums)
+        for before_as_of, sums in enumerate(bridge_total):
+            month = self.calendar[latest - before_as_of]
+            derived.bridge_total[(month.first,)] = _bridge_row(month, sums, currency)
+        cohort_total: dict[date, list[list[int]]] = {}
+        for (cohort_month, unit), rows in self.cohorts.items():
+            totals = cohort_total.setdefault(cohort_month, [[0] * 4 for _ in rows])
+            months = self.calendar[len(self.calendar) - len(rows):]
+            for month, sums, total in zip(months, rows, totals):
+                derived.cohorts[(cohort_month, unit, month.first)] = _cohort_row(cohort_month, month, sums, currency)
+                _add_into(total, sums)
+        for cohort_month, rows in cohort_total.items():
+            months = self.calendar[len(self.calendar) - len(rows):]
+            for month, sums in zip(months, rows):
+                derived.cohort_total[(cohort_month, month.first)] = _cohort_row(cohort_month, month, sums, currency)
+        return derived
 
 
-def _retention(rows: dict[tuple, dict[str, object]]) -> None:
-    for row in rows.values():
-        row["mrr_retention_pct"] = percent(row["ending_mrr"], row["cohort_starting_mrr"])
-        row["logo_retention_pct"] = percent(row["active_customers"], row["cohort_customers"])
+def _add_into(total: list[int], sums: list[int]) -> None:
+    for slot, value in enumerate(sums):
+        total[slot] += value
+
+
+def _bridge_row(month: CalendarMonth, sums: list[int], currency: str) -> dict[str, object]:
+    return {"currency": currency, "snapshot_date": month.snapshot, "starting_mrr": money(sums[_STARTING]),
+            **{name: money(sums[slot]) for name, slot in _BRIDGE_SLOT.items()},
+            "net_new_mrr": money(sums[_NET_NEW]), "ending_mrr": money(sums[_ENDING]),
+            "recognized_revenue": money(sums[_REVENUE]), "active_customers": sums[_ACTIVE]}
+
+
+def _cohort_row(cohort_month: date, month: CalendarMonth, sums: list[int], currency: str) -> dict[str, object]:
+    return {"months_since_cohort": (month.first.year - cohort_month.year) * 12 + month.first.month
+            - cohort_month.month,
+            "currency": currency, "snapshot_date": month.snapshot,
+            "cohort_customers": sums[_COHORT_CUSTOMERS], "active_customers": sums[_COHORT_ACTIVE],
+            "cohort_starting_mrr": money(sums[_COHORT_STARTING]), "ending_mrr": money(sums[_COHORT_ENDING]),
+            "mrr_retention_pct": percent(sums[_COHORT_ENDING], sums[_COHORT_STARTING]),
+            "logo_retention_pct": percent(sums[_COHORT_ACTIVE], sums[_COHORT_CUSTOMERS])}
 
 
 def customer_month_row(month: CustomerMonth, unit: str, name: str | None, currency: str) -> dict[str, object]:
     return {"business_unit": unit, "customer_name": name, "currency": currency, "snapshot_date": month.snapshot_date,
-            "starting_mrr": month.starting_mrr, "movement_type": month.movement,
-            "movement_amount": month.movement_amount, "ending_mrr": month.ending_mrr,
-            "recognized_revenue": month.recognized_revenue}
+            "starting_mrr": money(month.starting_mrr), "movement_type": month.movement,
+            "movement_amount": money(month.movement_amount), "ending_mrr": money(month.ending_mrr),
+            "recognized_revenue": money(month.recognized_revenue)}
 
 
 def has_figures(month: CustomerMonth) -> bool:
@@ -544,7 +785,7 @@ def customer_line_row(customer_id: str, interval: ServiceInterval) -> dict[str, 
     product = interval.product
     return {"customer_id": customer_id, "contract_id": interval.contract_id,
             "product_id": product.product_id if product else None, "product_name": product.name if product else None,
-            "currency_iso_code": interval.currency, "conversion_rate": interval.rate, "line_mrr": interval.mrr,
+            "currency_iso_code": interval.currency, "conversion_rate": interval.rate, "line_mrr": money(interval.mrr),
             "service_start_date": interval.start, "service_end_date": interval.end, "mrr_end_date": interval.mrr_end}
 
 
@@ -561,48 +802,49 @@ def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overri
     """Every published figure as of `as_of`: the bridge per business unit and in total and cohort retention,
     returned; and the detail behind them (each customer's months, lines and contracts), handed to
     `each_customer` one customer at a time, in the order of their ids (code points, as PostgreSQL's "C")."""
+    with collector_paused():
+        return _derive_figures(org, as_of, renewal_grace_limit, overrides, each_customer)
+
+
+def _derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overrides: Sequence[Override],
+                    each_customer: Callable[[CustomerDetail], None]) -> DerivedFigures:
     currency = reporting_currency(org)
     override_of = {o.contract_id: o for o in overrides}
     links = renewal_links(org.contracts, org.renewed_contract_of_opportunity)
     customers = contract_customers(org.contracts, links, {c: o.customer_account_id for c, o in override_of.items()})
-    contracts_of = _contracts_by_customer(org, links, customers, override_of)
-    figures = DerivedFigures()
-    by_customer = service_intervals(org, renewal_grace_limit, links, customers)
-    for customer_id in sorted(by_customer):
-        intervals = by_customer[customer_id]
+    contracts_of = _contracts_by_customer(links, customers)
+    rates = check_rates(org.rates)
+    sums = _Sums(as_of)
+    carried = carried_lines(org, renewal_grace_limit, links, customers)
+    for customer_id in sorted(carried.by_customer):
+        intervals = customer_intervals(carried.by_customer.pop(customer_id), org, currency, rates, carried.grace)
         months = customer_months(intervals, as_of, customer_id)
         if not months:
             continue
         if customer_id not in org.accounts:
             raise DerivationError(f"contract_without_account: customer account {customer_id}")
         name, unit = org.accounts[customer_id][0], (org.accounts[customer_id][1] or "").strip() or UNASSIGNED
-        detail = CustomerDetail(customer_id, contracts=contracts_of.get(customer_id, {}))
+        detail = CustomerDetail(customer_id)
+        for contract_id, renews in contracts_of.pop(customer_id, {}).items():
+            detail.contracts[(contract_id,)] = customer_contract_row(org.contracts[contract_id], customer_id,
+                                                                     renews, override_of.get(contract_id))
         for interval in intervals:
             detail.lines[(interval.line_id,)] = customer_line_row(customer_id, interval)
-        cohort_start = months[0]
         for month in months:
             if has_figures(month):
                 detail.months[(month.month, customer_id)] = customer_month_row(month, unit, name, currency)
-            _add_bridge(figures.bridge.setdefault((month.month, unit), {}), currency, month)
-            _add_bridge(figures.bridge_total.setdefault((month.month,), {}), currency, month)
-            _add_cohort(figures.cohorts.setdefault((cohort_start.month, unit, month.month), {}), currency,
-                        cohort_start, month)
-            _add_cohort(figures.cohort_total.setdefault((cohort_start.month, month.month), {}), currency,
-                        cohort_start, month)
+        sums.add(unit, months)
         each_customer(detail)
-    _retention(figures.cohorts)
-    _retention(figures.cohort_total)
-    return figures
+    return sums.figures(currency)
 
 
-def _contracts_by_customer(org: StagedOrg, links: set[tuple[str, str]], customers: dict[str, str],
-                           override_of: dict[str, Override]) -> dict[str, dict[tuple, dict[str, object]]]:
-    """Each customer's contracts, each with the contracts it renews."""
+def _contracts_by_customer(links: set[tuple[str, str]], customers: dict[str, str]
+                           ) -> dict[str, dict[str, list[str]]]:
+    """Each customer's contracts, each with the contracts it renews (their rows are made customer by customer)."""
     renews: dict[str, list[str]] = defaultdict(list)
     for predecessor, successor in links:
         renews[successor].append(predecessor)
-    by_customer: dict[str, dict[tuple, dict[str, object]]] = defaultdict(dict)
+    by_customer: dict[str, dict[str, list[str]]] = defaultdict(dict)
     for contract_id, customer_id in customers.items():
-        by_customer[customer_id][(contract_id,)] = customer_contract_row(
-            org.contracts[contract_id], customer_id, sorted(renews[contract_id]), override_of.get(contract_id))
+        by_customer[customer_id][contract_id] = sorted(renews.get(contract_id, ()))
     return by_customer
