@@ -4,6 +4,7 @@ simple-salesforce speaks the wire protocol; this adds what a certified
 extraction needs around it: every JSON number parsed to Decimal, bounded
 retries with backoff (tenacity) for transient faults, a fresh session when the
 old one expires, and errors that say what went wrong in Salesforce's terms.
+Query pages keep the text they were parsed from: raw stores records as sent.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, TypeVar
 
 import requests
@@ -32,6 +34,8 @@ from revcert.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Distinct = set[tuple[type, Any]]
+_NULL: tuple[type, Any] = (type(None), None)
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ class SalesforceClient:
         token = response.json()
         return Salesforce(instance_url=token.get("instance_url", self.credentials.instance_url),
                           session_id=token["access_token"], version=self.settings.salesforce_api_version,
-                          session=self.http, parse_float=Decimal)
+                          session=self.http, parse_float=Decimal, object_pairs_hook=None)
 
     def _retrying(self, call: Callable[[], T]) -> T:
         retrying = Retrying(
@@ -185,15 +189,22 @@ class SalesforceClient:
         result = self._call(lambda sf: sf.query(soql))
         return dict(result["records"][0]) if result["records"] else {}
 
-    def query_pages(self, soql: str, *, include_deleted: bool) -> Iterator[list[dict[str, Any]]]:
-        """REST query (queryAll when `include_deleted`), one list of records per page."""
-        page = self._call(lambda sf: sf.query(soql, include_deleted=include_deleted))
+    def query_pages(self, soql: str, *, include_deleted: bool) -> Iterator[RestPage]:
+        """REST query (queryAll when `include_deleted`), one page at a time."""
+        # simple-salesforce's query() returns only the parse; its request and parse, called
+        # apart, keep the text too.
+        def get(sf: Salesforce, url: str, params: dict[str, str] | None = None) -> RestPage:
+            response = sf._call_salesforce("GET", url, name="query", params=params)
+            return RestPage(sf.parse_result_to_json(response), response.text)
+
+        verb = "queryAll/" if include_deleted else "query/"
+        page = self._call(lambda sf: get(sf, sf.base_url + verb, {"q": soql}))
         while True:
-            yield page["records"]
-            if page["done"]:
+            yield page
+            if page.body["done"]:
                 return
-            next_url = page["nextRecordsUrl"]
-            page = self._call(lambda sf, url=next_url: sf.query_more(url, identifier_is_url=True))
+            next_url = page.body["nextRecordsUrl"]
+            page = self._call(lambda sf, url=next_url: get(sf, f"https://{sf.sf_instance}{url}"))
 
     def _bulk(self, object_name: str) -> _Bulk2Client:
         # The public bulk2 generators cannot resume a results page after a transient
@@ -201,8 +212,8 @@ class SalesforceClient:
         headers = {"Authorization": "Bearer " + self.sf.session_id, "X-PrettyPrint": "1"}
         return _Bulk2Client(object_name, self.sf.bulk2_url, headers, self.http)
 
-    def bulk_pages(self, object_name: str, soql: str, *, include_deleted: bool) -> Iterator[list[dict[str, Any]]]:
-        """Bulk API 2.0 query job, one list of CSV rows (empty cell = null) per results page."""
+    def bulk_pages(self, object_name: str, soql: str, *, include_deleted: bool) -> Iterator[BulkPage]:
+        """Bulk API 2.0 query job, one results page at a time."""
         operation = Operation.query_all if include_deleted else Operation.query
         job = self._call(lambda sf: self._bulk(object_name).create_job(operation, soql))
         self._call(lambda sf: self._bulk(object_name).wait_for_job(job["id"], True, wait=0.1))
@@ -210,8 +221,62 @@ class SalesforceClient:
         while True:
             result = self._call(lambda sf, page=locator: self._bulk(object_name).get_query_results(
                 job["id"], page, self.settings.bulk_page_size))
-            rows = csv.DictReader(io.StringIO(result["records"]))
-            yield [{k: (v if v != "" else None) for k, v in row.items()} for row in rows]
+            yield BulkPage(result["records"])
             locator = result["locator"]
             if not locator:
                 return
+
+
+@dataclass(frozen=True)
+class RestPage:
+    """One REST query page: the response parsed (numbers as Decimal) and the JSON text it was parsed from."""
+
+    body: dict[str, Any]
+    text: str
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return self.body["records"]
+
+    def distinct(self, name: str) -> Distinct:
+        """The field's distinct values in the page, each with its type (True and 1 are not one value here)."""
+        values = [record.get(name) for record in self.records]
+        return set(zip(map(type, values), values))
+
+
+@dataclass(frozen=True)
+class BulkPage:
+    """One Bulk 2.0 results page: its CSV text (a header, then one line per record; an empty cell is null),
+    read into lines when first asked."""
+
+    text: str
+
+    @cached_property
+    def rows(self) -> list[list[str]]:
+        return list(csv.reader(io.StringIO(self.text)))
+
+    @property
+    def header(self) -> list[str]:
+        return self.rows[0] if self.rows else []
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [{k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(io.StringIO(self.text))]
+
+    @property
+    def is_plain(self) -> bool:
+        """PostgreSQL's COPY reads the text exactly as csv.DictReader does: a header of distinct names short
+        enough to be column names, one cell per column on every line, no carriage return."""
+        return (bool(self.header) and len(set(self.header)) == len(self.header)
+                and all(len(name.encode()) < 64 for name in self.header)
+                and set(map(len, self.rows[1:])) <= {len(self.header)} and "\r" not in self.text)
+
+    @cached_property
+    def _columns(self) -> dict[str, tuple[str, ...]]:
+        return dict(zip(self.header, zip(*self.rows[1:]))) if len(self.rows) > 1 else {}
+
+    def distinct(self, name: str) -> Distinct:
+        """The field's distinct values in the page, null for an empty cell (or a column the page lacks)."""
+        if name not in self._columns:
+            return {_NULL} if len(self.rows) > 1 else set()
+        return {(str, value) if value != "" else _NULL for value in set(self._columns[name])}

@@ -2,7 +2,8 @@
 
 Every object is read incrementally on SystemModstamp (with a lookback, via
 queryAll so deletions arrive) and its records are appended to `raw` page by
-page as they arrive, so nothing the source said is ever lost. Then the
+page as they arrive, so nothing the source said is ever lost: a clean page
+set-based, from the text the source sent, while the next one downloads. Then the
 source's own COUNT() and control sums are taken, and what the read saw is
 recorded in raw.extraction_batch_object. Merging into staging is the next
 stage (revcert.staging.salesforce_staging), which alone moves the watermarks.
@@ -11,20 +12,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from revcert.extraction.batches import fail_batch
 from revcert.extraction.errors import SourceDataError
-from revcert.extraction.salesforce_client import SalesforceClient
+from revcert.extraction.salesforce_client import BulkPage, RestPage, SalesforceClient
 from revcert.extraction.salesforce_objects import (
     REPLICATION_KEY,
     SalesforceObject,
+    page_is_clean,
     parse_salesforce_datetime,
     record_problems,
     salesforce_objects,
@@ -34,9 +38,26 @@ from revcert.settings import Settings
 from revcert.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _MAX_PROBLEMS_SHOWN = 50
 FieldDefinitions = dict[str, dict[str, dict[str, Any]]]
+# One set-based append of a clean page to raw: the records' JSON as the source sent it (REST)
+# or as its CSV reads (Bulk 2.0), with the same Id, SystemModstamp and IsDeleted as
+# _append_to_raw would write; returns what the extraction counts.
+_APPEND_PAGE = """
+    with appended as (
+        insert into raw.salesforce_record (batch_id, object_name, record_id, system_modstamp, is_deleted, record)
+        select %(batch_id)s, %(object_name)s, record ->> 'Id', (record ->> 'SystemModstamp')::timestamptz,
+            coalesce(record -> 'IsDeleted' in ('true', '"true"'), false), record
+        from {records}
+        returning is_deleted, system_modstamp
+    )
+    select count(*), count(*) filter (where is_deleted), max(system_modstamp) from appended
+"""
+_REST_RECORDS = "jsonb_array_elements(%(page)s::jsonb -> 'records') as records (record)"
+# offset 0 keeps the subquery whole: pulled up, to_jsonb would run once per use of `record`.
+_BULK_RECORDS = "(select to_jsonb(page) as record from pg_temp.salesforce_page as page offset 0) as records"
 
 
 @dataclass
@@ -111,7 +132,7 @@ def check_fields(client: SalesforceClient, objects: list[SalesforceObject]) -> F
 
 
 def _pages(client: SalesforceClient, obj: SalesforceObject, since: datetime | None,
-           settings: Settings) -> tuple[str, str, Iterator[list[dict[str, Any]]]]:
+           settings: Settings) -> tuple[str, str, Iterator[RestPage | BulkPage]]:
     """Choose REST or Bulk 2.0 by how many records are due, and return the pages."""
     count_query = f"SELECT COUNT() FROM {obj.api_name}"
     if since is not None:
@@ -125,9 +146,56 @@ def _pages(client: SalesforceClient, obj: SalesforceObject, since: datetime | No
     return "rest", soql, client.query_pages(soql, include_deleted=include_deleted)
 
 
+def _read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """`items`, each next one made in a thread while the caller works on the one it has.
+
+    The thread is done with `items` before the caller sees the last one.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce-page") as worker:
+        coming = worker.submit(next, items, None)
+        while (item := coming.result()) is not None:
+            coming = worker.submit(next, items, None)
+            yield item
+
+
+def _is_clean(obj: SalesforceObject, page: RestPage | BulkPage, definitions: dict[str, dict[str, Any]]) -> bool:
+    """The page breaks no rule and PostgreSQL reads its text as Python does: it can be appended set-based."""
+    return page_is_clean(obj, page.distinct, definitions) and (isinstance(page, RestPage) or page.is_plain)
+
+
+def _append_page(conn: psycopg.Connection, batch_id: int, extraction: ObjectExtraction, page: RestPage | BulkPage,
+                 clean: bool, definitions: dict[str, dict[str, Any]]) -> list[str]:
+    """Append one page to raw; returns the problems found in it (the page is kept regardless).
+
+    A clean page, the usual one, goes in set-based: PostgreSQL reads the records from the
+    page's own text. Any other page goes record by record, naming each problem.
+    """
+    if not clean:
+        return _append_to_raw(conn, batch_id, extraction, page.records, definitions)
+    parameters: dict[str, Any] = {"batch_id": batch_id, "object_name": extraction.obj.api_name}
+    if isinstance(page, RestPage):
+        records, parameters["page"] = _REST_RECORDS, page.text
+    else:
+        records = _BULK_RECORDS
+        columns = [sql.Identifier(name) for name in page.header]
+        conn.execute(sql.SQL("create temp table salesforce_page ({}) on commit drop").format(
+            sql.SQL(", ").join(sql.SQL("{} text").format(column) for column in columns)))
+        # FORCE_NULL: a quoted empty cell is null too, as csv.DictReader reads it.
+        with conn.cursor().copy(sql.SQL("copy pg_temp.salesforce_page from stdin (format csv, header true, "
+                                        "force_null ({}))").format(sql.SQL(", ").join(columns))) as copy:
+            copy.write(page.text)
+    fetched, deleted, max_modstamp = conn.execute(sql.SQL(_APPEND_PAGE).format(records=sql.SQL(records)),
+                                                  parameters).fetchone()
+    extraction.records_fetched += fetched
+    extraction.deleted_fetched += deleted
+    if max_modstamp and (extraction.max_modstamp is None or max_modstamp > extraction.max_modstamp):
+        extraction.max_modstamp = max_modstamp
+    return []
+
+
 def _append_to_raw(conn: psycopg.Connection, batch_id: int, extraction: ObjectExtraction,
                    records: list[dict[str, Any]], definitions: dict[str, dict[str, Any]]) -> list[str]:
-    """COPY one page into raw; returns the problems found in it (the page is kept regardless)."""
+    """COPY records into raw one by one; returns the problems found in them (the records are kept regardless)."""
     problems: list[str] = []
     with conn.cursor().copy("copy raw.salesforce_record (batch_id, object_name, record_id, system_modstamp, "
                             "is_deleted, record) from stdin") as copy:
@@ -148,37 +216,77 @@ def _append_to_raw(conn: psycopg.Connection, batch_id: int, extraction: ObjectEx
     return problems
 
 
-def _extract_object(dsn: str, client: SalesforceClient, batch_id: int, obj: SalesforceObject,
-                    watermark: datetime | None, definitions: dict[str, dict[str, Any]],
-                    settings: Settings) -> ObjectExtraction:
-    since = None
-    if obj.replication == "incremental" and watermark is not None:
-        since = watermark - timedelta(seconds=settings.lookback_seconds)
-    api, soql, pages = _pages(client, obj, since, settings)
-    extraction = ObjectExtraction(obj, obj.replication, api, soql,
-                                  watermark if obj.replication == "incremental" else None, read_whole=since is None)
-    problems: list[str] = []
-    with connect(dsn) as conn:
-        for page in pages:
-            problems += _append_to_raw(conn, batch_id, extraction, page, definitions)
-            conn.commit()
+@dataclass(frozen=True)
+class _Step:
+    """What the reading thread hands over, in order: each page of an object, then that its pages are all
+    read, then that the source's own count and sums are taken."""
+
+    extraction: ObjectExtraction
+    page: RestPage | BulkPage | None = None
+    clean: bool = False
+    counted: bool = False
+
+
+def _read_batch(client: SalesforceClient, batch: Batch, objects: list[SalesforceObject],
+                definitions: FieldDefinitions, settings: Settings) -> Iterator[_Step]:
+    """Every object's pages, checked, then its source count and sums, one object after the other.
+
+    Pages download a step ahead in a thread of their own: Salesforce serves the next page
+    while this one is parsed and checked.
+    """
+    for obj in objects:
+        watermark = batch.watermarks.get(obj.api_name)
+        since = None
+        if obj.replication == "incremental" and watermark is not None:
+            since = watermark - timedelta(seconds=settings.lookback_seconds)
+        api, soql, pages = _pages(client, obj, since, settings)
+        extraction = ObjectExtraction(obj, obj.replication, api, soql,
+                                      watermark if obj.replication == "incremental" else None,
+                                      read_whole=since is None)
+        for page in _read_ahead(pages):
+            yield _Step(extraction, page, _is_clean(obj, page, definitions[obj.api_name]))
+        yield _Step(extraction)
+        extraction.extracted_at = datetime.now(timezone.utc)
+        live_filter = " WHERE IsDeleted = false" if obj.has_is_deleted else ""
+        extraction.source_count = client.count(f"SELECT COUNT() FROM {obj.api_name}{live_filter}")
+        if obj.control_sum_fields:
+            sums = client.aggregate(f"SELECT {', '.join(f'SUM({f})' for f in obj.control_sum_fields)} "
+                                    f"FROM {obj.api_name}{live_filter}")
+            extraction.source_sums = {name: Decimal(sums.get(f"expr{i}") or 0)
+                                      for i, name in enumerate(obj.control_sum_fields)}
+        yield _Step(extraction, counted=True)
+
+
+def _refuse_problems(batch_id: int, obj: SalesforceObject, problems: list[str]) -> None:
     if problems:
         shown = "\n  ".join(problems[:_MAX_PROBLEMS_SHOWN])
         more = f"\n  ... and {len(problems) - _MAX_PROBLEMS_SHOWN} more" if len(problems) > _MAX_PROBLEMS_SHOWN else ""
         raise SourceDataError(f"{len(problems)} malformed value(s) in {obj.api_name} (rule: every field must parse "
                               "as its type and fit its definition in the org; nothing was staged; raw batch "
                               f"{batch_id} keeps the records as sent):\n  {shown}{more}")
-    extraction.extracted_at = datetime.now(timezone.utc)
-    live_filter = " WHERE IsDeleted = false" if obj.has_is_deleted else ""
-    extraction.source_count = client.count(f"SELECT COUNT() FROM {obj.api_name}{live_filter}")
-    if obj.control_sum_fields:
-        sums = client.aggregate(f"SELECT {', '.join(f'SUM({f})' for f in obj.control_sum_fields)} "
-                                f"FROM {obj.api_name}{live_filter}")
-        extraction.source_sums = {name: Decimal(sums.get(f"expr{i}") or 0)
-                                  for i, name in enumerate(obj.control_sum_fields)}
-    log.info("%s: %s records (%s deleted) via %s", obj.api_name, extraction.records_fetched,
-             extraction.deleted_fetched, api)
-    return extraction
+
+
+def _extract_objects(dsn: str, client: SalesforceClient, batch: Batch, objects: list[SalesforceObject],
+                     definitions: FieldDefinitions, settings: Settings) -> None:
+    """Append every object's pages to raw, page by page, and record what each object's read saw.
+
+    Reading runs a step ahead in a thread: the next page is served, parsed and checked (or
+    the next object's first, or the counts taken) while PostgreSQL loads this one.
+    """
+    problems: list[str] = []
+    with connect(dsn) as conn:
+        for step in _read_ahead(_read_batch(client, batch, objects, definitions, settings)):
+            obj = step.extraction.obj
+            if step.page is not None:
+                problems += _append_page(conn, batch.batch_id, step.extraction, step.page, step.clean,
+                                         definitions[obj.api_name])
+                conn.commit()
+            elif not step.counted:
+                _refuse_problems(batch.batch_id, obj, problems)
+            else:
+                log.info("%s: %s records (%s deleted) via %s", obj.api_name, step.extraction.records_fetched,
+                         step.extraction.deleted_fetched, step.extraction.api)
+                _record_object(dsn, batch.batch_id, step.extraction)
 
 
 def _record_object(dsn: str, batch_id: int, extraction: ObjectExtraction) -> None:
@@ -224,10 +332,7 @@ def extract_batch(dsn: str, batch: Batch, client: SalesforceClient, settings: Se
     objects = salesforce_objects(settings)
     try:
         definitions = check_fields(client, objects)
-        for obj in objects:
-            extraction = _extract_object(dsn, client, batch.batch_id, obj, batch.watermarks.get(obj.api_name),
-                                         definitions[obj.api_name], settings)
-            _record_object(dsn, batch.batch_id, extraction)
+        _extract_objects(dsn, client, batch, objects, definitions, settings)
         with connect(dsn) as conn:
             conn.execute("update raw.extraction_batch set status = 'extracted' where batch_id = %s",
                          [batch.batch_id])
