@@ -12,6 +12,7 @@ from tests.local.test_cli import certifications, run
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.timeout(1200)  # six certified runs, each a process of its own; slow machines need room
 def test_the_same_command_runs_five_times_in_a_row_and_with_another_org(warehouse_url, small_org, tmp_path, capsys):
     """Every invocation is a run of its own, in the same local Airflow home; on a fresh warehouse, an as-of
     date years before the DAG's first scheduled run runs every task and certifies."""
