@@ -30,12 +30,11 @@ from simple_salesforce.exceptions import (
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from revcert.extraction.errors import SourceRefused, SourceUnavailable
+from revcert.extraction.salesforce_objects import NULL_VALUE, DistinctValues
 from revcert.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Distinct = set[tuple[type, Any]]
-_NULL: tuple[type, Any] = (type(None), None)
 
 
 @dataclass(frozen=True)
@@ -238,7 +237,7 @@ class RestPage:
     def records(self) -> list[dict[str, Any]]:
         return self.body["records"]
 
-    def distinct(self, name: str) -> Distinct:
+    def distinct(self, name: str) -> DistinctValues:
         """The field's distinct values in the page, each with its type (True and 1 are not one value here)."""
         values = [record.get(name) for record in self.records]
         return set(zip(map(type, values), values))
@@ -275,8 +274,8 @@ class BulkPage:
     def _columns(self) -> dict[str, tuple[str, ...]]:
         return dict(zip(self.header, zip(*self.rows[1:]))) if len(self.rows) > 1 else {}
 
-    def distinct(self, name: str) -> Distinct:
+    def distinct(self, name: str) -> DistinctValues:
         """The field's distinct values in the page, null for an empty cell (or a column the page lacks)."""
         if name not in self._columns:
-            return {_NULL} if len(self.rows) > 1 else set()
-        return {(str, value) if value != "" else _NULL for value in set(self._columns[name])}
+            return {NULL_VALUE} if len(self.rows) > 1 else set()
+        return {(str, value) if value != "" else NULL_VALUE for value in set(self._columns[name])}

@@ -85,13 +85,14 @@ def salesforce_objects(settings: Settings | None = None) -> list[SalesforceObjec
 
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ID_SHAPE = r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?"
-_ID = re.compile(f"^{_ID_SHAPE}$")
-_IDS = re.compile(f"(?:{_ID_SHAPE}\n)*")
+_ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 # The two shapes Salesforce sends, the only ones a page may carry to be loaded set-based:
 # PostgreSQL then reads each SystemModstamp as the same instant Python does.
 _SALESFORCE_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}(?:Z|\+0000)")
-_BOOLEANS = {(bool, True), (bool, False), (str, "true"), (str, "false"), (type(None), None)}
+# A page's distinct values of one field, each with its type (True and 1 are not one value here).
+DistinctValues = set[tuple[type, Any]]
+NULL_VALUE: tuple[type, Any] = (type(None), None)
+_BOOLEANS = {(bool, True), (bool, False), (str, "true"), (str, "false"), NULL_VALUE}
 
 
 def parse_salesforce_datetime(text: str) -> datetime:
@@ -162,27 +163,25 @@ def record_problems(obj: SalesforceObject, record: dict[str, Any],
             yield f"{obj.api_name} {record_id}: {field.name} = {problem}"
 
 
-def _column_is_clean(field: SalesforceField, distinct: set[tuple[type, Any]],
-                     definition: dict[str, Any] | None) -> bool:
+def _column_is_clean(field: SalesforceField, distinct: DistinctValues, definition: dict[str, Any] | None) -> bool:
     """No distinct value of a page's column breaks its field. Ids and datetimes are nearly all distinct,
-    so they skip field_problem: one pattern over all the Ids, a bare parse of each datetime."""
+    so they skip field_problem: the Id pattern alone, a bare parse of each datetime."""
     if field.kind not in ("id", "datetime"):
         return all(field_problem(field, value, definition) is None for _, value in distinct)
     texts = [value for kind, value in distinct if kind is str]
-    if len(texts) != len(distinct - {(type(None), None)}):
+    if len(texts) != len(distinct - {NULL_VALUE}):
         return False
     if field.kind == "id":
-        joined = "\n".join(texts) + "\n"
-        return not texts or (joined.count("\n") == len(texts) and _IDS.fullmatch(joined) is not None)
+        return all(map(_ID.fullmatch, texts))
     try:
-        for _ in map(parse_salesforce_datetime, texts):
-            pass
+        for text in texts:
+            parse_salesforce_datetime(text)
     except ValueError:
         return False
     return True
 
 
-def page_is_clean(obj: SalesforceObject, distinct: Callable[[str], set[tuple[type, Any]]],
+def page_is_clean(obj: SalesforceObject, distinct: Callable[[str], DistinctValues],
                   definitions: dict[str, dict[str, Any]] | None = None) -> bool:
     """True when `record_problems` would find nothing in a page, read through its distinct values per field
     (`distinct(name)`: each with its type, null included), and every record's Id, SystemModstamp and IsDeleted
@@ -192,7 +191,7 @@ def page_is_clean(obj: SalesforceObject, distinct: Callable[[str], set[tuple[typ
     """
     try:
         values = {name: distinct(name) for name in {*obj.field_names, "Id", "IsDeleted", REPLICATION_KEY}}
-        if (type(None), None) in values["Id"] or not values["IsDeleted"] <= _BOOLEANS:
+        if NULL_VALUE in values["Id"] or not values["IsDeleted"] <= _BOOLEANS:
             return False
         if not all(kind is str and _SALESFORCE_DATETIME.fullmatch(value)
                    for kind, value in values[REPLICATION_KEY] if value is not None):
