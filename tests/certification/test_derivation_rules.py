@@ -22,11 +22,11 @@ from revcert.certification.independent_derivation import (
     derive_figures,
     grace_days,
     half_even,
-    line_mrr,
+    line_mrr_cents,
+    money,
     monthly_revenue_cents,
     months_through,
     rate_at,
-    round_to_cents,
     service_period,
 )
 from tests.org_builder import OrgBuilder
@@ -39,7 +39,7 @@ D = Decimal
     (Fraction(1000) / 3, "333.33"), (Fraction(2, 3), "0.67"), (Fraction(12345, 1000), "12.34"),
 ])
 def test_rounding_is_half_to_even_to_the_cent(value, expected):
-    assert round_to_cents(value) == D(expected)
+    assert money(half_even(value.numerator * 100, value.denominator)) == D(expected)
 
 
 @pytest.mark.parametrize("net, quantity, prorate, term, rate, expected", [
@@ -53,7 +53,7 @@ def test_rounding_is_half_to_even_to_the_cent(value, expected):
     ("1200.00", "1", "0.1", "12", "1", "1000.00"),
 ])
 def test_line_mrr(net, quantity, prorate, term, rate, expected):
-    assert line_mrr(D(net), D(quantity), D(prorate), D(term), D(rate)) == D(expected)
+    assert money(line_mrr_cents(D(net), D(quantity), D(prorate), D(term), D(rate))) == D(expected)
 
 
 CONTRACT = Contract("800A", "001A", None, None, date(2026, 1, 1), date(2026, 12, 31))

@@ -178,11 +178,6 @@ def money(cents: int) -> Decimal:
     return Decimal(cents).scaleb(-2)
 
 
-def round_to_cents(value: Fraction) -> Decimal:
-    """Round an exact quantity half to even, to 0.01."""
-    return money(half_even(value.numerator * 100, value.denominator))
-
-
 def line_mrr_cents(net_price: Decimal, quantity: Decimal, prorate_multiplier: Decimal, term_months: Decimal,
                    rate: Decimal) -> int:
     """round(NetPrice x Quantity / (P x T) / R, 2) in cents, from the exact quotient (P, T and R are positive)."""
@@ -193,12 +188,6 @@ def line_mrr_cents(net_price: Decimal, quantity: Decimal, prorate_multiplier: De
     rate_n, rate_d = rate.as_integer_ratio()
     return half_even(100 * price_n * quantity_n * prorate_d * term_d * rate_d,
                      price_d * quantity_d * prorate_n * term_n * rate_n)
-
-
-def line_mrr(net_price: Decimal, quantity: Decimal, prorate_multiplier: Decimal, term_months: Decimal,
-             rate: Decimal) -> Decimal:
-    """round(NetPrice x Quantity / (P x T) / R, 2), from the exact quotient."""
-    return money(line_mrr_cents(net_price, quantity, prorate_multiplier, term_months, rate))
 
 
 def is_recurring(charge_type: str | None) -> bool:
