@@ -1,12 +1,18 @@
 -- mart_customer_cohort: a customer's cohort is the month of its first day with
 -- D(c, d) > 0 (METHODOLOGY.md A7).
 -- Grain: one row per customer that ever had MRR.
-with segments as (
+with scope as (
+    select customer_id
+    from mart.mart_customer_scope
+),
+
+segments as (
     select
         customer_id,
         segment_start_date,
         daily_mrr
     from mart.mart_customer_mrr_segment
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 first_service as (

@@ -2,7 +2,12 @@
 -- links that chained them into one customer and the classification override,
 -- if any, that decided it (METHODOLOGY.md A3).
 -- Grain: one row per live contract of a customer with a published month.
-with contract_customers as (
+with scope as (
+    select customer_id
+    from mart.mart_customer_scope
+),
+
+contract_customers as (
     select
         contract_id,
         account_id,
@@ -12,6 +17,7 @@ with contract_customers as (
         override_approver
     from mart.mart_contract_customer
     where customer_id is not null
+        and customer_id in (select scope.customer_id from scope)
 ),
 
 contracts as (
@@ -34,6 +40,7 @@ renewed as (
 published_customers as (
     select distinct customer_id
     from mart.mart_customer_month
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 final as (

@@ -4,7 +4,12 @@
 -- included). A customer's MRR on a day is the sum of the lines carrying MRR on
 -- it (the detail_sums check holds that for every published month).
 -- Grain: one row per line of a customer with a published month.
-with intervals as (
+with scope as (
+    select customer_id
+    from mart.mart_customer_scope
+),
+
+intervals as (
     select
         subscription_line_id,
         customer_id,
@@ -14,6 +19,7 @@ with intervals as (
         service_end_date,
         mrr_end_date
     from mart.mart_service_interval
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 lines as (
@@ -36,6 +42,7 @@ products as (
 published_customers as (
     select distinct customer_id
     from mart.mart_customer_month
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 final as (

@@ -5,7 +5,12 @@
 -- which a customer has nothing (zero MRR at both ends and no revenue, after a
 -- churn) are left out: they add nothing to any sum.
 -- Grain: one row per customer and month with MRR or revenue.
-with snapshots as (
+with scope as (
+    select customer_id
+    from mart.mart_customer_scope
+),
+
+snapshots as (
     select
         customer_id,
         month,
@@ -14,6 +19,7 @@ with snapshots as (
         starting_mrr,
         ending_mrr
     from mart.mart_customer_snapshot
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 movements as (
@@ -23,6 +29,7 @@ movements as (
         movement_type,
         movement_amount
     from mart.mart_customer_movement
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 revenue as (
@@ -31,6 +38,7 @@ revenue as (
         month,
         recognized_revenue
     from mart.mart_customer_revenue
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 customers as (
@@ -38,6 +46,7 @@ customers as (
         customer_id,
         customer_name
     from mart.mart_customer
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 reporting_currency as (

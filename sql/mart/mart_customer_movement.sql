@@ -8,13 +8,19 @@
 --   s > 0, 0 < e < s                               contraction  e - s
 --   otherwise                                      none         0
 -- Grain: one row per customer and month.
-with snapshots as (
+with scope as (
+    select customer_id
+    from mart.mart_customer_scope
+),
+
+snapshots as (
     select
         customer_id,
         month,
         business_unit,
         ending_mrr
     from mart.mart_customer_snapshot
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 cohorts as (
@@ -22,6 +28,7 @@ cohorts as (
         customer_id,
         first_service_date
     from mart.mart_customer_cohort
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 previous_month as (

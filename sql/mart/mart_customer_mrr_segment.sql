@@ -3,13 +3,19 @@
 -- day after its MRR end; the running sum holds from one change to the next.
 -- The last segment of a customer is open-ended (segment_end_date null, MRR 0).
 -- Grain: one row per customer and segment start.
-with intervals as (
+with scope as (
+    select customer_id
+    from mart.mart_customer_scope
+),
+
+intervals as (
     select
         customer_id,
         line_mrr,
         service_start_date,
         mrr_end_date
     from mart.mart_service_interval
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 changes as (

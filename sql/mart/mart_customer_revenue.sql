@@ -3,7 +3,12 @@
 -- line in the month / days in the month, 2), one rounding per customer-month,
 -- counting real service days only (no renewal grace) up to the snapshot day.
 -- Grain: one row per customer and month (the snapshot grid).
-with customer_months as (
+with scope as (
+    select customer_id
+    from mart.mart_customer_scope
+),
+
+customer_months as (
     select
         customer_id,
         month,
@@ -11,6 +16,7 @@ with customer_months as (
         business_unit,
         extract(day from (month + interval '1 month - 1 day'))::integer as days_in_month
     from mart.mart_customer_snapshot
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 intervals as (
@@ -21,6 +27,7 @@ intervals as (
         service_end_date
     from mart.mart_service_interval
     where service_start_date <= %(as_of_date)s
+        and customer_id in (select scope.customer_id from scope)
 ),
 
 -- Each line is spread over the months it serves up to the as-of date, rather

@@ -4,12 +4,18 @@
 -- Every month from the customer's cohort through the as-of month has a row,
 -- zeros included, so churned customers stay visible.
 -- Grain: one row per customer and month.
-with cohorts as (
+with scope as (
+    select customer_id
+    from mart.mart_customer_scope
+),
+
+cohorts as (
     select
         customer_id,
         cohort_month
     from mart.mart_customer_cohort
     where first_service_date <= %(as_of_date)s
+        and customer_id in (select scope.customer_id from scope)
 ),
 
 customers as (
@@ -17,6 +23,7 @@ customers as (
         customer_id,
         business_unit
     from mart.mart_customer
+    where customer_id in (select scope.customer_id from scope)
 ),
 
 segments as (
@@ -27,6 +34,7 @@ segments as (
         daily_mrr
     from mart.mart_customer_mrr_segment
     where segment_start_date <= %(as_of_date)s
+        and customer_id in (select scope.customer_id from scope)
 ),
 
 -- The segments tile each customer's days from its first change on, so each

@@ -6,6 +6,17 @@ by column name: `insert into mart.m (columns) select columns from (model)`, so
 neither side depends on the other's column order. A build happens in one
 transaction: the caller's transaction holds either the whole new mart or, after
 a failure, the previous one.
+
+A build is incremental. The models up to each customer's inputs are rebuilt
+whole; they are cheap beside what comes after. Then only the customers whose
+inputs changed since the last build (`mart_customer_input`, a digest of
+everything the customer-grain models read about a customer) have their
+customer-grain rows recomputed. The others keep theirs, which the same inputs
+would reproduce row for row. The sums over all customers (bridge, cohorts) are
+then rebuilt from that detail. A build is whole, every customer recomputed,
+when there is no earlier build, when what every customer's rows depend on
+changed (the as-of date, the renewal grace, the reporting currency), or when
+the caller asks.
 """
 from __future__ import annotations
 
@@ -22,7 +33,8 @@ from revcert.settings import Settings
 from revcert.sqlfiles import load_sql
 from revcert.warehouse.schema import column_names, metadata
 
-MODELS = (
+# Rebuilt whole by every build; the last one digests each customer's inputs.
+INPUT_MODELS = (
     "mart_reporting_currency",
     "mart_renewal_link",
     "mart_contract_customer",
@@ -30,19 +42,27 @@ MODELS = (
     "mart_subscription_line",
     "mart_renewal_grace",
     "mart_service_interval",
+    "mart_customer_input",
+)
+# Recomputed for the customers of mart_customer_scope only (every customer in a whole build).
+CUSTOMER_MODELS = (
     "mart_customer_mrr_segment",
     "mart_customer_cohort",
     "mart_customer_snapshot",
     "mart_customer_movement",
     "mart_customer_revenue",
     "mart_customer_month",
-    "mart_mrr_bridge",
-    "mart_mrr_bridge_total",
     "mart_customer_line",
     "mart_customer_contract",
+)
+# Sums over every customer, rebuilt whole from the customer detail.
+SUMMARY_MODELS = (
+    "mart_mrr_bridge",
+    "mart_mrr_bridge_total",
     "mart_cohort_retention",
     "mart_cohort_retention_total",
 )
+MODELS = INPUT_MODELS + CUSTOMER_MODELS + SUMMARY_MODELS
 
 # Each check is sql/mart/checks/<rule>.sql returning (record_id, detail) for every offending record.
 CHECKS = {
@@ -66,7 +86,7 @@ CHECKS = {
 
 @dataclass(frozen=True)
 class MartBuild:
-    """What a build used and produced."""
+    """What a build used and produced. `whole_because` is empty for an incremental build."""
 
     as_of_date: date
     renewal_grace_days: int
@@ -74,6 +94,40 @@ class MartBuild:
     overrides_used: tuple[ClassificationOverride, ...]
     row_counts: dict[str, int]
     model_seconds: dict[str, float]
+    whole_because: str | None
+    customers_recomputed: int
+    customers: int
+
+
+@dataclass(frozen=True)
+class BuildBasis:
+    """What every customer's rows depend on, besides the customer's own inputs."""
+
+    as_of_date: date
+    renewal_grace_days: int
+    reporting_currency: str | None
+
+
+def whole_build_reason(previous: BuildBasis | None, current: BuildBasis) -> str | None:
+    """Why this build must recompute every customer, or None when the customers with changed inputs suffice."""
+    if previous is None:
+        return "no earlier build kept its customers' inputs"
+    if previous.as_of_date != current.as_of_date:
+        return f"the as-of date moved from {previous.as_of_date} to {current.as_of_date}"
+    if previous.renewal_grace_days != current.renewal_grace_days:
+        return f"the renewal grace changed from {previous.renewal_grace_days} to {current.renewal_grace_days} days"
+    if previous.reporting_currency != current.reporting_currency:
+        return f"the reporting currency changed from {previous.reporting_currency} to {current.reporting_currency}"
+    return None
+
+
+def _previous_basis(conn: psycopg.Connection) -> BuildBasis | None:
+    """The basis of the build the mart holds; None when there is none, or it predates customer input digests."""
+    built = conn.execute("select as_of_date, renewal_grace_days, customers from mart.mart_build").fetchone()
+    if built is None or built[2] is None:
+        return None
+    currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()
+    return BuildBasis(built[0], built[1], currency[0] if currency else None)
 
 
 def _load_overrides(conn: psycopg.Connection, overrides: list[ClassificationOverride]) -> None:
@@ -130,9 +184,55 @@ def check_methodology(conn: psycopg.Connection) -> list[RuleFailure]:
     return failures
 
 
+def _build_model(conn: psycopg.Connection, model: str, params: dict[str, object], *, whole: bool) -> int:
+    """Build one model in a savepoint (what was built before a broken model stays, for the checks).
+
+    Whole: the table is emptied and refilled, its key and indexes built after its rows, then analysed (later
+    models and the certification plan their reads of it from its real size). Otherwise the rows of the
+    customers in scope are replaced and the rest kept. Returns the table's row count.
+    """
+    table = sql.Identifier("mart", model)
+    try:
+        with conn.transaction():
+            if not whole:
+                conn.execute(sql.SQL("delete from {} where customer_id in "
+                                     "(select customer_id from mart.mart_customer_scope)").format(table))
+                conn.execute(model_statement(model), params)
+                return conn.execute(sql.SQL("select count(*) from {}").format(table)).fetchone()[0]
+            drops, builds = index_statements(conn, model)
+            conn.execute(sql.SQL("truncate {}").format(table))
+            for statement in drops:
+                conn.execute(statement)
+            rows = conn.execute(model_statement(model), params).rowcount
+            for statement in builds:
+                conn.execute(statement)
+            conn.execute(sql.SQL("analyze {}").format(table))
+            return rows
+    except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as broken:
+        raise MethodologyError(check_methodology(conn) or [model_failure(model, broken)]) from broken
+
+
+def _choose_customers(conn: psycopg.Connection, *, whole: bool) -> int:
+    """Fill mart_customer_scope with the customers to recompute: all, or those whose inputs changed."""
+    conn.execute("truncate mart.mart_customer_scope")
+    chosen = ("select customer_id from mart.mart_customer_input" if whole
+              else load_sql("methodology", "customers_with_changed_inputs"))
+    return conn.execute(sql.SQL("insert into mart.mart_customer_scope (customer_id) {}").format(
+        sql.SQL(chosen))).rowcount
+
+
 def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[ClassificationOverride],
-               settings: Settings | None = None, certification_id: int | None = None) -> MartBuild:
-    """Rebuild every mart model as of `as_of_date` inside the caller's transaction.
+               settings: Settings | None = None, certification_id: int | None = None, *,
+               whole_because: str | None = None) -> MartBuild:
+    """Build the mart as of `as_of_date` inside the caller's transaction, incrementally unless it must be whole.
+
+    Args:
+        conn: The warehouse, in the caller's transaction.
+        as_of_date: The date the figures run to.
+        overrides: The reviewed classification overrides.
+        settings: The renewal grace and the rest; read from the environment when omitted.
+        certification_id: The certification record this build is for, if any.
+        whole_because: Recompute every customer, for this reason (a full extraction, a scheduled full run).
 
     Raises:
         MethodologyError: some records break a rule; it lists every rule and record.
@@ -140,31 +240,36 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     """
     settings = settings or Settings()
     params = {"as_of_date": as_of_date, "renewal_grace_days": settings.renewal_grace_days}
+    previous = _previous_basis(conn)
     _load_overrides(conn, overrides)
-    conn.execute(sql.SQL("truncate {}").format(sql.SQL(", ").join(
-        sql.Identifier("mart", table) for table in (*MODELS, "mart_build"))))
+    conn.execute("drop table if exists pg_temp.previous_customer_input")
+    conn.execute("create temp table previous_customer_input on commit drop as table mart.mart_customer_input")
+    conn.execute("truncate mart.mart_build")
     row_counts, model_seconds = {}, {}
-    for model in MODELS:
+
+    def build(model: str, *, whole: bool) -> None:
         started = time.monotonic()
-        try:
-            with conn.transaction():  # a savepoint: what was built before a broken model stays, for the checks
-                drops, builds = index_statements(conn, model)
-                for statement in drops:
-                    conn.execute(statement)
-                row_counts[model] = conn.execute(model_statement(model), params).rowcount
-                for statement in builds:
-                    conn.execute(statement)
-                # Later models and the certification plan their reads of this one from its real size.
-                conn.execute(sql.SQL("analyze {}").format(sql.Identifier("mart", model)))
-            model_seconds[model] = time.monotonic() - started
-        except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as broken:
-            raise MethodologyError(check_methodology(conn) or [model_failure(model, broken)]) from broken
+        row_counts[model] = _build_model(conn, model, params, whole=whole)
+        model_seconds[model] = time.monotonic() - started
+
+    for model in INPUT_MODELS:
+        build(model, whole=True)
+    reporting_currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()[0]
+    current = BuildBasis(as_of_date, settings.renewal_grace_days, reporting_currency)
+    reason = whole_because or whole_build_reason(previous, current)
+    recomputed = _choose_customers(conn, whole=reason is not None)
+    for model in CUSTOMER_MODELS:
+        build(model, whole=reason is not None)
+    for model in SUMMARY_MODELS:
+        build(model, whole=True)
     failures = check_methodology(conn)
     if failures:
         raise MethodologyError(failures)
-    conn.execute("insert into mart.mart_build (as_of_date, renewal_grace_days, certification_id, built_at) "
-                 "values (%s, %s, %s, now())", [as_of_date, settings.renewal_grace_days, certification_id])
-    reporting_currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()[0]
+    customers = row_counts["mart_customer_input"]
+    conn.execute("insert into mart.mart_build (as_of_date, renewal_grace_days, certification_id, built_at, "
+                 "whole_because, customers_recomputed, customers) values (%s, %s, %s, now(), %s, %s, %s)",
+                 [as_of_date, settings.renewal_grace_days, certification_id, reason, recomputed, customers])
     used = {row[0] for row in conn.execute(load_sql("methodology", "overrides_used"))}
     return MartBuild(as_of_date, settings.renewal_grace_days, reporting_currency,
-                     tuple(o for o in overrides if o.contract_id in used), row_counts, model_seconds)
+                     tuple(o for o in overrides if o.contract_id in used), row_counts, model_seconds,
+                     reason, recomputed, customers)

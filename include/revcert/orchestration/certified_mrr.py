@@ -97,23 +97,41 @@ def observe_batch() -> dict[str, int]:
     return dict(Counter(f.severity for f in verdict.findings))
 
 
+def whole_build_requested(conn: psycopg.Connection, full_extraction: bool) -> str | None:
+    """Why a run's mart is built whole whatever changed: the run re-extracted everything, or the mart holds a
+    build whose certification did not pass (no row of it is carried into another build)."""
+    if full_extraction:
+        return "the run re-extracted every object (full_extraction)"
+    last = conn.execute("select build.certification_id, run.status from mart.mart_build as build "
+                        "left join certification.certification_run as run using (certification_id)").fetchone()
+    if last is not None and last[0] is not None and last[1] != "certified":
+        return f"the mart's last build (certification {last[0]}) is {last[1]}, not certified"
+    return None
+
+
 @task(**dag_settings.task_args("transform"))
 def transform() -> dict[str, int]:
-    """Build the mart as of the run's as-of date; a record the rules cannot handle fails the run, named."""
+    """Build the mart as of the run's as-of date (incrementally, unless it must be whole); a record the rules
+    cannot handle fails the run, named."""
     settings = Settings()
+    full_extraction = bool((get_current_context().get("params") or {}).get("full_extraction"))
     with working_on_warehouse() as (dsn, certification):
         overrides = read_overrides(settings.overrides_file)
         with connect(dsn, statement_timeout_seconds=settings.statement_timeout_seconds) as conn:
             try:
                 build = build_mart(conn, certification.as_of_date, overrides, settings,
-                                   certification.certification_id)
+                                   certification.certification_id,
+                                   whole_because=whole_build_requested(conn, full_extraction))
             except MethodologyError as error:
                 conn.rollback()
                 record_check(conn, certification.certification_id, integrity_result(error.failures))
                 conn.commit()
                 raise AirflowFailException(str(error)) from error
             update_certification(conn, certification.certification_id, row_counts=build.row_counts,
-                                 overrides_used=[vars(o) for o in build.overrides_used])
+                                 overrides_used=[vars(o) for o in build.overrides_used],
+                                 mart_whole_because=build.whole_because,
+                                 mart_customers_recomputed=build.customers_recomputed,
+                                 mart_customers=build.customers)
     return build.row_counts
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     Table,
@@ -360,6 +361,9 @@ certification_run = Table(
     Column("is_restatement", Boolean, nullable=False),
     Column("published_months", JSONB),
     Column("withdrawn_months", JSONB),
+    _text("mart_whole_because"),
+    Column("mart_customers_recomputed", Integer),
+    Column("mart_customers", Integer),
     UniqueConstraint("dag_id", "run_id", "scope"),
     schema="certification",
 )
@@ -636,6 +640,23 @@ mart_build = Table(
     Column("renewal_grace_days", Integer, nullable=False),
     _timestamp("built_at", nullable=False),
     Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id")),
+    _text("whole_because"),
+    Column("customers_recomputed", Integer),
+    Column("customers", Integer),
+    schema="mart",
+)
+
+# What an incremental build compares and what it recomputed (revcert.methodology.mart).
+mart_customer_input = Table(
+    "mart_customer_input", metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("input_digest", LargeBinary, nullable=False),
+    schema="mart",
+)
+
+mart_customer_scope = Table(
+    "mart_customer_scope", metadata,
+    Column("customer_id", Text, primary_key=True),
     schema="mart",
 )
 

@@ -1,0 +1,179 @@
+"""An incremental build recomputes only the customers whose inputs changed, and leaves the mart exactly as a
+whole build on the same staging would: every table, row for row, after changes that reach other customers
+through renewal chains, accounts, rates, products and contracts."""
+from __future__ import annotations
+
+from datetime import date
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from revcert.methodology.mart import MODELS, BuildBasis, build_mart, whole_build_reason
+from revcert.methodology.overrides import ClassificationOverride
+from tests.conftest import copy_database
+
+AS_OF = date(2026, 11, 21)
+BASIS = BuildBasis(AS_OF, 31, "USD")
+
+
+def test_a_build_is_whole_when_what_every_customer_depends_on_moved():
+    assert whole_build_reason(BASIS, BASIS) is None
+    assert whole_build_reason(None, BASIS) == "no earlier build kept its customers' inputs"
+    assert whole_build_reason(BASIS, BuildBasis(date(2026, 11, 22), 31, "USD")) == (
+        "the as-of date moved from 2026-11-21 to 2026-11-22")
+    assert whole_build_reason(BASIS, BuildBasis(AS_OF, 30, "USD")) == "the renewal grace changed from 31 to 30 days"
+    assert whole_build_reason(BASIS, BuildBasis(AS_OF, 31, "EUR")) == (
+        "the reporting currency changed from USD to EUR")
+
+
+def mart_state(conn: psycopg.Connection) -> dict[str, list[tuple]]:
+    """Every mart model's rows, in key order."""
+    return {model: conn.execute(sql.SQL("select * from {} as model order by model").format(
+        sql.Identifier("mart", model))).fetchall() for model in MODELS}
+
+
+def customers_of(conn: psycopg.Connection, where: str, params: list | None = None) -> set[str]:
+    return {row[0] for row in conn.execute(
+        "select distinct contract_customers.customer_id from mart.mart_subscription_line as lines "
+        "join mart.mart_contract_customer as contract_customers using (contract_id) "
+        f"where contract_customers.customer_id is not null and {where}", params or []).fetchall()}
+
+
+def scope(conn: psycopg.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("select customer_id from mart.mart_customer_scope")}
+
+
+@pytest.fixture
+def built_org(postgres_server, staged_default_org) -> str:
+    url = copy_database(postgres_server, staged_default_org)
+    with psycopg.connect(url) as conn:
+        build_mart(conn, AS_OF, [], whole_because="the test's starting point")
+    return url
+
+
+def change_records_that_reach_other_customers(conn: psycopg.Connection) -> dict[str, set[str]]:
+    """Change staging the way an incremental extraction would, in every way that reaches other customers;
+    returns, per change, the customers it must bring into scope."""
+    reached = {}
+    # A line repriced, a line deleted, an amendment line added to a live contract.
+    repriced, deleted = [row[0] for row in conn.execute(
+        "select subscription_line_id from mart.mart_service_interval order by subscription_line_id limit 2")]
+    reached["lines"] = customers_of(conn, "subscription_line_id = any(%s)", [[repriced, deleted]])
+    conn.execute("update staging.stg_subscription_line set net_price = net_price + 1 "
+                 "where subscription_line_id = %s", [repriced])
+    conn.execute("update staging.stg_subscription_line set is_deleted = true where subscription_line_id = %s",
+                 [deleted])
+    amended = conn.execute("select subscription_line_id from mart.mart_service_interval "
+                           "order by subscription_line_id desc limit 1").fetchone()[0]
+    reached["amendment"] = customers_of(conn, "subscription_line_id = %s", [amended])
+    columns = ("subscription_line_id, account_id, contract_id, product_id, revised_subscription_line_id, "
+               "currency_iso_code, quantity, net_price, prorate_multiplier, start_date, end_date, terminated_date, "
+               "is_deleted, system_modstamp, batch_id")
+    conn.execute(f"insert into staging.stg_subscription_line ({columns}) select 'amendment-of-' || "
+                 "subscription_line_id, account_id, contract_id, product_id, subscription_line_id, currency_iso_code, "
+                 "2, net_price, prorate_multiplier, start_date + 30, end_date, terminated_date, is_deleted, "
+                 "system_modstamp, batch_id from staging.stg_subscription_line where subscription_line_id = %s",
+                 [amended])
+    # A renewal link re-pointed: the successor's chain leaves one customer for another.
+    successor, old_customer, new_predecessor, new_customer = conn.execute(
+        "select successor.contract_id, successor.customer_id, other.contract_id, other.customer_id "
+        "from mart.mart_renewal_link as links "
+        "join mart.mart_contract_customer as successor on successor.contract_id = links.successor_contract_id "
+        "join mart.mart_contract_customer as other on other.customer_id <> successor.customer_id "
+        "where links.is_linked_by_opportunity and not links.is_linked_by_contract "
+        "order by successor.contract_id, other.contract_id limit 1").fetchone()
+    moved = conn.execute("update staging.stg_opportunity set renewed_contract_id = %s where opportunity_id = "
+                         "(select opportunity_id from staging.stg_contract where contract_id = %s)",
+                         [new_predecessor, successor])
+    assert moved.rowcount == 1
+    reached["renewal link"] = {old_customer, new_customer}
+    # A renewal link without grace removed inside one customer: the contract starts a chain of its own on the
+    # same account, so no line changes customer or MRR, but the contracts it renews do.
+    unlinked, customer = conn.execute(
+        "select successor.contract_id, successor.customer_id from mart.mart_renewal_link as links "
+        "join mart.mart_contract_customer as successor on successor.contract_id = links.successor_contract_id "
+        "join mart.mart_renewal_grace as grace on grace.contract_id = links.predecessor_contract_id "
+        "where grace.grace_days = 0 and links.is_linked_by_opportunity and not links.is_linked_by_contract "
+        "and successor.account_id = successor.customer_id and successor.contract_id <> %s "
+        "and successor.customer_id <> all(%s) order by successor.contract_id limit 1",
+        [successor, [old_customer, new_customer]]).fetchone()
+    conn.execute("update staging.stg_opportunity set renewed_contract_id = null where opportunity_id = "
+                 "(select opportunity_id from staging.stg_contract where contract_id = %s)", [unlinked])
+    reached["renewal link removed"] = {customer}
+    # A customer's account moves to another business unit.
+    account = conn.execute("select customer_id from mart.mart_customer where business_unit = 'EMEA' "
+                           "order by customer_id limit 1").fetchone()[0]
+    conn.execute("update staging.stg_account set business_unit = 'APAC' where account_id = %s", [account])
+    reached["business unit"] = {account}
+    # A dated rate corrected: every line of that currency starting in its period converts again.
+    rate_id, iso_code, start, next_start = conn.execute(
+        "select dated_conversion_rate_id, iso_code, start_date, next_start_date "
+        "from staging.stg_dated_conversion_rate as rates where exists (select 1 from mart.mart_service_interval "
+        "join mart.mart_subscription_line as lines using (subscription_line_id) "
+        "where lines.currency_iso_code = rates.iso_code and lines.service_start_date >= rates.start_date "
+        "and lines.service_start_date < coalesce(rates.next_start_date, 'infinity')) "
+        "order by dated_conversion_rate_id limit 1").fetchone()
+    reached["rate"] = customers_of(conn, "lines.currency_iso_code = %s and lines.service_start_date >= %s "
+                                         "and lines.service_start_date < coalesce(%s, 'infinity'::date)",
+                                   [iso_code, start, next_start])
+    conn.execute("update staging.stg_dated_conversion_rate set conversion_rate = conversion_rate * 1.01 "
+                 "where dated_conversion_rate_id = %s", [rate_id])
+    # A contract ends a month early: its lines without their own end follow it.
+    contract = conn.execute("select contract_id from mart.mart_subscription_line where line_mrr is not null "
+                            "and contract_id is not null order by contract_id limit 1").fetchone()[0]
+    reached["contract"] = customers_of(conn, "lines.contract_id = %s", [contract])
+    conn.execute("update staging.stg_contract set end_date = end_date - 30 where contract_id = %s", [contract])
+    return reached
+
+
+def test_an_incremental_build_equals_a_whole_build_and_recomputes_only_the_customers_reached(built_org):
+    with psycopg.connect(built_org) as conn:
+        before = mart_state(conn)
+        reached = change_records_that_reach_other_customers(conn)
+        incremental = build_mart(conn, AS_OF, [])
+        recomputed = scope(conn)
+        after_incremental = mart_state(conn)
+        whole = build_mart(conn, AS_OF, [], whole_because="the comparison")
+        after_whole = mart_state(conn)
+
+    assert incremental.whole_because is None and whole.whole_because == "the comparison"
+    for change, customers in reached.items():
+        assert customers and customers <= recomputed, change
+    assert len(recomputed) == incremental.customers_recomputed < incremental.customers / 5
+    changed = [model for model in MODELS if model in before and before[model] != after_whole[model]]
+    assert {"mart_customer_month", "mart_mrr_bridge", "mart_customer_line", "mart_customer_contract"} <= set(changed)
+    for model in after_whole:
+        assert after_incremental[model] == after_whole[model], model
+    assert incremental.row_counts == whole.row_counts
+
+
+def test_an_override_brings_both_customers_into_scope_and_no_change_brings_none(built_org):
+    with psycopg.connect(built_org) as conn:
+        contract, customer, other = conn.execute(
+            "select contract_customers.contract_id, contract_customers.customer_id, other.customer_id "
+            "from mart.mart_contract_customer as contract_customers "
+            "join mart.mart_customer as other on other.customer_id <> contract_customers.customer_id "
+            "where exists (select 1 from mart.mart_service_interval as intervals "
+            "where intervals.contract_id = contract_customers.contract_id) "
+            "order by 1, 3 limit 1").fetchone()
+        override = ClassificationOverride(contract, other, "merged into its parent", "controller@example.com")
+        first = build_mart(conn, AS_OF, [override])
+        assert {customer, other} <= scope(conn)
+        overridden = mart_state(conn)
+        again = build_mart(conn, AS_OF, [override])
+        assert (again.whole_because, again.customers_recomputed) == (None, 0)
+        assert mart_state(conn) == overridden
+        build_mart(conn, AS_OF, [override], whole_because="the comparison")
+        assert mart_state(conn) == overridden
+    assert first.whole_because is None and first.overrides_used == (override,)
+
+
+def test_a_new_as_of_date_recomputes_every_customer(built_org):
+    with psycopg.connect(built_org) as conn:
+        build = build_mart(conn, date(2026, 11, 22), [])
+        recorded = conn.execute("select whole_because, customers_recomputed, customers from mart.mart_build"
+                                ).fetchone()
+    assert build.whole_because == "the as-of date moved from 2026-11-21 to 2026-11-22"
+    assert recorded == (build.whole_because, build.customers, build.customers)
+    assert build.customers > 1000
