@@ -7,8 +7,9 @@ run's certification record. `extract` reads Salesforce into `raw`, `stage`
 merges it into `staging` with its audit, `observe_batch` measures the batch
 against the batches before it (records changed and deleted per object, new
 accounts, control sums) and **holds** the run there when a measure trips its
-hold threshold, `transform` builds the methodology in `mart`,
-`identity_check` checks the movement identity, `observe_figures` measures each
+hold threshold, `transform` builds the methodology in `mart` (recomputing only
+the customers whose inputs changed, or every customer on a new as-of date or a
+full extraction), `identity_check` checks the movement identity, `observe_figures` measures each
 business unit's ending MRR against what is published (it only warns), and
 `certify` (the certification gate) runs checks 1-4 of the methodology's Part C
 over every figure that would be published: the MRR bridge per business unit
@@ -66,7 +67,8 @@ register_not_future_format(BUSINESS_TIMEZONE)
                        description="Certify as of this date (YYYY-MM-DD), today or earlier. Empty: the run's "
                                    "logical date in the business timezone."),
         "full_extraction": Param(False, type="boolean", title="Full re-extraction",
-                                 description="Ignore the watermarks and read every Salesforce object whole."),
+                                 description="Ignore the watermarks, read every Salesforce object whole and "
+                                             "recompute every customer."),
         "certify_only": Param(False, type="boolean", title="Certify only",
                               description="Run every check and record the certification, but publish nothing."),
         "restate": Param(False, type="boolean", title="Restate (operators)",

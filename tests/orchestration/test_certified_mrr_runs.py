@@ -155,6 +155,59 @@ def test_one_cent_altered_between_transform_and_certify_halts_publishing(dag, mo
                          "detail_sums", "2026-11", "ending_mrr")
     assert "-0.01" not in page and "0.01" in page
 
+    # Nothing of a build that failed its certification is carried into the next one.
+    monkeypatch.setattr(CertificationGateOperator, "execute", certify)
+    state, _ = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    status, whole_because, recomputed, customers, _, _ = mart_build_of_last_run(warehouse_after_certified_run)
+    assert (state, status) == ("success", "certified") and recomputed == customers
+    assert re.fullmatch(r"the mart's last build \(certification \d+\) is failed, not certified", whole_because)
+
+
+def mart_build_of_last_run(url: str) -> tuple:
+    with psycopg.connect(url) as conn:
+        return conn.execute("select run.status, run.mart_whole_because, run.mart_customers_recomputed, "
+                            "run.mart_customers, run.figures_hash, check4.passed "
+                            "from certification.certification_run as run join certification.check_result as "
+                            "check4 on check4.certification_id = run.certification_id and check4.check_name = "
+                            "'independent_derivation' order by run.certification_id desc limit 1").fetchone()
+
+
+def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_certifies_what_a_full_run_gives(
+        dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path):
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        (successor_opportunity, other_contract, *reached), = conn.execute(
+            "select successor.opportunity_id, other.contract_id, chain.customer_id, other.customer_id "
+            "from mart.mart_renewal_link as links "
+            "join staging.stg_contract as successor on successor.contract_id = links.successor_contract_id "
+            "join mart.mart_contract_customer as chain on chain.contract_id = links.successor_contract_id "
+            "join mart.mart_contract_customer as other on other.customer_id <> chain.customer_id "
+            "where links.is_linked_by_opportunity and not links.is_linked_by_contract "
+            "order by 1, 2 limit 1").fetchall()
+        account = conn.execute("select customer_id from mart.mart_customer where business_unit <> 'APAC' "
+                               "order by 1 limit 1").fetchone()[0]
+        line, line_customer = conn.execute("select subscription_line_id, customer_id from "
+                                           "mart.mart_service_interval order by 1 desc limit 1").fetchone()
+    net_price = org.objects["SBQQ__Subscription__c"][line]["SBQQ__NetPrice__c"]
+    org.apply_edits("Opportunity", changes={successor_opportunity: {"SBQQ__RenewedContract__c": other_contract}})
+    org.apply_edits("Account", changes={account: {Settings().business_unit_field: "APAC"}})
+    org.apply_edits("SBQQ__Subscription__c", changes={line: {"SBQQ__NetPrice__c": net_price + 7}})
+
+    state, _ = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    status, whole_because, recomputed, customers, incremental_hash, derivation_agreed = mart_build_of_last_run(
+        warehouse_after_certified_run)
+    assert (state, status, whole_because, derivation_agreed) == ("success", "certified", None, True)
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        scope = {row[0] for row in conn.execute("select customer_id from mart.mart_customer_scope")}
+    assert {*reached, account, line_customer} <= scope and len(scope) == recomputed < customers / 4
+
+    state, _ = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path,
+                       run_conf={"full_extraction": True})
+    status, whole_because, recomputed, customers, whole_hash, _ = mart_build_of_last_run(
+        warehouse_after_certified_run)
+    assert (state, status, whole_because) == ("success", "certified",
+                                              "the run re-extracted every object (full_extraction)")
+    assert recomputed == customers and whole_hash == incremental_hash
+
 
 def test_rerunning_the_same_as_of_gives_the_same_rows_and_an_earlier_one_keeps_complete_months(
         dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path):
