@@ -3,28 +3,32 @@ whole build on the same staging would: every table, row for row, after changes t
 through renewal chains, accounts, rates, products and contracts."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import psycopg
 import pytest
 from psycopg import sql
 
-from revcert.methodology.mart import MODELS, BuildBasis, build_mart, whole_build_reason
+from revcert.methodology.mart import MODELS, BuildBasis, build_mart, models_digest, whole_build_reason
 from revcert.methodology.overrides import ClassificationOverride
 from tests.conftest import copy_database
 
 AS_OF = date(2026, 11, 21)
-BASIS = BuildBasis(AS_OF, 31, "USD")
+BASIS = BuildBasis(AS_OF, 31, "USD", models_digest())
 
 
 def test_a_build_is_whole_when_what_every_customer_depends_on_moved():
     assert whole_build_reason(BASIS, BASIS) is None
     assert whole_build_reason(None, BASIS) == "no earlier build kept its customers' inputs"
-    assert whole_build_reason(BASIS, BuildBasis(date(2026, 11, 22), 31, "USD")) == (
+    assert whole_build_reason(BASIS, replace(BASIS, as_of_date=date(2026, 11, 22))) == (
         "the as-of date moved from 2026-11-21 to 2026-11-22")
-    assert whole_build_reason(BASIS, BuildBasis(AS_OF, 30, "USD")) == "the renewal grace changed from 31 to 30 days"
-    assert whole_build_reason(BASIS, BuildBasis(AS_OF, 31, "EUR")) == (
+    assert whole_build_reason(BASIS, replace(BASIS, renewal_grace_days=30)) == (
+        "the renewal grace changed from 31 to 30 days")
+    assert whole_build_reason(BASIS, replace(BASIS, reporting_currency="EUR")) == (
         "the reporting currency changed from USD to EUR")
+    assert whole_build_reason(BASIS, replace(BASIS, models_digest="a model's SQL edited")) == (
+        "the models changed since the last build")
 
 
 def mart_state(conn: psycopg.Connection) -> dict[str, list[tuple]]:

@@ -15,11 +15,12 @@ customer-grain rows recomputed. The others keep theirs, which the same inputs
 would reproduce row for row. The sums over all customers (bridge, cohorts) are
 then rebuilt from that detail. A build is whole, every customer recomputed,
 when there is no earlier build, when what every customer's rows depend on
-changed (the as-of date, the renewal grace, the reporting currency), or when
-the caller asks.
+changed (the as-of date, the renewal grace, the reporting currency, the
+models' SQL itself after an upgrade), or when the caller asks.
 """
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -106,6 +107,12 @@ class BuildBasis:
     as_of_date: date
     renewal_grace_days: int
     reporting_currency: str | None
+    models_digest: str
+
+
+def models_digest() -> str:
+    """A digest of every model's SQL: rows kept from a build by other models would not be theirs."""
+    return hashlib.sha256("\0".join(load_sql("mart", model) for model in MODELS).encode()).hexdigest()
 
 
 def whole_build_reason(previous: BuildBasis | None, current: BuildBasis) -> str | None:
@@ -118,16 +125,18 @@ def whole_build_reason(previous: BuildBasis | None, current: BuildBasis) -> str 
         return f"the renewal grace changed from {previous.renewal_grace_days} to {current.renewal_grace_days} days"
     if previous.reporting_currency != current.reporting_currency:
         return f"the reporting currency changed from {previous.reporting_currency} to {current.reporting_currency}"
+    if previous.models_digest != current.models_digest:
+        return "the models changed since the last build"
     return None
 
 
 def _previous_basis(conn: psycopg.Connection) -> BuildBasis | None:
     """The basis of the build the mart holds; None when there is none, or it predates customer input digests."""
-    built = conn.execute("select as_of_date, renewal_grace_days, customers from mart.mart_build").fetchone()
+    built = conn.execute("select as_of_date, renewal_grace_days, models_digest from mart.mart_build").fetchone()
     if built is None or built[2] is None:
         return None
     currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()
-    return BuildBasis(built[0], built[1], currency[0] if currency else None)
+    return BuildBasis(built[0], built[1], currency[0] if currency else None, built[2])
 
 
 def _load_overrides(conn: psycopg.Connection, overrides: list[ClassificationOverride]) -> None:
@@ -255,7 +264,7 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     for model in INPUT_MODELS:
         build(model, whole=True)
     reporting_currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()[0]
-    current = BuildBasis(as_of_date, settings.renewal_grace_days, reporting_currency)
+    current = BuildBasis(as_of_date, settings.renewal_grace_days, reporting_currency, models_digest())
     reason = whole_because or whole_build_reason(previous, current)
     recomputed = _choose_customers(conn, whole=reason is not None)
     for model in CUSTOMER_MODELS:
@@ -267,8 +276,10 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
         raise MethodologyError(failures)
     customers = row_counts["mart_customer_input"]
     conn.execute("insert into mart.mart_build (as_of_date, renewal_grace_days, certification_id, built_at, "
-                 "whole_because, customers_recomputed, customers) values (%s, %s, %s, now(), %s, %s, %s)",
-                 [as_of_date, settings.renewal_grace_days, certification_id, reason, recomputed, customers])
+                 "whole_because, customers_recomputed, customers, models_digest) "
+                 "values (%s, %s, %s, now(), %s, %s, %s, %s)",
+                 [as_of_date, settings.renewal_grace_days, certification_id, reason, recomputed, customers,
+                  current.models_digest])
     used = {row[0] for row in conn.execute(load_sql("methodology", "overrides_used"))}
     return MartBuild(as_of_date, settings.renewal_grace_days, reporting_currency,
                      tuple(o for o in overrides if o.contract_id in used), row_counts, model_seconds,

@@ -643,6 +643,7 @@ mart_build = Table(
     _text("whole_because"),
     Column("customers_recomputed", Integer),
     Column("customers", Integer),
+    _text("models_digest"),
     schema="mart",
 )
 

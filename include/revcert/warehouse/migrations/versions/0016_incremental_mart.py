@@ -11,7 +11,7 @@ Revises: 0015
   (every customer after a whole build).
 - `mart.mart_build`, and the certification record of the run that built it,
   say whether the build was whole and why, and how many customers it
-  recomputed out of how many. Check 4 still derives every customer, so a
+  recomputed out of how many; the build, which models' SQL made it. Check 4 still derives every customer, so a
   certified incremental build is proven equal to a whole one to the cent.
 """
 from alembic import op
@@ -25,12 +25,14 @@ depends_on = None
 def upgrade() -> None:
     op.execute("create table mart.mart_customer_input (customer_id text primary key, input_digest bytea not null)")
     op.execute("create table mart.mart_customer_scope (customer_id text primary key)")
+    op.execute("alter table mart.mart_build add column models_digest text")
     for table, prefix in (("mart.mart_build", ""), ("certification.certification_run", "mart_")):
         op.execute(f"alter table {table} add column {prefix}whole_because text, "
                    f"add column {prefix}customers_recomputed integer, add column {prefix}customers integer")
 
 
 def downgrade() -> None:
+    op.execute("alter table mart.mart_build drop column models_digest")
     for table, prefix in (("mart.mart_build", ""), ("certification.certification_run", "mart_")):
         op.execute(f"alter table {table} drop column {prefix}whole_because, "
                    f"drop column {prefix}customers_recomputed, drop column {prefix}customers")
