@@ -12,7 +12,7 @@ segments as (
         segment_start_date,
         daily_mrr
     from mart.mart_customer_mrr_segment
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 first_service as (

@@ -17,7 +17,7 @@ contract_customers as (
         override_approver
     from mart.mart_contract_customer
     where customer_id is not null
-        and customer_id in (select scope.customer_id from scope)
+        and (%(whole)s or customer_id in (select scope.customer_id from scope))
 ),
 
 contracts as (
@@ -40,7 +40,7 @@ renewed as (
 published_customers as (
     select distinct customer_id
     from mart.mart_customer_month
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 final as (

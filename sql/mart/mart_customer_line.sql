@@ -19,7 +19,7 @@ intervals as (
         service_end_date,
         mrr_end_date
     from mart.mart_service_interval
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 lines as (
@@ -42,7 +42,7 @@ products as (
 published_customers as (
     select distinct customer_id
     from mart.mart_customer_month
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 final as (

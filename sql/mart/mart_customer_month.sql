@@ -19,7 +19,7 @@ snapshots as (
         starting_mrr,
         ending_mrr
     from mart.mart_customer_snapshot
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 movements as (
@@ -29,7 +29,7 @@ movements as (
         movement_type,
         movement_amount
     from mart.mart_customer_movement
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 revenue as (
@@ -38,7 +38,7 @@ revenue as (
         month,
         recognized_revenue
     from mart.mart_customer_revenue
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 customers as (
@@ -46,7 +46,7 @@ customers as (
         customer_id,
         customer_name
     from mart.mart_customer
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 reporting_currency as (

@@ -20,7 +20,7 @@ snapshots as (
         business_unit,
         ending_mrr
     from mart.mart_customer_snapshot
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 cohorts as (
@@ -28,7 +28,7 @@ cohorts as (
         customer_id,
         first_service_date
     from mart.mart_customer_cohort
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 previous_month as (

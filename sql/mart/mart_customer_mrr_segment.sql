@@ -15,7 +15,7 @@ intervals as (
         service_start_date,
         mrr_end_date
     from mart.mart_service_interval
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 changes as (

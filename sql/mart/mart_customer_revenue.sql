@@ -16,7 +16,7 @@ customer_months as (
         business_unit,
         extract(day from (month + interval '1 month - 1 day'))::integer as days_in_month
     from mart.mart_customer_snapshot
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 intervals as (
@@ -27,7 +27,7 @@ intervals as (
         service_end_date
     from mart.mart_service_interval
     where service_start_date <= %(as_of_date)s
-        and customer_id in (select scope.customer_id from scope)
+        and (%(whole)s or customer_id in (select scope.customer_id from scope))
 ),
 
 -- Each line is spread over the months it serves up to the as-of date, rather

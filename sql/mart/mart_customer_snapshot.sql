@@ -15,7 +15,7 @@ cohorts as (
         cohort_month
     from mart.mart_customer_cohort
     where first_service_date <= %(as_of_date)s
-        and customer_id in (select scope.customer_id from scope)
+        and (%(whole)s or customer_id in (select scope.customer_id from scope))
 ),
 
 customers as (
@@ -23,7 +23,7 @@ customers as (
         customer_id,
         business_unit
     from mart.mart_customer
-    where customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 segments as (
@@ -34,7 +34,7 @@ segments as (
         daily_mrr
     from mart.mart_customer_mrr_segment
     where segment_start_date <= %(as_of_date)s
-        and customer_id in (select scope.customer_id from scope)
+        and (%(whole)s or customer_id in (select scope.customer_id from scope))
 ),
 
 -- The segments tile each customer's days from its first change on, so each

@@ -226,8 +226,10 @@ def _choose_customers(conn: psycopg.Connection, *, whole: bool) -> int:
     conn.execute("truncate mart.mart_customer_scope")
     chosen = ("select customer_id from mart.mart_customer_input" if whole
               else load_sql("methodology", "customers_with_changed_inputs"))
-    return conn.execute(sql.SQL("insert into mart.mart_customer_scope (customer_id) {}").format(
+    chosen_count = conn.execute(sql.SQL("insert into mart.mart_customer_scope (customer_id) {}").format(
         sql.SQL(chosen))).rowcount
+    conn.execute("analyze mart.mart_customer_scope")
+    return chosen_count
 
 
 def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[ClassificationOverride],
@@ -248,7 +250,7 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
             The caller rolls back, so the previous mart stays.
     """
     settings = settings or Settings()
-    params = {"as_of_date": as_of_date, "renewal_grace_days": settings.renewal_grace_days}
+    params: dict[str, object] = {"as_of_date": as_of_date, "renewal_grace_days": settings.renewal_grace_days}
     previous = _previous_basis(conn)
     _load_overrides(conn, overrides)
     conn.execute("drop table if exists pg_temp.previous_customer_input")
@@ -266,9 +268,11 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     reporting_currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()[0]
     current = BuildBasis(as_of_date, settings.renewal_grace_days, reporting_currency, models_digest())
     reason = whole_because or whole_build_reason(previous, current)
-    recomputed = _choose_customers(conn, whole=reason is not None)
+    # A whole build's models read every customer: no filter on the scope, whose size the planner cannot know.
+    params["whole"] = reason is not None
+    recomputed = _choose_customers(conn, whole=params["whole"])
     for model in CUSTOMER_MODELS:
-        build(model, whole=reason is not None)
+        build(model, whole=params["whole"])
     for model in SUMMARY_MODELS:
         build(model, whole=True)
     failures = check_methodology(conn)
