@@ -26,13 +26,17 @@ lines as (
     from mart.mart_customer_line
 ),
 
+-- Each question carries the customer-month's own figure, so the answers are
+-- compared where the running sum reads them, without joining back.
 events as (
     select
         customer_id,
         service_start_date as day,
         line_mrr as change,
         null::date as month,
-        null as figure
+        null as business_unit,
+        null as figure,
+        null::numeric as customer_value
     from lines
     union all
     select
@@ -40,7 +44,9 @@ events as (
         mrr_end_date + 1 as day,
         -line_mrr as change,
         null::date as month,
-        null as figure
+        null as business_unit,
+        null as figure,
+        null::numeric as customer_value
     from lines
     union all
     select
@@ -48,7 +54,9 @@ events as (
         month - 1 as day,
         0 as change,
         month,
-        'starting_mrr' as figure
+        business_unit,
+        'starting_mrr' as figure,
+        starting_mrr as customer_value
     from customer_months
     union all
     select
@@ -56,36 +64,22 @@ events as (
         snapshot_date as day,
         0 as change,
         month,
-        'ending_mrr' as figure
+        business_unit,
+        'ending_mrr' as figure,
+        ending_mrr as customer_value
     from customer_months
 ),
 
 running as (
     select
-        customer_id,
         month,
+        business_unit,
+        customer_id,
         figure,
+        customer_value,
         -- a day's changes come before the questions asked on it
         sum(change) over (partition by customer_id order by day, figure is not null) as lines_value
     from events
-),
-
-compared as (
-    select
-        customer_months.month,
-        customer_months.business_unit,
-        customer_months.customer_id,
-        running.figure,
-        case running.figure
-            when 'starting_mrr' then customer_months.starting_mrr
-            else customer_months.ending_mrr
-        end as customer_value,
-        running.lines_value
-    from running
-    inner join customer_months
-        on
-            running.customer_id = customer_months.customer_id
-            and running.month = customer_months.month
 ),
 
 final as (
@@ -96,8 +90,8 @@ final as (
         figure,
         customer_value,
         lines_value
-    from compared
-    where customer_value <> lines_value
+    from running
+    where figure is not null and customer_value <> lines_value
     order by month, business_unit, customer_id, figure
 )
 
