@@ -15,15 +15,21 @@ from revcert.warehouse.schema import analytics_mrr_metrics, analytics_mrr_metric
 
 
 def refresh_metrics(conn: psycopg.Connection) -> int:
-    """Replace every metric, per business unit and in total, from what viz holds now; returns rows written."""
+    """Replace every metric, per business unit and in total, from what viz holds now; returns rows written.
+
+    The metrics are computed once into a table of the transaction's own, then split: computing them for each
+    table read every published customer-month twice (5 s of a publication at 200,000 lines).
+    """
+    conn.execute("drop table if exists pg_temp.computed_metrics")
+    conn.execute(sql.SQL("create temp table computed_metrics on commit drop as {}").format(
+        sql.SQL(load_sql("analytics", "mrr_metrics"))))
     written = 0
     for table, is_total in ((analytics_mrr_metrics, False), (analytics_mrr_metrics_total, True)):
         target = sql.Identifier(table.schema, table.name)
         columns = sql.SQL(", ").join(map(sql.Identifier, column_names(table)))
         conn.execute(sql.SQL("delete from {}").format(target))
         written += conn.execute(sql.SQL(
-            "insert into {target} ({columns}) select {columns} from ({model}) as metrics "
+            "insert into {target} ({columns}) select {columns} from pg_temp.computed_metrics as metrics "
             "where (metrics.business_unit is null) = {is_total}").format(
-            target=target, columns=columns, model=sql.SQL(load_sql("analytics", "mrr_metrics")),
-            is_total=sql.Literal(is_total))).rowcount
+            target=target, columns=columns, is_total=sql.Literal(is_total))).rowcount
     return written
