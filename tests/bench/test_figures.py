@@ -18,9 +18,9 @@ def test_repeated_runs_give_the_median_time_of_the_step_and_of_each_part_and_the
 def test_every_goal_prints_beside_its_figure_met_or_not_met():
     goals = [Goal("mart / peer", 0.62, 0.5), Goal("mart / floor", 4.2, 5),
              Goal("extraction via REST", 14_999, 15_000, "records/s", at_most=False),
-             Goal("derivation peak", 1024, 1024, "MiB")]
+             Goal("derivation peak", 1024, 1024, "MiB"), Goal("incremental / full", 10.04, 10, "%")]
     printed = format_figures("t", [], goals=goals).splitlines()[2:]
     assert [line.split("goal ")[1].split() for line in printed] == [
         ["<=", "0.5", "not", "met"], ["<=", "5", "met"], [">=", "15,000", "records/s", "not", "met"],
-        ["<=", "1,024", "MiB", "met"]]
-    assert "0.62" in printed[0] and "14,999 records/s" in printed[2]
+        ["<=", "1,024", "MiB", "met"], ["<=", "10%", "not", "met"]]
+    assert "0.62" in printed[0] and "14,999 records/s" in printed[2] and "10.0%" in printed[4]

@@ -1,4 +1,5 @@
-"""`revcert bench --pipeline salesforce` at a tiny size: every yardstick and every goal of issue 16 printed."""
+"""`revcert bench --pipeline salesforce` at a tiny size: every yardstick and every goal of issue 16 printed, and
+the incremental run after 1% of the org changed recomputes some customers, not all."""
 from __future__ import annotations
 
 import re
@@ -10,12 +11,31 @@ from revcert.methodology.mart import MODELS
 
 pytestmark = pytest.mark.integration
 
-GOALS = {"full certified recompute (Bulk 2.0, one run)": "<= 120 s", "independent derivation: time": "<= 40 s",
+GOALS = {"full certified recompute (Bulk 2.0, one run)": "<= 120 s",
+         "incremental run / full run (1% changed)": "<= 10%", "independent derivation: time": "<= 40 s",
          "independent derivation: peak memory": "<= 1,024 MiB", "extraction via Bulk 2.0": ">= 30,000 records/s",
          "extraction via REST": ">= 15,000 records/s", "mart / mrr-playbook peer": "<= 0.5",
          "mart / floor (COPY + one grouped scan)": "<= 5"}
 MEDIANS = ("mart", "mrr-playbook peer", "floor: COPY + one grouped scan", "movement identity",
            "independent derivation")
+RUN_PARTS = {"transform (mart)", "identity check", "certify", "publish"}
+RECOMPUTED = re.compile(r"\(mart recomputed ([\d,]+) of ([\d,]+) customers, (whole: .+|incremental)\)$")
+CHANGED = re.compile(r"^  ([\d,]+) of the org's ([\d,]+) records changed at the source \([\d.]+%\): "
+                     r"(\d+) line edits, (\d+) amendments, (\d+) renewals, (\d+) line deletions, "
+                     r"one account's business unit, one dated conversion rate$")
+
+
+def number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+def customers_recomputed(line: str) -> tuple[int, int, str]:
+    recomputed, customers, how = RECOMPUTED.search(line).groups()
+    return number(recomputed), number(customers), how
+
+
+def records(line: str) -> int:
+    return int(re.search(r" (\d+) records ", line).group(1))
 
 
 def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
@@ -30,6 +50,18 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     parts = [line.split() for line in lines[steps["mart"] + 1:steps["mrr-playbook peer"]]]
     assert {part[0] for part in parts} == set(MODELS)
     assert [float(part[1]) for part in parts] == sorted((float(part[1]) for part in parts), reverse=True)
+    full_run, incremental_run = steps["transform, certify and publish"], steps["incremental: transform to publish"]
+    for run in (full_run, incremental_run):
+        assert {line[4:36].strip() for line in lines[run + 1:run + 1 + len(RUN_PARTS)]} == RUN_PARTS
+    recomputed, customers, how = customers_recomputed(lines[full_run])
+    assert recomputed == customers > 0 and how.startswith("whole: ")
+    recomputed, all_customers, how = customers_recomputed(lines[incremental_run])
+    assert 0 < recomputed < all_customers == customers and how == "incremental"
+    changed, org_records, *kinds = next(filter(None, map(CHANGED.match, lines))).groups()
+    assert number(org_records) // 100 <= number(changed) < number(org_records) // 50
+    assert all(int(count) > 0 for count in kinds)
+    assert number(changed) <= records(lines[steps["incremental: extract via bulk2"]]) < records(
+        lines[steps["extract via bulk2"]])
     assert "  goals (set for 1,000,000 lines; this run has 2,000)" in lines
     printed = {line.split("  ")[2]: line for line in lines if line.startswith("    ") and " goal " in line}
     assert set(printed) == set(GOALS)

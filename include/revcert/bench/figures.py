@@ -33,7 +33,7 @@ class StepFigures:
 
 @dataclass(frozen=True)
 class Goal:
-    """A figure beside the goal set for it: `value` in `unit` (s, MiB, records/s, or "" for a ratio)."""
+    """A figure beside the goal set for it: `value` in `unit` (s, MiB, records/s, % or "" for a ratio)."""
 
     figure: str
     value: float
@@ -81,13 +81,16 @@ def median_of_runs(runs: Sequence[StepFigures]) -> StepFigures:
 def _shown(value: float, unit: str) -> str:
     if unit == "s":
         return f"{value:,.1f} s"
+    if unit == "%":
+        return f"{value:.1f}%"
     if unit:
         return f"{value:,.0f} {unit}"
     return f"{value:.2f}"
 
 
 def format_goal(goal: Goal) -> str:
-    limit = f"{'<=' if goal.at_most else '>='} {goal.limit:,g}" + (f" {goal.unit}" if goal.unit else "")
+    unit = goal.unit if goal.unit in ("", "%") else f" {goal.unit}"
+    limit = f"{'<=' if goal.at_most else '>='} {goal.limit:,g}{unit}"
     verdict = "met" if goal.met else "not met"
     return f"{goal.figure:<44} {_shown(goal.value, goal.unit):>18}   goal {limit:<20} {verdict}"
 

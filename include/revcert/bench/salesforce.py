@@ -1,27 +1,31 @@
 """The certified MRR pipeline's benchmark, on a generated org of a chosen size.
 
 Org generation, one extraction per API through the Salesforce stand-in
-(serving over HTTPS from another process) and the stand-in serving the same
-pages alone, then medians of three runs of the mart beside its two
+(serving over HTTPS from threads of the bench's own process, which only waits
+while a step runs in its own process) and the stand-in serving the same pages
+alone, then medians of three runs of the mart (built whole) beside its two
 yardsticks (the dbt mrr-playbook peer in benchmarks/mrr_playbook and the
 physical floor: a COPY of the lines and one grouped scan), the movement
-identity and the independent derivation; last, the rest of a certified run
-(transform, identity check, certify, publish) once, and every figure beside
-its goal (issue 16). The mart's and the identity's memory figures are the
-client's; the work happens in PostgreSQL.
+identity and the independent derivation; then the rest of a full certified run
+(transform, identity check, certify, publish) once. Last, about 1% of the
+org's records change at the source (bench.salesforce_changes) and the run is
+repeated as the twice-daily schedule runs it: an incremental extraction and
+an incremental mart, certified and published; its time is set beside the
+full run's. Every figure is beside its goal (issue 16). The mart's and the
+identity's memory figures are the client's; the work happens in PostgreSQL.
 """
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -30,9 +34,18 @@ from revcert.bench.figures import Goal, StepFigures, format_figures, median_of_r
 from revcert.warehouse.connection import connect
 from revcert.warehouse.embedded import EmbeddedPostgres
 
+if TYPE_CHECKING:
+    from revcert.bench.salesforce_changes import OrgChanges
+    from revcert.standins.salesforce.server import SalesforceStandIn
+
 ROUNDS = 3
 GOAL_LINES = 1_000_000
 DAG_ID = "bench_certified_mrr"
+# Whole builds where the bench times a whole mart: after the first build the mart holds one at the same as-of
+# date, so a build left to itself would be incremental with nothing to recompute.
+WHOLE_FOR_TIMING = "the bench times a whole build"
+WHOLE_FOR_FULL_RUN = "the bench's full run recomputes every customer"
+INCREMENTAL_GOAL = 10  # per cent of the full run
 # The peer is a yardstick, not product code: it lives in the checkout's benchmarks/ and is read by path.
 PEER_DIRECTORY = Path(__file__).resolve().parents[3] / "benchmarks" / "mrr_playbook"
 PEER_FEED = "subscription_periods"
@@ -134,7 +147,7 @@ def _mart(url: str, as_of: str) -> dict[str, Any]:
 
     started = time.monotonic()
     with connect(url) as conn:
-        build = build_mart(conn, date.fromisoformat(as_of), [])
+        build = build_mart(conn, date.fromisoformat(as_of), [], whole_because=WHOLE_FOR_TIMING)
     return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(),
             "records": build.row_counts["mart_customer_snapshot"], "parts": build.model_seconds}
 
@@ -219,9 +232,18 @@ def _derivation(url: str, as_of: str) -> dict[str, Any]:
     return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": len(staged.lines)}
 
 
-def _certify_and_publish(url: str, as_of: str) -> dict[str, Any]:
-    """The rest of a certified run after extraction and staging, as the DAG's tasks run it: transform,
-    identity check, certify (every check of METHODOLOGY.md Part C), publish (with the metrics it refreshes)."""
+@contextmanager
+def _timed(parts: dict[str, float], part: str) -> Iterator[None]:
+    started = time.monotonic()
+    yield
+    parts[part] = time.monotonic() - started
+
+
+def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) -> dict[str, Any]:
+    """The rest of a certified run after extraction and staging, as the DAG's tasks run it: transform (whole
+    for `whole_because`; when it is empty, as the DAG decides: incremental after a certified build), identity
+    check, certify (every check of METHODOLOGY.md Part C), publish (with the metrics it refreshes); the seconds
+    of each, and how many customers the mart recomputed."""
     from revcert.certification.certify import certify_run
     from revcert.certification.checks import check_movement_identity
     from revcert.certification.record import (
@@ -231,28 +253,39 @@ def _certify_and_publish(url: str, as_of: str) -> dict[str, Any]:
         update_certification,
     )
     from revcert.methodology.mart import build_mart
-    from revcert.orchestration.certified_mrr import publish_certification
+    from revcert.orchestration.certified_mrr import publish_certification, whole_build_requested
     from revcert.settings import Settings
 
-    settings, as_of_date = Settings(), date.fromisoformat(as_of)
+    settings, as_of_date, parts = Settings(), date.fromisoformat(as_of), {}
     started = time.monotonic()
     with connect(url) as conn:
-        certification_id = open_certification(conn, DAG_ID, "bench", as_of_date)
+        certification_id = open_certification(conn, DAG_ID, run_id, as_of_date)
         batch_id = conn.execute("select max(batch_id) from raw.extraction_batch where status = 'staged'").fetchone()[0]
         update_certification(conn, certification_id, extraction_batch_id=batch_id)
         conn.commit()
-        build = build_mart(conn, as_of_date, [], settings, certification_id)
-        update_certification(conn, certification_id, row_counts=build.row_counts, overrides_used=[])
-        conn.commit()
-        record_check(conn, certification_id, check_movement_identity(conn))
-        conn.commit()
-        certify_run(conn, read_certification(conn, certification_id), settings)
-        conn.commit()
+        with _timed(parts, "transform (mart)"):
+            build = build_mart(conn, as_of_date, [], settings, certification_id,
+                               whole_because=whole_because or whole_build_requested(conn, full_extraction=False))
+            update_certification(conn, certification_id, row_counts=build.row_counts, overrides_used=[],
+                                 mart_whole_because=build.whole_because,
+                                 mart_customers_recomputed=build.customers_recomputed, mart_customers=build.customers)
+            conn.commit()
+        with _timed(parts, "identity check"):
+            record_check(conn, certification_id, check_movement_identity(conn))
+            conn.commit()
+        with _timed(parts, "certify"):
+            certify_run(conn, read_certification(conn, certification_id), settings)
+            conn.commit()
         certification = read_certification(conn, certification_id)
         if certification.status != "certified":
             raise SystemExit(f"the bench's run was not certified: {certification.failure_summary}")
-        published = publish_certification(conn, certification, as_of_date)
-    return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": published.rows_written}
+        with _timed(parts, "publish"):
+            published = publish_certification(conn, certification, as_of_date)
+            conn.commit()
+    how = f"whole: {build.whole_because}" if build.whole_because else "incremental"
+    return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": published.rows_written,
+            "parts": parts, "detail": f"mart recomputed {build.customers_recomputed:,} of {build.customers:,} "
+                                      f"customers, {how}"}
 
 
 def fresh_database(server: EmbeddedPostgres, name: str) -> str:
@@ -271,10 +304,11 @@ def _serving_share(serving: StepFigures, extraction: StepFigures) -> StepFigures
                                    f"{extraction.seconds:.1f} s, the client and staging {1 - share:.0%}")
 
 
-def _goals(extraction: dict[str, StepFigures], recompute: StepFigures, mart: StepFigures,
+def _goals(extraction: dict[str, StepFigures], full_run: float, incremental_run: float, mart: StepFigures,
            peer: StepFigures, floor: StepFigures, derivation: StepFigures) -> list[Goal]:
     return [
-        Goal("full certified recompute (Bulk 2.0, one run)", extraction["bulk2"].seconds + recompute.seconds, 120, "s"),
+        Goal("full certified recompute (Bulk 2.0, one run)", full_run, 120, "s"),
+        Goal("incremental run / full run (1% changed)", 100 * incremental_run / full_run, INCREMENTAL_GOAL, "%"),
         Goal("independent derivation: time", derivation.seconds, 40, "s"),
         Goal("independent derivation: peak memory", derivation.peak_mib, 1024, "MiB"),
         Goal("extraction via Bulk 2.0", extraction["bulk2"].records_per_second or 0, 30_000, "records/s",
@@ -285,51 +319,85 @@ def _goals(extraction: dict[str, StepFigures], recompute: StepFigures, mart: Ste
     ]
 
 
+def _standin_json(standin: SalesforceStandIn) -> str:
+    """Where the stand-in listens and how to log in, as the steps take it (what `revcert standin` prints)."""
+    return json.dumps({"url": standin.url, "ca_bundle": str(standin.ca_bundle), "client_id": standin.client_id,
+                       "client_secret": standin.client_secret})
+
+
+def _changes_note(changes: OrgChanges) -> str:
+    kinds = ", ".join(f"{count} {kind}" for kind, count in changes.kinds.items())
+    return (f"{changes.records:,} of the org's {changes.org_records:,} records changed at the source "
+            f"({changes.records / changes.org_records:.1%}): {kinds}, one account's business unit, one dated "
+            "conversion rate")
+
+
 def run_salesforce_benchmark(lines: int, as_of: date) -> str:
     """Generate an org of `lines` subscription lines, extract it (REST, then Bulk 2.0) and serve it alone, time
-    the mart beside the peer and the floor, certify and publish, and set every figure beside its goal."""
+    the mart beside the peer and the floor, certify and publish, change 1% of the org and run again
+    incrementally, and set every figure beside its goal."""
+    from revcert.bench.salesforce_changes import change_one_percent
+    from revcert.standins.salesforce.server import SalesforceOrg, SalesforceStandIn
+
     if not PEER_DIRECTORY.is_dir():
         raise FileNotFoundError(f"the mrr-playbook peer is not at {PEER_DIRECTORY}: run the bench from a checkout")
     figures: list[StepFigures] = []
     extraction: dict[str, StepFigures] = {}
     with tempfile.TemporaryDirectory(prefix="revcert-bench-") as workdir:
-        org = Path(workdir) / "org"
-        figures.append(run_step("generate", str(org), str(lines), name="generate org"))
+        snapshot = Path(workdir) / "org"
+        figures.append(run_step("generate", str(snapshot), str(lines), name="generate org"))
         server = EmbeddedPostgres(Path(workdir) / "pgdata")
         server.start()
-        standin = subprocess.Popen([sys.executable, "-m", "revcert.cli", "standin", "salesforce", "--snapshot",
-                                    str(org)], stdout=subprocess.PIPE, text=True)
         try:
-            standin_json = standin.stdout.readline()
-            for api in ("rest", "bulk2"):
-                url = fresh_database(server, f"bench_{api}")
-                extraction[api] = run_step("extract", url, standin_json, api, unit="records",
-                                           name=f"extract via {api}")
-                serving = run_step("serve", standin_json, api, unit="records", name=f"stand-in alone, {api} pages")
-                figures += [extraction[api], _serving_share(serving, extraction[api])]
-            rounds = [(run_step("mart", url, as_of.isoformat(), name="mart"),
-                       run_step("peer", url, as_of.isoformat(), name="mrr-playbook peer"),
-                       run_step("floor", url, name="floor: COPY + one grouped scan"))
-                      for _ in range(ROUNDS)]
-            mart, peer, floor = (median_of_runs(runs) for runs in zip(*rounds))
-            identity = median_of_runs([run_step("identity", url, name="movement identity") for _ in range(ROUNDS)])
-            derivation = median_of_runs([run_step("derivation", url, as_of.isoformat(), name="independent derivation")
-                                         for _ in range(ROUNDS)])
-            recompute = run_step("certify-publish", url, as_of.isoformat(),
-                                 name="transform, certify and publish")
+            # Served from this process, so the changes are made to the very org it serves (apply_edits).
+            org = SalesforceOrg.from_snapshot(snapshot)
+            with SalesforceStandIn(org, state_dir=Path(workdir) / "standin") as standin:
+                standin_json = _standin_json(standin)
+                for api in ("rest", "bulk2"):
+                    url = fresh_database(server, f"bench_{api}")
+                    extraction[api] = run_step("extract", url, standin_json, api, unit="records",
+                                               name=f"extract via {api}")
+                    serving = run_step("serve", standin_json, api, unit="records",
+                                       name=f"stand-in alone, {api} pages")
+                    figures += [extraction[api], _serving_share(serving, extraction[api])]
+                rounds = [(run_step("mart", url, as_of.isoformat(), name="mart"),
+                           run_step("peer", url, as_of.isoformat(), name="mrr-playbook peer"),
+                           run_step("floor", url, name="floor: COPY + one grouped scan"))
+                          for _ in range(ROUNDS)]
+                mart, peer, floor = (median_of_runs(runs) for runs in zip(*rounds))
+                identity = median_of_runs([run_step("identity", url, name="movement identity")
+                                           for _ in range(ROUNDS)])
+                derivation = median_of_runs([run_step("derivation", url, as_of.isoformat(),
+                                                      name="independent derivation") for _ in range(ROUNDS)])
+                recompute = run_step("certify-publish", url, as_of.isoformat(), "bench-full", WHOLE_FOR_FULL_RUN,
+                                     name="transform, certify and publish")
+                changes = change_one_percent(org, as_of)
+                incremental = [
+                    run_step("extract", url, standin_json, "bulk2", unit="records",
+                             name="incremental: extract via bulk2"),
+                    run_step("certify-publish", url, as_of.isoformat(), "bench-incremental", "",
+                             name="incremental: transform to publish")]
         finally:
-            standin.terminate()
-            standin.wait()
             server.stop()
-    figures += [mart, peer, floor, identity, derivation, recompute]
+    figures += [mart, peer, floor, identity, derivation, recompute, *incremental]
+    full_run = extraction["bulk2"].seconds + recompute.seconds
+    incremental_run = sum(step.seconds for step in incremental)
+    whole_mart, incremental_mart = (step.parts["transform (mart)"] for step in (recompute, incremental[1]))
     notes = [f"mart, peer, floor, identity and derivation: medians of {ROUNDS} runs (the mart, the peer and the "
              "floor take turns each round); peak memory: the highest run",
-             "extraction, the stand-in alone and the certified run after extraction: one run each",
+             "extraction, the stand-in alone, the certified run after extraction and the incremental run: one run "
+             "each",
              f"full certified recompute = extract via bulk2 (staging included) {extraction['bulk2'].seconds:.1f} s + "
-             f"transform, certify and publish {recompute.seconds:.1f} s"]
+             f"transform, certify and publish {recompute.seconds:.1f} s",
+             _changes_note(changes),
+             f"incremental run = extract via bulk2 (since the watermarks, staging included) "
+             f"{incremental[0].seconds:.1f} s + transform to publish {incremental[1].seconds:.1f} s = "
+             f"{incremental_run:.1f} s, {incremental_run / full_run:.1%} of the full run's {full_run:.1f} s",
+             f"incremental mart {incremental_mart:.1f} s / whole mart in the full run {whole_mart:.1f} s = "
+             f"{incremental_mart / whole_mart:.1%}; certify still derives every customer"]
     goals_title = "goals" if lines == GOAL_LINES else f"goals (set for {GOAL_LINES:,} lines; this run has {lines:,})"
     return format_figures(f"{lines} subscription lines", figures, notes,
-                          _goals(extraction, recompute, mart, peer, floor, derivation), goals_title)
+                          _goals(extraction, full_run, incremental_run, mart, peer, floor, derivation), goals_title)
 
 
 STEPS = {"generate": _generate, "extract": _extract, "serve": _serve, "mart": _mart, "peer": _peer, "floor": _floor,
