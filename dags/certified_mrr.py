@@ -8,8 +8,9 @@ merges it into `staging` with its audit, `observe_batch` measures the batch
 against the batches before it (records changed and deleted per object, new
 accounts, control sums) and **holds** the run there when a measure trips its
 hold threshold, `transform` builds the methodology in `mart` (recomputing only
-the customers whose inputs changed, or every customer on a new as-of date or a
-full extraction), `identity_check` checks the movement identity, `observe_figures` measures each
+the customers whose inputs changed; every customer on a new as-of date, a full
+extraction, or another reason its certification record names),
+`identity_check` checks the movement identity, `observe_figures` measures each
 business unit's ending MRR against what is published (it only warns), and
 `certify` (the certification gate) runs checks 1-4 of the methodology's Part C
 over every figure that would be published: the MRR bridge per business unit

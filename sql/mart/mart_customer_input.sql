@@ -6,7 +6,8 @@
 -- digest changed since the last build; anything else they read (the as-of
 -- date, the renewal grace, the reporting currency) makes the build whole when
 -- it changes. Each row is rendered as PostgreSQL's row text, where a null and
--- an empty text differ.
+-- an empty text differ, in code point order (no collation's version can
+-- reorder it).
 -- Grain: one row per customer.
 with customers as (
     select
@@ -39,7 +40,7 @@ line_inputs as (
                 intervals.service_end_date,
                 intervals.mrr_end_date
             )::text,
-            ';' order by intervals.subscription_line_id
+            ';' order by intervals.subscription_line_id collate "C"  -- noqa: RF02
         ) as lines_text
     from mart.mart_service_interval as intervals
     inner join mart.mart_subscription_line as lines
@@ -80,7 +81,7 @@ contract_inputs as (
                 contract_customers.override_reason,
                 contract_customers.override_approver
             )::text,
-            ';' order by contract_customers.contract_id
+            ';' order by contract_customers.contract_id collate "C"  -- noqa: RF02
         ) as contracts_text
     from mart.mart_contract_customer as contract_customers
     left join contracts

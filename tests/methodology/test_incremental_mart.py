@@ -3,6 +3,7 @@ whole build on the same staging would: every table, row for row, after changes t
 through renewal chains, accounts, rates, products and contracts."""
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 
@@ -10,12 +11,19 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from revcert.methodology.mart import MODELS, BuildBasis, build_mart, models_digest, whole_build_reason
+from revcert.methodology.mart import (
+    MODELS,
+    BuildBasis,
+    build_mart,
+    models_digest,
+    too_many_changed,
+    whole_build_reason,
+)
 from revcert.methodology.overrides import ClassificationOverride
 from tests.conftest import copy_database
 
 AS_OF = date(2026, 11, 21)
-BASIS = BuildBasis(AS_OF, 31, "USD", models_digest())
+BASIS = BuildBasis(AS_OF, 31, "USD", "the digest of the models' SQL")
 
 
 def test_a_build_is_whole_when_what_every_customer_depends_on_moved():
@@ -181,3 +189,93 @@ def test_a_new_as_of_date_recomputes_every_customer(built_org):
     assert build.whole_because == "the as-of date moved from 2026-11-21 to 2026-11-22"
     assert recorded == (build.whole_because, build.customers, build.customers)
     assert build.customers > 1000
+
+
+def test_above_a_quarter_of_the_customers_changed_the_build_is_whole():
+    assert too_many_changed(250, 1000) is None
+    assert too_many_changed(251, 1000) == "251 of 1,000 customers' inputs changed (more than a quarter)"
+
+
+def test_a_change_reaching_most_customers_builds_whole(built_org):
+    with psycopg.connect(built_org) as conn:
+        conn.execute("update staging.stg_product set product_name = product_name || ' (renamed)' where product_id = "
+                     "(select product_id from mart.mart_customer_line group by product_id order by count(*) desc, "
+                     "product_id limit 1)")
+        build = build_mart(conn, AS_OF, [])
+    assert re.fullmatch(r"[\d,]+ of [\d,]+ customers' inputs changed \(more than a quarter\)", build.whole_because)
+    assert build.customers_recomputed == build.customers
+
+
+def test_the_models_digest_covers_the_mart_schema_functions(built_org):
+    with psycopg.connect(built_org) as conn:
+        before = models_digest(conn)
+        conn.execute("create or replace function mart.round_half_even(value numeric, places integer) returns numeric "
+                     "language sql immutable as $$ select round(value, places) $$")
+        assert models_digest(conn) != before
+        conn.rollback()
+        assert models_digest(conn) == before
+
+
+def copy_as_new(conn: psycopg.Connection, table: str, renamed: list[str], where: str, params: list,
+                cleared: tuple[str, ...] = ()) -> None:
+    """Copy staged rows as new records: the `renamed` ids prefixed NEW-, the `cleared` columns emptied."""
+    columns = [row[0] for row in conn.execute(
+        "select column_name from information_schema.columns where table_schema = 'staging' and table_name = %s "
+        "order by ordinal_position", [table])]
+    values = [sql.SQL("'NEW-' || {}").format(sql.Identifier(c)) if c in renamed
+              else sql.SQL("null") if c in cleared else sql.Identifier(c) for c in columns]
+    conn.execute(sql.SQL("insert into {} ({}) select {} from {} where {}").format(
+        sql.Identifier("staging", table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+        sql.SQL(", ").join(values), sql.Identifier("staging", table), sql.SQL(where)), params)
+
+
+def test_changes_that_reach_a_customer_through_another_are_recomputed(built_org):
+    """A successor overridden to another customer still sets its predecessor's renewal grace; products, accounts
+    and contracts renamed, moved, added and deleted."""
+    with psycopg.connect(built_org) as conn:
+        predecessor, successor, customer = conn.execute(
+            "select grace.contract_id, grace.successor_contract_id, contract_customers.customer_id "
+            "from mart.mart_renewal_grace as grace join mart.mart_contract_customer as contract_customers "
+            "using (contract_id) where grace.grace_days between 1 and 29 and not exists (select 1 from "
+            "mart.mart_renewal_link as links where links.predecessor_contract_id = grace.successor_contract_id) "
+            "order by 1 limit 1").fetchone()
+        other = conn.execute("select customer_id from mart.mart_customer where customer_id <> %s order by 1 limit 1",
+                             [customer]).fetchone()[0]
+        overrides = [ClassificationOverride(successor, other, "bought by its parent", "controller@example.com")]
+        build_mart(conn, AS_OF, overrides)
+        grace = conn.execute("select grace_days from mart.mart_renewal_grace where contract_id = %s",
+                             [predecessor]).fetchone()[0]
+        conn.execute("update staging.stg_contract set start_date = start_date + 1 where contract_id = %s", [successor])
+        conn.execute("update staging.stg_subscription_line set start_date = start_date + 1 where contract_id = %s "
+                     "and start_date is not null", [successor])
+        gone, renamed_account, moved_root, new_owner = [row[0] for row in conn.execute(
+            "select customer_id from mart.mart_customer where customer_id <> all(%s) and exists (select 1 from "
+            "mart.mart_customer_month as months where months.customer_id = mart_customer.customer_id) "
+            "order by customer_id desc limit 4", [[customer, other]])]
+        conn.execute("update staging.stg_subscription_line set is_deleted = true where contract_id in "
+                     "(select contract_id from staging.stg_contract where account_id = %s)", [gone])
+        conn.execute("update staging.stg_contract set is_deleted = true where account_id = %s", [gone])
+        conn.execute("update staging.stg_account set account_name = account_name || ' Ltd' where account_id = %s",
+                     [renamed_account])
+        root = conn.execute("select contract_id from mart.mart_contract_customer where customer_id = %s "
+                            "and account_id = customer_id and root_customer_count = 1 order by 1 limit 1",
+                            [moved_root]).fetchone()[0]
+        conn.execute("update staging.stg_contract set account_id = %s where contract_id = %s", [new_owner, root])
+        copy_as_new(conn, "stg_account", ["account_id"], "account_id = %s", [renamed_account])
+        copy_as_new(conn, "stg_contract", ["contract_id", "account_id"], "account_id = %s and not is_deleted",
+                    [renamed_account], cleared=["opportunity_id", "renewal_opportunity_id"])
+        copy_as_new(conn, "stg_subscription_line", ["subscription_line_id", "account_id", "contract_id"],
+                    "contract_id in (select contract_id from staging.stg_contract where account_id = %s "
+                    "and not is_deleted)", [renamed_account], cleared=["revised_subscription_line_id"])
+        reworded = [ClassificationOverride(successor, other, "bought by its parent in 2025", "controller@example.com")]
+        incremental = build_mart(conn, AS_OF, reworded)
+        recomputed, after_incremental = scope(conn), mart_state(conn)
+        regraced = conn.execute("select grace_days from mart.mart_renewal_grace where contract_id = %s",
+                                [predecessor]).fetchone()[0]
+        build_mart(conn, AS_OF, reworded, whole_because="the comparison")
+        assert mart_state(conn) == after_incremental
+        gone_rows = conn.execute("select count(*) from mart.mart_customer_month where customer_id = %s",
+                                 [gone]).fetchone()[0]
+    assert incremental.whole_because is None and regraced == grace + 1
+    assert {customer, other, gone, renamed_account, moved_root, new_owner, "NEW-" + renamed_account} <= recomputed
+    assert gone_rows == 0

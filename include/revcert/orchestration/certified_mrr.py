@@ -99,12 +99,15 @@ def observe_batch() -> dict[str, int]:
 
 def whole_build_requested(conn: psycopg.Connection, full_extraction: bool) -> str | None:
     """Why a run's mart is built whole whatever changed: the run re-extracted everything, or the mart holds a
-    build whose certification did not pass (no row of it is carried into another build)."""
+    build no certification passed (a failed one, or one made outside a run): no row of it is carried into
+    another build."""
     if full_extraction:
         return "the run re-extracted every object (full_extraction)"
     last = conn.execute("select build.certification_id, run.status from mart.mart_build as build "
                         "left join certification.certification_run as run using (certification_id)").fetchone()
-    if last is not None and last[0] is not None and last[1] != "certified":
+    if last is not None and last[0] is None:
+        return "the mart's last build was made outside a certified run"
+    if last is not None and last[1] != "certified":
         return f"the mart's last build (certification {last[0]}) is {last[1]}, not certified"
     return None
 

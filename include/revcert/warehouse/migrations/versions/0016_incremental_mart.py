@@ -11,8 +11,9 @@ Revises: 0015
   (every customer after a whole build).
 - `mart.mart_build`, and the certification record of the run that built it,
   say whether the build was whole and why, and how many customers it
-  recomputed out of how many; the build, which models' SQL made it. Check 4 still derives every customer, so a
-  certified incremental build is proven equal to a whole one to the cent.
+  recomputed out of how many; the build also keeps a digest of the SQL that
+  made it. Check 4 still derives every customer, so a certified incremental
+  build equals the independent derivation to the cent.
 """
 from alembic import op
 
