@@ -12,7 +12,7 @@ import pytest
 
 from revcert.extraction.salesforce_client import BulkPage, RestPage
 from revcert.extraction.salesforce_extract import ObjectExtraction, _append_page, _append_to_raw, _is_clean
-from revcert.extraction.salesforce_objects import page_is_clean, record_problems, salesforce_objects
+from revcert.extraction.salesforce_objects import DistinctValues, page_is_clean, record_problems, salesforce_objects
 from revcert.money import dumps_exact
 
 SUBSCRIPTION = next(o for o in salesforce_objects() if o.api_name == "SBQQ__Subscription__c")
@@ -97,7 +97,7 @@ def test_an_empty_cell_is_null_quoted_or_not_and_ragged_csv_is_not_plain():
     page = BulkPage('Id,Name,IsDeleted,SystemModstamp\n001Rc0000000TIuIAM,"",false,'
                              '2026-01-01T00:00:00.000Z\n001Rc0000000TIuIAA,,false,2026-01-01T00:00:00.000Z\n')
     assert page.records[0]["Name"] is None and page.records[1]["Name"] is None
-    assert page.distinct("Name") == {(type(None), None)} and page.is_plain
+    assert page.distinct("Name") == DistinctValues(set(), has_null=True) and page.is_plain
     assert page_is_clean(ACCOUNT, page.distinct)
     assert not BulkPage("Id,Name\n001Rc0000000TIuIAM,a,b\n").is_plain
     assert not BulkPage("Id,Id\n001Rc0000000TIuIAM,x\n").is_plain

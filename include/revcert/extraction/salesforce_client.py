@@ -30,11 +30,14 @@ from simple_salesforce.exceptions import (
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from revcert.extraction.errors import SourceRefused, SourceUnavailable
-from revcert.extraction.salesforce_objects import NULL_VALUE, DistinctValues
+from revcert.extraction.salesforce_objects import DistinctValues
 from revcert.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# simple-salesforce sleeps this long before its first poll of a Bulk 2.0 job, then adds an exponential
+# backoff that soon dominates: a small job is not held back, a long one is polled about as often.
+_FIRST_POLL_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -215,7 +218,7 @@ class SalesforceClient:
         """Bulk API 2.0 query job, one results page at a time."""
         operation = Operation.query_all if include_deleted else Operation.query
         job = self._call(lambda sf: self._bulk(object_name).create_job(operation, soql))
-        self._call(lambda sf: self._bulk(object_name).wait_for_job(job["id"], True, wait=0.1))
+        self._call(lambda sf: self._bulk(object_name).wait_for_job(job["id"], True, wait=_FIRST_POLL_SECONDS))
         locator = ""
         while True:
             result = self._call(lambda sf, page=locator: self._bulk(object_name).get_query_results(
@@ -239,8 +242,7 @@ class RestPage:
 
     def distinct(self, name: str) -> DistinctValues:
         """The field's distinct values in the page, each with its type (True and 1 are not one value here)."""
-        values = [record.get(name) for record in self.records]
-        return set(zip(map(type, values), values))
+        return DistinctValues.of([record.get(name) for record in self.records])
 
 
 @dataclass(frozen=True)
@@ -277,5 +279,8 @@ class BulkPage:
     def distinct(self, name: str) -> DistinctValues:
         """The field's distinct values in the page, null for an empty cell (or a column the page lacks)."""
         if name not in self._columns:
-            return {NULL_VALUE} if len(self.rows) > 1 else set()
-        return {(str, value) if value != "" else NULL_VALUE for value in set(self._columns[name])}
+            return DistinctValues(set(), has_null=len(self.rows) > 1)
+        texts = set(self._columns[name])
+        has_null = "" in texts
+        texts.discard("")
+        return DistinctValues(texts, has_null)

@@ -11,6 +11,7 @@ stage (revcert.staging.salesforce_staging), which alone moves the watermarks.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,6 +42,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _MAX_PROBLEMS_SHOWN = 50
+# How far reading (download, checks, the source's counts, the next object's job) may run ahead of
+# loading into raw: a step is a page or an object's end, so an object's counts and the next object's
+# first page are taken while its last pages load.
+READ_AHEAD_STEPS = 3
 FieldDefinitions = dict[str, dict[str, dict[str, Any]]]
 # One set-based append of a clean page to raw: the records' JSON as the source sent it (REST)
 # or as its CSV reads (Bulk 2.0), with the same Id, SystemModstamp and IsDeleted as
@@ -56,8 +61,11 @@ _APPEND_PAGE = """
     select count(*), count(*) filter (where is_deleted), max(system_modstamp) from appended
 """
 _REST_RECORDS = "jsonb_array_elements(%(page)s::jsonb -> 'records') as records (record)"
-# offset 0 keeps the subquery whole: pulled up, to_jsonb would run once per use of `record`.
-_BULK_RECORDS = "(select to_jsonb(page) as record from pg_temp.salesforce_page as page offset 0) as records"
+# A record is the object of its header's names and its cells, as text (null for an empty cell), as
+# to_jsonb(page) would make it, without looking up each cell's type. offset 0 keeps the subquery whole:
+# pulled up, jsonb_object would run once per use of `record`.
+_BULK_RECORDS = ("(select jsonb_object(%(header)s::text[], array[{cells}]) as record "
+                 "from pg_temp.salesforce_page offset 0) as records")
 
 
 @dataclass
@@ -146,16 +154,20 @@ def _pages(client: SalesforceClient, obj: SalesforceObject, since: datetime | No
     return "rest", soql, client.query_pages(soql, include_deleted=include_deleted)
 
 
-def _read_ahead(items: Iterator[T]) -> Iterator[T]:
-    """`items`, each next one made in a thread while the caller works on the one it has.
+def _read_ahead(items: Iterator[T], steps: int = 1) -> Iterator[T]:
+    """`items`, up to `steps` next ones made in a thread, in order, while the caller works on the one it has.
 
-    The thread is done with `items` before the caller sees the last one.
+    An error in the thread reaches the caller in its place, after the items made before it. When the
+    caller stops early, items not yet begun are not made.
     """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce-page") as worker:
-        coming = worker.submit(next, items, None)
-        while (item := coming.result()) is not None:
-            coming = worker.submit(next, items, None)
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="salesforce-page")
+    try:
+        coming = deque(worker.submit(next, items, None) for _ in range(steps))
+        while (item := coming.popleft().result()) is not None:
+            coming.append(worker.submit(next, items, None))
             yield item
+    finally:
+        worker.shutdown(cancel_futures=True)
 
 
 def _is_clean(obj: SalesforceObject, page: RestPage | BulkPage, definitions: dict[str, dict[str, Any]]) -> bool:
@@ -174,17 +186,18 @@ def _append_page(conn: psycopg.Connection, batch_id: int, extraction: ObjectExtr
         return _append_to_raw(conn, batch_id, extraction, page.records, definitions)
     parameters: dict[str, Any] = {"batch_id": batch_id, "object_name": extraction.obj.api_name}
     if isinstance(page, RestPage):
-        records, parameters["page"] = _REST_RECORDS, page.text
+        records, parameters["page"] = sql.SQL(_REST_RECORDS), page.text
     else:
-        records = _BULK_RECORDS
         columns = [sql.Identifier(name) for name in page.header]
+        records = sql.SQL(_BULK_RECORDS).format(cells=sql.SQL(", ").join(columns))
+        parameters["header"] = page.header
         conn.execute(sql.SQL("create temp table salesforce_page ({}) on commit drop").format(
             sql.SQL(", ").join(sql.SQL("{} text").format(column) for column in columns)))
         # FORCE_NULL: a quoted empty cell is null too, as csv.DictReader reads it.
         with conn.cursor().copy(sql.SQL("copy pg_temp.salesforce_page from stdin (format csv, header true, "
                                         "force_null ({}))").format(sql.SQL(", ").join(columns))) as copy:
             copy.write(page.text)
-    fetched, deleted, max_modstamp = conn.execute(sql.SQL(_APPEND_PAGE).format(records=sql.SQL(records)),
+    fetched, deleted, max_modstamp = conn.execute(sql.SQL(_APPEND_PAGE).format(records=records),
                                                   parameters).fetchone()
     extraction.records_fetched += fetched
     extraction.deleted_fetched += deleted
@@ -275,7 +288,7 @@ def _extract_objects(dsn: str, client: SalesforceClient, batch: Batch, objects: 
     """
     problems: list[str] = []
     with connect(dsn) as conn:
-        for step in _read_ahead(_read_batch(client, batch, objects, definitions, settings)):
+        for step in _read_ahead(_read_batch(client, batch, objects, definitions, settings), steps=READ_AHEAD_STEPS):
             obj = step.extraction.obj
             if step.page is not None:
                 problems += _append_page(conn, batch.batch_id, step.extraction, step.page, step.clean,

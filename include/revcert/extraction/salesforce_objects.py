@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 from typing import Any, Literal
 
 from revcert.settings import Settings
@@ -89,10 +91,29 @@ _ID = re.compile(r"^[A-Za-z0-9]{15}([A-Za-z0-9]{3})?$")
 # The two shapes Salesforce sends, the only ones a page may carry to be loaded set-based:
 # PostgreSQL then reads each SystemModstamp as the same instant Python does.
 _SALESFORCE_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}(?:Z|\+0000)")
-# A page's distinct values of one field, each with its type (True and 1 are not one value here).
-DistinctValues = set[tuple[type, Any]]
-NULL_VALUE: tuple[type, Any] = (type(None), None)
-_BOOLEANS = {(bool, True), (bool, False), (str, "true"), (str, "false"), NULL_VALUE}
+_BOOLEAN_TEXTS = {"true", "false"}
+_BOOLEANS = {(bool, True), (bool, False)}
+
+
+@dataclass(frozen=True)
+class DistinctValues:
+    """A page's distinct values of one field: its texts, whether a null is among them, and its values of any
+    other type, each with its type (True and 1 are not one value here). Texts apart: a CSV page has nothing
+    else, and its nearly all distinct Ids and datetimes are checked without tagging each."""
+
+    texts: AbstractSet[str]
+    has_null: bool = False
+    others: AbstractSet[tuple[type, Any]] = frozenset()
+
+    @classmethod
+    def of(cls, values: list[Any]) -> DistinctValues:
+        """The distinct values of a field's values as parsed JSON holds them (None is null).
+
+        Raises:
+            TypeError: a value cannot be hashed (a JSON object or list, a signalling NaN).
+        """
+        return cls({value for value in values if type(value) is str}, None in values,
+                   {(type(value), value) for value in values if value is not None and type(value) is not str})
 
 
 def parse_salesforce_datetime(text: str) -> datetime:
@@ -164,17 +185,17 @@ def record_problems(obj: SalesforceObject, record: dict[str, Any],
 
 
 def _column_is_clean(field: SalesforceField, distinct: DistinctValues, definition: dict[str, Any] | None) -> bool:
-    """No distinct value of a page's column breaks its field. Ids and datetimes are nearly all distinct,
-    so they skip field_problem: the Id pattern alone, a bare parse of each datetime."""
+    """No distinct value of a page's column breaks its field (null never does). Ids and datetimes are nearly
+    all distinct, so they skip field_problem: text only, the Id pattern alone, a bare parse of each datetime."""
     if field.kind not in ("id", "datetime"):
-        return all(field_problem(field, value, definition) is None for _, value in distinct)
-    texts = [value for kind, value in distinct if kind is str]
-    if len(texts) != len(distinct - {NULL_VALUE}):
+        return all(field_problem(field, value, definition) is None
+                   for value in chain(distinct.texts, (value for _, value in distinct.others)))
+    if distinct.others:
         return False
     if field.kind == "id":
-        return all(map(_ID.fullmatch, texts))
+        return all(map(_ID.fullmatch, distinct.texts))
     try:
-        for text in texts:
+        for text in distinct.texts:
             parse_salesforce_datetime(text)
     except ValueError:
         return False
@@ -191,10 +212,10 @@ def page_is_clean(obj: SalesforceObject, distinct: Callable[[str], DistinctValue
     """
     try:
         values = {name: distinct(name) for name in {*obj.field_names, "Id", "IsDeleted", REPLICATION_KEY}}
-        if NULL_VALUE in values["Id"] or not values["IsDeleted"] <= _BOOLEANS:
+        deleted, modstamps = values["IsDeleted"], values[REPLICATION_KEY]
+        if values["Id"].has_null or not (deleted.texts <= _BOOLEAN_TEXTS and deleted.others <= _BOOLEANS):
             return False
-        if not all(kind is str and _SALESFORCE_DATETIME.fullmatch(value)
-                   for kind, value in values[REPLICATION_KEY] if value is not None):
+        if modstamps.others or not all(map(_SALESFORCE_DATETIME.fullmatch, modstamps.texts)):
             return False
         return all(_column_is_clean(field, values[field.name], (definitions or {}).get(field.name))
                    for field in obj.fields)

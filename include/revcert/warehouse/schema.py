@@ -75,7 +75,8 @@ extraction_batch = Table(
 
 salesforce_record = Table(
     "salesforce_record", metadata,
-    Column("batch_id", BigInteger, ForeignKey("raw.extraction_batch.batch_id"), nullable=False),
+    # No foreign key (migration 0017): the batch's row is committed before its first record, and never deleted.
+    Column("batch_id", BigInteger, nullable=False),
     _text("object_name", nullable=False),
     _text("record_id", nullable=False),
     _timestamp("system_modstamp"),
