@@ -162,6 +162,11 @@ def fetched_csv_rows(frame, link: str) -> int:
 
 
 def launch(playwright):
+    from playwright.sync_api import expect
+
+    # Each expectation waits for the page's API calls: 5 s (Playwright's default) is short on a loaded CI machine,
+    # where one failed once under a full suite. Waiting longer weakens no assertion: each must still come true.
+    expect.set_options(timeout=20_000)
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
         "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
 
