@@ -365,8 +365,7 @@ def command_standin(args: argparse.Namespace) -> int:
 
     standin = SalesforceStandIn(SalesforceOrg.from_snapshot(args.snapshot), port=args.port, page_size=args.page_size)
     with standin:
-        return _serve({"url": standin.url, "ca_bundle": str(standin.ca_bundle), "client_id": standin.client_id,
-                       "client_secret": standin.client_secret})
+        return _serve(standin.login())
 
 
 def _serve(where: dict) -> int:

@@ -36,7 +36,6 @@ from revcert.warehouse.embedded import EmbeddedPostgres
 
 if TYPE_CHECKING:
     from revcert.bench.salesforce_changes import OrgChanges
-    from revcert.standins.salesforce.server import SalesforceStandIn
 
 ROUNDS = 3
 GOAL_LINES = 1_000_000
@@ -319,12 +318,6 @@ def _goals(extraction: dict[str, StepFigures], full_run: float, incremental_run:
     ]
 
 
-def _standin_json(standin: SalesforceStandIn) -> str:
-    """Where the stand-in listens and how to log in, as the steps take it (what `revcert standin` prints)."""
-    return json.dumps({"url": standin.url, "ca_bundle": str(standin.ca_bundle), "client_id": standin.client_id,
-                       "client_secret": standin.client_secret})
-
-
 def _changes_note(changes: OrgChanges) -> str:
     kinds = ", ".join(f"{count} {kind}" for kind, count in changes.kinds.items())
     return (f"{changes.records:,} of the org's {changes.org_records:,} records changed at the source "
@@ -352,7 +345,7 @@ def run_salesforce_benchmark(lines: int, as_of: date) -> str:
             # Served from this process, so the changes are made to the very org it serves (apply_edits).
             org = SalesforceOrg.from_snapshot(snapshot)
             with SalesforceStandIn(org, state_dir=Path(workdir) / "standin") as standin:
-                standin_json = _standin_json(standin)
+                standin_json = json.dumps(standin.login())
                 for api in ("rest", "bulk2"):
                     url = fresh_database(server, f"bench_{api}")
                     extraction[api] = run_step("extract", url, standin_json, api, unit="records",

@@ -264,6 +264,12 @@ class SalesforceStandIn:
         with self._lock:
             self.faults.clear()
 
+    def login(self) -> dict[str, str]:
+        """Where the stand-in listens and how to log in: what `revcert standin salesforce` prints, and what the
+        bench's steps are given."""
+        return {"url": self.url, "ca_bundle": str(self.ca_bundle), "client_id": self.client_id,
+                "client_secret": self.client_secret}
+
     def airflow_connection(self) -> str:
         """The stand-in as an Airflow connection (JSON form), trusting its own CA."""
         return json.dumps({"conn_type": "http", "host": self.url, "login": self.client_id,
