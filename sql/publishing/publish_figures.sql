@@ -1,8 +1,8 @@
--- Copy the certified figures of the replaced months (or, for a table without
--- months, all of it) from a mart table into the viz table published from it,
--- each row stamped with the certification that certified it (and nothing at
--- all unless that certification passed). The caller has removed those rows
--- from the viz table, in the same transaction.
+-- Copy into a viz table the certified figures of the replaced months (or, for
+-- a table without months, all of it) that it does not hold yet: in the same
+-- transaction the caller has removed every row that differs from them
+-- (unpublish_changed_rows). A table stamped row by row gets the
+-- certification's stamp; nothing at all is copied unless it passed.
 -- Grain: the viz table's.
 with certification as (
     select
@@ -14,11 +14,14 @@ with certification as (
         and status = 'certified'
 )
 
-insert into {viz_table} ({columns}, certification_id, certified_at)
-select
-    {figures},
-    certification.certification_id,
-    certification.certified_at
+insert into {viz_table} ({columns})
+select {figures}
 from {mart_table} as figures
 cross join certification
-where {months}
+where
+    {months}
+    and not exists (
+        select 1
+        from {viz_table} as shown
+        where {shown_key}
+    )

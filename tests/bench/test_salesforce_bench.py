@@ -60,7 +60,7 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     changed, org_records, *kinds = next(filter(None, map(CHANGED.match, lines))).groups()
     assert number(org_records) // 100 <= number(changed) < number(org_records) // 50
     assert all(int(count) > 0 for count in kinds)
-    assert number(changed) <= records(lines[steps["incremental: extract via bulk2"]]) < records(
+    assert number(changed) <= records(lines[steps["incremental: extract (DAG's API)"]]) < records(
         lines[steps["extract via bulk2"]])
     assert "  goals (set for 1,000,000 lines; this run has 2,000)" in lines
     printed = {line.split("  ")[2]: line for line in lines if line.startswith("    ") and " goal " in line}

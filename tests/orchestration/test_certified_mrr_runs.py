@@ -38,6 +38,12 @@ def published(url: str) -> dict[tuple, dict]:
         return {(row[0], row[1]): dict(zip(names, row)) for row in cursor}
 
 
+def published_customer_months(conn: psycopg.Connection) -> dict[tuple, str]:
+    """Each published customer-month and the transaction that wrote it (unchanged while its row is)."""
+    return {(month, customer): version for month, customer, version in conn.execute(
+        "select month, customer_id, xmin::text from viz.customer_month_figures")}
+
+
 def certification(url: str) -> tuple:
     with psycopg.connect(url) as conn:
         return conn.execute("select certification_id, status, figures_hash from certification.certification_run "
@@ -187,6 +193,7 @@ def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_
                                "order by 1 limit 1").fetchone()[0]
         line, line_customer = conn.execute("select subscription_line_id, customer_id from "
                                            "mart.mart_service_interval order by 1 desc limit 1").fetchone()
+        published_before = published_customer_months(conn)
     net_price = org.objects["SBQQ__Subscription__c"][line]["SBQQ__NetPrice__c"]
     org.apply_edits("Opportunity", changes={successor_opportunity: {"SBQQ__RenewedContract__c": other_contract}})
     org.apply_edits("Account", changes={account: {Settings().business_unit_field: "APAC"}})
@@ -199,6 +206,11 @@ def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_
     with psycopg.connect(warehouse_after_certified_run) as conn:
         scope = {row[0] for row in conn.execute("select customer_id from mart.mart_customer_scope")}
     assert {*reached, account, line_customer} <= scope and len(scope) == recomputed < customers / 4
+    # Publishing wrote again only customer-months that changed: all of customers in scope, the price among them.
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        published_after = published_customer_months(conn)
+    rewritten = {key for key, version in published_after.items() if published_before.get(key) != version}
+    assert {customer for _, customer in rewritten} <= scope and line_customer in {c for _, c in rewritten}
 
     state, _ = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path,
                        run_conf={"full_extraction": True})

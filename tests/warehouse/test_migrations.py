@@ -152,3 +152,94 @@ def test_the_marts_rounding_is_inlined_into_the_query_and_keeps_null(warehouse_u
             "explain verbose select mart.round_half_even(x / 3, 2) from generate_series(1, 3) as x"))
         assert "round_half_even" not in plan and "round(" in plan
         assert conn.execute("select mart.round_half_even(null, 2)").fetchone()[0] is None
+
+
+def _downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
+    warehouse = migrate.engine(url)
+    try:
+        with warehouse.connect() as conn:
+            config = migrate.alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)
+            conn.commit()
+    finally:
+        warehouse.dispose()
+
+
+def _insert(conn: psycopg.Connection, table: str, **given: object) -> None:
+    """A row of a viz table with the values given and a plain one of its type in every other column."""
+    plain = {"numeric": "0.00", "date": "2026-01-31", "text": "x", "boolean": "false", "ARRAY": "{}",
+             "integer": "0", "bigint": "0", "timestamp with time zone": "2026-02-01 06:00+00"}
+    columns = conn.execute("select column_name, data_type from information_schema.columns where table_schema = "
+                           "'viz' and table_name = %s order by ordinal_position", [table]).fetchall()
+    values = [given.get(name, plain[kind]) for name, kind in columns]
+    conn.execute(f"insert into viz.{table} values ({', '.join(['%s'] * len(values))})", values)
+
+
+def _published_detail(url: str) -> dict[str, list[tuple]]:
+    with psycopg.connect(url) as conn:
+        return {name: conn.execute(f"select * from viz.{name} order by 1, 2").fetchall()
+                for name in ("customer_month", "customer_line", "customer_contract")}
+
+
+def _warehouse_at_0017_with_published_detail(postgres_server, *, month_stamp: str = "first") -> str:
+    """Two certifications: the first published January, the second February, the lines and the contracts."""
+    from tests.conftest import _database_numbers
+
+    name = f"stamps_{next(_database_numbers)}"
+    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = postgres_server.url(name)
+    migrate.upgrade(url, "0017")
+    with psycopg.connect(url) as conn:
+        first, second = (conn.execute(
+            "insert into certification.certification_run (dag_id, run_id, scope, as_of_date, status, "
+            "is_certify_only, is_restatement, overrides_used, certified_at) values ('certified_mrr', %s, '', "
+            "'2026-02-15', 'certified', false, false, '[]', %s) returning certification_id",
+            [run, at]).fetchone()[0] for run, at in (("a", "2026-02-01 06:00+00"), ("b", "2026-02-15 18:00+00")))
+        stamps = {first: "2026-02-01 06:00+00", second: "2026-02-15 18:00+00"}
+        january = first if month_stamp == "first" else second
+        for month, certification in (("2026-01-01", first), ("2026-02-01", second)):
+            _insert(conn, "mrr_bridge_total", month=month, certification_id=certification,
+                    certified_at=stamps[certification])
+        for customer, ending in (("001A", "100.00"), ("001B", "250.50")):
+            _insert(conn, "customer_month", month="2026-01-01", customer_id=customer, starting_mrr=ending,
+                    ending_mrr=ending, movement_type="none", certification_id=january, certified_at=stamps[january])
+            _insert(conn, "customer_month", month="2026-02-01", customer_id=customer, starting_mrr=ending,
+                    ending_mrr=ending, movement_type="none", certification_id=second, certified_at=stamps[second])
+            _insert(conn, "customer_line", subscription_line_id=f"L-{customer}", customer_id=customer,
+                    conversion_rate="1.10", certification_id=second, certified_at=stamps[second])
+            _insert(conn, "customer_contract", contract_id=f"C-{customer}", customer_id=customer,
+                    renews_contract_ids="{C-0}", certification_id=second, certified_at=stamps[second])
+    return url
+
+
+def test_the_customer_detail_keeps_its_certification_through_its_month_and_publication(postgres_server):
+    """Migration 0018 moves the detail's stamp to the month's bridge total and the lines' publication: the
+    views read exactly the rows and stamps published before, and the downgrade puts them back in the rows."""
+    url = _warehouse_at_0017_with_published_detail(postgres_server)
+    before = _published_detail(url)
+    migrate.upgrade(url)
+    assert _published_detail(url) == before
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from viz.customer_detail_certification").fetchone() == (1,)
+        stamped = conn.execute("select count(*) from information_schema.columns where table_schema = 'viz' and "
+                               "table_name like '%%_figures' and column_name = 'certification_id'").fetchone()
+    assert stamped == (0,)
+    _downgrade(url, "0017")
+    assert _published_detail(url) == before
+    migrate.upgrade(url)
+    assert _published_detail(url) == before
+
+
+def test_the_upgrade_stops_rather_than_lose_a_customer_months_own_certification(postgres_server):
+    """A customer-month stamped by another certification than its month's bridge total cannot keep its
+    provenance through the view: the upgrade refuses, and nothing changes."""
+    url = _warehouse_at_0017_with_published_detail(postgres_server, month_stamp="second")
+    before = _published_detail(url)
+    with pytest.raises(Exception, match="2 published customer-months carry another certification"):
+        migrate.upgrade(url)
+    assert migrate.current_revision(url) == "0017"
+    assert _published_detail(url) == before

@@ -18,7 +18,13 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import Table
 
-from revcert.warehouse.schema import PUBLISHED_FROM_MART, column_names, key_names, mart_shop_day
+from revcert.warehouse.schema import (
+    PUBLISHED_FROM_MART,
+    column_names,
+    key_names,
+    mart_shop_day,
+    viz_customer_detail_certification,
+)
 
 ROWS_PER_CHUNK = 10_000
 EVERY_ROW = sql.SQL("true")
@@ -67,4 +73,4 @@ def shop_figures_hash(conn: psycopg.Connection, shop_id: str) -> str:
 
 def published_hash(conn: psycopg.Connection) -> str:
     """The fingerprint of everything published in viz (to prove a failed run changed nothing)."""
-    return _tables_hash(conn, PUBLISHED_FROM_MART)
+    return _tables_hash(conn, [*PUBLISHED_FROM_MART, viz_customer_detail_certification])

@@ -779,34 +779,59 @@ viz_cohort_retention_total = Table(
     schema="viz",
 )
 
-viz_customer_month = Table(
-    "customer_month", metadata,
+# The customer detail, published without a stamp in each row: a month's rows are those of the certification its
+# bridge total carries, and the lines and contracts those of `viz_customer_detail_certification`, so a publication
+# rewrites only the rows that changed. The views people read add the stamp back.
+viz_customer_month_figures = Table(
+    "customer_month_figures", metadata,
     Column("month", Date, primary_key=True),
     Column("customer_id", Text, primary_key=True),
     *_customer_month_columns(),
-    *_certified(),
     Index("customer_month_movement", "month", "business_unit", "movement_type"),
     Index("customer_month_customer", "customer_id", "month"),
     schema="viz",
 )
 
-viz_customer_line = Table(
-    "customer_line", metadata,
+viz_customer_line_figures = Table(
+    "customer_line_figures", metadata,
     Column("subscription_line_id", Text, primary_key=True),
     *_customer_line_columns(),
-    *_certified(),
     Index("customer_line_customer", "customer_id"),
     schema="viz",
 )
 
-viz_customer_contract = Table(
-    "customer_contract", metadata,
+viz_customer_contract_figures = Table(
+    "customer_contract_figures", metadata,
     Column("contract_id", Text, primary_key=True),
     *_customer_contract_columns(),
-    *_certified(),
     Index("customer_contract_customer", "customer_id"),
     schema="viz",
 )
+
+viz_customer_detail_certification = Table(
+    "customer_detail_certification", metadata,
+    Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id"),
+           primary_key=True),
+    _timestamp("certified_at", nullable=False),
+    schema="viz",
+)
+
+# The views over them (migration 0018), as people and the API read them: Alembic compares tables only.
+views = MetaData()
+
+
+def _stamped_view(name: str, figures: Table) -> Table:
+    """A view over `figures` as people read it: every column, and the certification it was published under."""
+    return Table(name, views,
+                 *(Column(column.name, column.type, primary_key=column.primary_key, nullable=column.nullable)
+                   for column in figures.columns),
+                 Column("certification_id", BigInteger, nullable=False), _timestamp("certified_at", nullable=False),
+                 schema=figures.schema)
+
+
+viz_customer_month = _stamped_view("customer_month", viz_customer_month_figures)
+viz_customer_line = _stamped_view("customer_line", viz_customer_line_figures)
+viz_customer_contract = _stamped_view("customer_contract", viz_customer_contract_figures)
 
 viz_shop = Table(
     "shop", metadata,
@@ -1011,11 +1036,11 @@ PUBLISHED_BY_MONTH = {
     viz_mrr_bridge_total: mart_mrr_bridge_total,
     viz_cohort_retention: mart_cohort_retention,
     viz_cohort_retention_total: mart_cohort_retention_total,
-    viz_customer_month: mart_customer_month,
+    viz_customer_month_figures: mart_customer_month,
 }
 PUBLISHED_WHOLE = {
-    viz_customer_line: mart_customer_line,
-    viz_customer_contract: mart_customer_contract,
+    viz_customer_line_figures: mart_customer_line,
+    viz_customer_contract_figures: mart_customer_contract,
 }
 PUBLISHED_FROM_MART = {**PUBLISHED_BY_MONTH, **PUBLISHED_WHOLE}
 # The detail behind the bridge: per customer, compared with the independent derivation one customer at a time.

@@ -1,0 +1,38 @@
+-- Remove from a viz table the rows of the replaced months (or, for a table
+-- without months, all of it) that the certified figures coming in do not hold
+-- exactly as shown: changed, gone, or stamped by another certification. The
+-- rows left are those publishing would write again unchanged, so they stay
+-- and publish_figures adds only what is missing.
+-- Grain: the viz table's.
+with certification as (
+    select
+        certification_id,
+        certified_at
+    from certification.certification_run
+    where
+        certification_id = %(certification_id)s
+        and status = 'certified'
+),
+
+incoming as (
+    select {incoming}
+    from {mart_table} as figures
+    cross join certification
+    where {months}
+),
+
+shown as (
+    select {shown}
+    from {viz_table} as figures
+    where {months}
+),
+
+changed as (
+    select * from shown
+    except
+    select * from incoming
+)
+
+delete from {viz_table} as published
+using changed
+where {same_key}
