@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 import time
 
+import psycopg
 import pytest
 
-from revcert.warehouse.connection import WarehouseUnreachable, connect, dsn_from_airflow
+from revcert.warehouse.connection import WarehouseUnreachable, beside, connect, dsn_from_airflow
 from revcert.warehouse.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.integration
@@ -66,3 +67,22 @@ def test_settings_follow_the_environment_as_it_is_now(monkeypatch):
     assert from_environment().connect_timeout_seconds == 4
     monkeypatch.delenv("REVCERT_CONNECT_TIMEOUT_SECONDS")
     assert from_environment().connect_timeout_seconds == 10
+
+
+def test_work_beside_a_connection_reads_what_it_reads_with_its_options_and_writes_nothing(warehouse_url):
+    """Certification runs the server's checks beside the derivation: the second connection has the first's
+    options (the statement timeout) and sees its snapshot, not a row committed after, and cannot write."""
+    with connect(warehouse_url, statement_timeout_seconds=7) as conn, connect(warehouse_url, autocommit=True) as other:
+        other.execute("create table public.seen (n int)")
+        other.execute("insert into public.seen values (1)")
+        conn.execute("select 1")
+        with beside(conn) as second:
+            other.execute("insert into public.seen values (2)")
+            assert second.execute("select array_agg(n) from public.seen").fetchone()[0] == [1]
+            assert second.execute("show statement_timeout").fetchone()[0] == "7s"
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                second.execute("insert into public.seen values (3)")
+        assert conn.execute("select count(*) from public.seen").fetchone()[0] == 2
+    with connect(warehouse_url, autocommit=True) as conn, pytest.raises(ValueError, match="autocommit"):
+        with beside(conn):
+            pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import psycopg
@@ -28,6 +29,7 @@ from revcert.certification.shadows import SHOP_SHADOWS, check_shadow_views
 from revcert.certification.shop_checks import check_shop_completeness, check_shop_derivation, check_shop_integrity
 from revcert.methodology.overrides import ClassificationOverride
 from revcert.settings import Settings
+from revcert.warehouse.connection import beside
 
 log = logging.getLogger(__name__)
 
@@ -108,15 +110,24 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
                     _not_run("shadow_views", why)]
         return _conclude(conn, certification, results, None)
     overrides = [ClassificationOverride(**o) for o in certification.overrides_used]
-    results += [
-        _guarded(conn, "integrity", lambda: check_integrity(conn)),
-        _guarded(conn, "movement_identity", lambda: check_movement_identity(conn)),
-        _guarded(conn, "detail_sums", lambda: check_detail_sums(conn)),
-        _guarded(conn, "independent_derivation", lambda: check_independent_derivation(
-            conn, certification.as_of_date, settings.renewal_grace_days, overrides)),
-        _guarded(conn, "shadow_views", lambda: check_shadow_views(conn)),
-    ]
-    return _conclude(conn, certification, results, figures_hash(conn))
+    # The derivation is Python's work, the other checks and the fingerprint the server's: they run at the same
+    # time, on a second connection that reads what this one does.
+    with beside(conn) as other, ThreadPoolExecutor(1) as pool:
+        on_the_server = pool.submit(_server_checks, other)
+        derivation = _guarded(conn, "independent_derivation", lambda: check_independent_derivation(
+            conn, certification.as_of_date, settings.renewal_grace_days, overrides))
+        (integrity, identity, detail_sums, shadows), hashed = on_the_server.result()
+    results += [integrity, identity, detail_sums, derivation, shadows]
+    return _conclude(conn, certification, results, hashed)
+
+
+def _server_checks(conn: psycopg.Connection) -> tuple[list[CheckResult], str]:
+    """Checks 2, 3 (the identity and the detail's sums) and 5, and the figures' fingerprint: queries the server
+    answers."""
+    return [_guarded(conn, "integrity", lambda: check_integrity(conn)),
+            _guarded(conn, "movement_identity", lambda: check_movement_identity(conn)),
+            _guarded(conn, "detail_sums", lambda: check_detail_sums(conn)),
+            _guarded(conn, "shadow_views", lambda: check_shadow_views(conn))], figures_hash(conn)
 
 
 def certify_shop(conn: psycopg.Connection, certification: Certification) -> list[CheckResult]:

@@ -10,6 +10,8 @@ through the Postgres provider's hook, so every extra libpq understands, such as
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -65,6 +67,23 @@ def connect(dsn: str, *, autocommit: bool = False, statement_timeout_seconds: in
     except psycopg.OperationalError as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
         raise WarehouseUnreachable(f"cannot reach PostgreSQL at {describe(dsn)}: {reason}") from error
+
+
+@contextmanager
+def beside(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """A second connection to `conn`'s warehouse, as the same login with the same options, reading exactly what
+    `conn`'s transaction sees now (its exported snapshot), read only: work that can run at the same time as
+    `conn`'s, on another core. `conn` must stay in that transaction until the second connection has begun."""
+    if conn.autocommit:
+        raise ValueError("an autocommit connection's snapshot ends with its statement: nothing can read beside it")
+    snapshot = conn.execute("select pg_export_snapshot()").fetchone()[0]
+    other = psycopg.connect(**conn.info.get_parameters(), password=conn.info.password)
+    try:
+        other.isolation_level, other.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
+        other.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))
+        yield other
+    finally:
+        other.close()
 
 
 def dsn_from_airflow(conn_id: str) -> str:
