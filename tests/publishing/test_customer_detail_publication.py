@@ -8,8 +8,8 @@ from datetime import date
 import psycopg
 import pytest
 
-from revcert.certification.fingerprint import figures_hash
-from revcert.publishing.mrr_bridge import publish_certified_figures
+from revcert.certification.fingerprint import figures_hash, published_hash
+from revcert.publishing.mrr_bridge import UncertifiedFigures, publish_certified_figures
 from revcert.warehouse.schema import PUBLISHED_FROM_MART, column_names, key_names
 
 pytestmark = pytest.mark.integration
@@ -59,6 +59,7 @@ def test_a_publication_rewrites_the_changed_detail_rows_only_and_stamps_every_ro
         conn.execute("delete from mart.mart_customer_contract where contract_id = %s", [gone])
         certification_id = certify_again(conn)
         certified_hash = figures_hash(conn)
+        conn.commit()
         result = publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
         conn.commit()
 
@@ -81,3 +82,19 @@ def test_a_publication_rewrites_the_changed_detail_rows_only_and_stamps_every_ro
         assert conn.execute("select count(*) from viz.customer_month").fetchone() == (
             len(after["customer_month"]),)
 
+
+
+def test_a_mart_changed_after_its_certification_is_not_published(warehouse_after_certified_run):
+    """The mart is fingerprinted beside the writes: one cent changed since certification and the publication
+    fails naming both fingerprints, and with its transaction rolled back viz is exactly as it was."""
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        shown = published_hash(conn)
+        certification_id = certify_again(conn)
+        certified_hash = figures_hash(conn)
+        conn.execute("update mart.mart_customer_month set ending_mrr = ending_mrr + 0.01 where (month, customer_id) "
+                     "= (select month, customer_id from mart.mart_customer_month order by 1 desc, 2 limit 1)")
+        conn.commit()
+        with pytest.raises(UncertifiedFigures, match=rf"the certified figures to {certified_hash[:12]}: nothing "):
+            publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
+        conn.rollback()
+        assert published_hash(conn) == shown

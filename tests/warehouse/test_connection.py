@@ -86,3 +86,7 @@ def test_work_beside_a_connection_reads_what_it_reads_with_its_options_and_write
     with connect(warehouse_url, autocommit=True) as conn, pytest.raises(ValueError, match="autocommit"):
         with beside(conn):
             pass
+    with connect(warehouse_url) as conn, pytest.raises(ValueError, match="has written or locked rows"):
+        conn.execute("insert into public.seen values (4)")
+        with beside(conn):
+            pass

@@ -201,6 +201,8 @@ def publish() -> int:
         raise AirflowSkipException("certify-only run: the certified figures are recorded, not published")
     with working_on_warehouse() as (dsn, certification):
         with connect(dsn) as conn:
-            confirm_lease(conn, run_holder(context, certification.certification_id))
             result = publish_certification(conn, certification, business_today(settings.business_timezone))
+            # Last, in the same transaction: publishing fingerprints the mart beside its writes, which needs a
+            # transaction that has not yet locked a row. Nothing commits unless this run still holds the lease.
+            confirm_lease(conn, run_holder(context, certification.certification_id))
     return len(result.months_replaced)

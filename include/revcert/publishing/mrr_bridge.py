@@ -23,6 +23,7 @@ later than its own as-of month: the way to undo figures published by mistake
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -32,6 +33,7 @@ from sqlalchemy import Numeric, Table
 
 from revcert.certification.fingerprint import figures_hash
 from revcert.sqlfiles import load_sql
+from revcert.warehouse.connection import beside
 from revcert.warehouse.schema import (
     PUBLISHED_BY_MONTH,
     PUBLISHED_FROM_MART,
@@ -109,15 +111,29 @@ def publish_certified_figures(conn: psycopg.Connection, certification_id: int, c
 
     Raises:
         UncertifiedFigures: the mart no longer holds the figures that were certified, or holds
-            figures dated after `latest_publishable`.
+            figures dated after `latest_publishable`. What was written is undone with the caller's
+            transaction, which must then roll back.
     """
     for viz_table in (*PUBLISHED_FROM_MART, viz_customer_detail_certification):
         conn.execute(sql.SQL("lock table {} in exclusive mode").format(sql.Identifier(viz_table.schema,
                                                                                       viz_table.name)))
-    current = figures_hash(conn)
+    # The mart stays as it is until the commit, so it is fingerprinted beside the writes, on another core, and
+    # the writes are undone with the caller's transaction unless it is the mart that was certified.
+    for mart_table in PUBLISHED_FROM_MART.values():
+        conn.execute(sql.SQL("lock table {} in share mode").format(sql.Identifier(mart_table.schema,
+                                                                                  mart_table.name)))
+    with beside(conn) as other, ThreadPoolExecutor(1) as pool:
+        fingerprint = pool.submit(figures_hash, other)
+        result = _replace_published(conn, certification_id, latest_publishable, restate)
+        current = fingerprint.result()
     if current != certified_hash:
         raise UncertifiedFigures(f"the mart's figures hash to {current[:12]}, the certified figures to "
                                  f"{certified_hash[:12]}: nothing published")
+    return result
+
+
+def _replace_published(conn: psycopg.Connection, certification_id: int, latest_publishable: date,
+                       restate: bool) -> PublishResult:
     latest = conn.execute("select max(snapshot_date) from mart.mart_mrr_bridge_total").fetchone()[0]
     if latest is not None and latest > latest_publishable:
         raise UncertifiedFigures(f"the figures run to {latest}, after today ({latest_publishable}): a snapshot "

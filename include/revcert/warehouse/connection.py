@@ -73,9 +73,14 @@ def connect(dsn: str, *, autocommit: bool = False, statement_timeout_seconds: in
 def beside(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
     """A second connection to `conn`'s warehouse, as the same login with the same options, reading exactly what
     `conn`'s transaction sees now (its exported snapshot), read only: work that can run at the same time as
-    `conn`'s, on another core. `conn` must stay in that transaction until the second connection has begun."""
+    `conn`'s, on another core. `conn` must stay in that transaction until the second connection has begun, and
+    must not have written or locked rows in it yet (PostgreSQL then gives it a transaction id): no other
+    connection sees uncommitted writes."""
     if conn.autocommit:
         raise ValueError("an autocommit connection's snapshot ends with its statement: nothing can read beside it")
+    if conn.execute("select pg_current_xact_id_if_assigned()").fetchone()[0] is not None:
+        raise ValueError("the connection's transaction has written or locked rows: a second connection would not "
+                         "read what it reads (do that after the work beside it, or commit first)")
     snapshot = conn.execute("select pg_export_snapshot()").fetchone()[0]
     other = psycopg.connect(**conn.info.get_parameters(), password=conn.info.password)
     try:
