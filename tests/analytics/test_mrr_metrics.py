@@ -52,6 +52,7 @@ def published_metrics(url: str) -> tuple[dict, dict]:
         certification_id = open_certification(conn, "certified_mrr", "hand-worked", AS_OF)
         update_certification(conn, certification_id, status="certified", figures_hash=figures_hash(conn),
                              certified_at=datetime.now(timezone.utc))
+        conn.commit()
         publish_certified_figures(conn, certification_id, figures_hash(conn), latest_publishable=AS_OF)
         assert refresh_metrics(conn) > 0
         with conn.cursor(row_factory=dict_row) as cursor:

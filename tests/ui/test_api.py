@@ -212,6 +212,8 @@ def test_the_viz_login_reads_viz_and_nothing_else(certified_warehouse_url):
     viz = viz_login(certified_warehouse_url)
     with psycopg.connect(viz) as conn:
         assert conn.execute("select count(*) from viz.mrr_bridge").fetchone()[0] > 0
+        for view in ("customer_month", "customer_line", "customer_contract"):  # with their certification
+            assert conn.execute(f"select count(certification_id) from viz.{view}").fetchone()[0] > 0, view
         for table in ("staging.stg_subscription_line", "mart.mart_mrr_bridge", "certification.certification_run",
                       "raw.salesforce_record"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):

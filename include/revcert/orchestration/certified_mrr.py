@@ -201,8 +201,10 @@ def publish() -> int:
         raise AirflowSkipException("certify-only run: the certified figures are recorded, not published")
     with working_on_warehouse() as (dsn, certification):
         with connect(dsn) as conn:
+            holder = run_holder(context, certification.certification_id)
+            confirm_lease(conn, holder, until_commit=False)
             result = publish_certification(conn, certification, business_today(settings.business_timezone))
-            # Last, in the same transaction: publishing fingerprints the mart beside its writes, which needs a
-            # transaction that has not yet locked a row. Nothing commits unless this run still holds the lease.
-            confirm_lease(conn, run_holder(context, certification.certification_id))
+            # Held until commit only now: publishing fingerprints the mart beside its writes, which needs a
+            # transaction that has not locked a row yet. Nothing commits unless this run still holds the lease.
+            confirm_lease(conn, holder)
     return len(result.months_replaced)

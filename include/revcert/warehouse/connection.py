@@ -75,14 +75,22 @@ def beside(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
     `conn`'s transaction sees now (its exported snapshot), read only: work that can run at the same time as
     `conn`'s, on another core. `conn` must stay in that transaction until the second connection has begun, and
     must not have written or locked rows in it yet (PostgreSQL then gives it a transaction id): no other
-    connection sees uncommitted writes."""
+    connection sees uncommitted writes. Not inside a savepoint, where PostgreSQL exports no snapshot."""
     if conn.autocommit:
         raise ValueError("an autocommit connection's snapshot ends with its statement: nothing can read beside it")
     if conn.execute("select pg_current_xact_id_if_assigned()").fetchone()[0] is not None:
         raise ValueError("the connection's transaction has written or locked rows: a second connection would not "
                          "read what it reads (do that after the work beside it, or commit first)")
     snapshot = conn.execute("select pg_export_snapshot()").fetchone()[0]
-    other = psycopg.connect(**conn.info.get_parameters(), password=conn.info.password)
+    # The server conn reached, not the first one listed: the snapshot exists only there.
+    params = {**conn.info.get_parameters(), "host": conn.info.host, "port": str(conn.info.port)}
+    if "hostaddr" in params:
+        params["hostaddr"] = conn.info.hostaddr
+    try:
+        other = psycopg.connect(**params, password=conn.info.password)
+    except psycopg.OperationalError as error:
+        raise WarehouseUnreachable(f"cannot open a second connection to PostgreSQL at {conn.info.host}:"
+                                   f"{conn.info.port}/{conn.info.dbname}: {str(error).strip()}") from error
     try:
         other.isolation_level, other.read_only = psycopg.IsolationLevel.REPEATABLE_READ, True
         other.execute(sql.SQL("set transaction snapshot {}").format(sql.Literal(snapshot)))

@@ -184,9 +184,10 @@ def renew_lease(dsn: str, holder: LeaseHolder) -> None:
                         "(see certification.warehouse_lease_event)")
 
 
-def confirm_lease(conn: psycopg.Connection, holder: LeaseHolder) -> None:
-    """Inside the caller's transaction: fail unless `holder` holds the warehouse, and keep it held until commit."""
-    state = _read(conn, holder.lease, lock=True)
+def confirm_lease(conn: psycopg.Connection, holder: LeaseHolder, *, until_commit: bool = True) -> None:
+    """Inside the caller's transaction: fail unless `holder` holds the warehouse, and (`until_commit`) keep it
+    held until commit; without, a look that locks nothing, to stop early before the work."""
+    state = _read(conn, holder.lease, lock=until_commit)
     if state.holder is None or state.holder.name != holder.name:
         raise LeaseLost(f"{holder.name} no longer holds the warehouse lease ({state.describe()})")
 

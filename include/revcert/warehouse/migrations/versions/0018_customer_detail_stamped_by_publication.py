@@ -132,6 +132,8 @@ def upgrade() -> None:
         op.execute(f"alter table viz.{name}_figures drop column certification_id, drop column certified_at")
     for view in (CUSTOMER_MONTH, CUSTOMER_LINE, CUSTOMER_CONTRACT):
         op.execute(view)
+    op.execute("grant select on viz.customer_month, viz.customer_line, viz.customer_contract, "
+               "viz.customer_detail_certification to revcert_viz_reader")
 
 
 def downgrade() -> None:
