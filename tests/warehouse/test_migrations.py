@@ -107,16 +107,22 @@ def test_two_migrators_at_once_take_turns(postgres_server):
     assert migrate.current_revision(url) == migrate.head_revision()
 
 
+def _database_at(server: EmbeddedPostgres, prefix: str, revision: str) -> str:
+    """A new database on the tests' server, migrated up to `revision` only."""
+    from tests.conftest import _database_numbers
+
+    name = f"{prefix}_{next(_database_numbers)}"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = server.url(name)
+    migrate.upgrade(url, revision)
+    return url
+
+
 def test_a_migration_failing_halfway_leaves_the_warehouse_as_it_was(postgres_server):
     """Every upgrade is one transaction: a run (or the compose file's airflow-init) never meets a
     half-migrated warehouse, even when a migration fails in its middle."""
-    from tests.conftest import _database_numbers
-
-    name = f"half_{next(_database_numbers)}"
-    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = postgres_server.url(name)
-    migrate.upgrade(url, "0006")
+    url = _database_at(postgres_server, "half", "0006")
     with psycopg.connect(url) as conn:
         # 0007 creates raw.shopify_record and staging.stg_order first, then fails on this one.
         conn.execute("create table staging.stg_refund (planted int)")
@@ -186,13 +192,7 @@ def _published_detail(url: str) -> dict[str, list[tuple]]:
 
 def _warehouse_at_0017_with_published_detail(postgres_server, *, month_stamp: str = "first") -> str:
     """Two certifications: the first published January, the second February, the lines and the contracts."""
-    from tests.conftest import _database_numbers
-
-    name = f"stamps_{next(_database_numbers)}"
-    with psycopg.connect(postgres_server.url(), autocommit=True) as conn:
-        conn.execute(f'create database "{name}"')
-    url = postgres_server.url(name)
-    migrate.upgrade(url, "0017")
+    url = _database_at(postgres_server, "stamps", "0017")
     with psycopg.connect(url) as conn:
         first, second = (conn.execute(
             "insert into certification.certification_run (dag_id, run_id, scope, as_of_date, status, "

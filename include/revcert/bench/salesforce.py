@@ -385,7 +385,7 @@ def run_salesforce_benchmark(lines: int, as_of: date) -> str:
              f"full certified recompute = extract via bulk2 (staging included) {extraction['bulk2'].seconds:.1f} s + "
              f"transform, certify and publish {recompute.seconds:.1f} s",
              _changes_note(changes),
-             f"incremental run = extract as the DAG does (since the watermarks, REST for an object with at most "
+             f"incremental run = extract with the DAG's API (since the watermarks, REST for an object with at most "
              f"{Settings().bulk_threshold:,} records due, Bulk 2.0 above; staging included) "
              f"{incremental[0].seconds:.1f} s + transform to publish {incremental[1].seconds:.1f} s = "
              f"{incremental_run:.1f} s, {incremental_run / full_run:.1%} of the full run's {full_run:.1f} s",

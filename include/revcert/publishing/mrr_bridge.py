@@ -59,10 +59,6 @@ class PublishResult:
 STAMP = ("certification_id", "certified_at")
 
 
-def _figures(table: Table) -> list[str]:
-    return [name for name in column_names(table) if name not in STAMP]
-
-
 def _compared(alias: str, table: Table) -> list[sql.Composable]:
     """A published row's columns as compared with the incoming one: a rate of unstated scale as its text, since
     1.1 and 1.10 are equal numbers but not the same published figure."""
@@ -83,7 +79,7 @@ def _publishing_statements(viz_table: Table, mart_table: Table, *, by_month: boo
     stamped = STAMP[0] in column_names(viz_table)
     certification_stamp = [sql.Identifier("certification", name) for name in STAMP] if stamped else []
     shown_stamp = [sql.Identifier("figures", name) for name in STAMP] if stamped else []
-    names = _figures(viz_table)
+    names = [name for name in column_names(viz_table) if name not in STAMP]
     common = {"viz_table": sql.Identifier(viz_table.schema, viz_table.name),
               "mart_table": sql.Identifier(mart_table.schema, mart_table.name),
               "months": sql.SQL("figures.month = any(%(months)s)" if by_month else "true")}
