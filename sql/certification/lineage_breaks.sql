@@ -4,6 +4,9 @@
 -- Each line adds its MRR on its first day and takes it away the day after its
 -- MRR ends; a running sum per customer, read on the days asked, sums the lines
 -- without joining every month to every line.
+-- Only the customers in %(customers)s, or every customer when it is null: a
+-- customer whose detail is the one a passing check held to its lines holds
+-- still (revcert.certification.detail_proofs).
 -- Returns the customer-months that differ only.
 -- Grain: one row per customer, month and figure that differs.
 with customer_months as (
@@ -15,6 +18,7 @@ with customer_months as (
         starting_mrr,
         ending_mrr
     from mart.mart_customer_month
+    where %(customers)s::text[] is null or customer_id = any(%(customers)s)
 ),
 
 lines as (
@@ -24,6 +28,7 @@ lines as (
         service_start_date,
         mrr_end_date
     from mart.mart_customer_line
+    where %(customers)s::text[] is null or customer_id = any(%(customers)s)
 ),
 
 -- Each question carries the customer-month's own figure, so the answers are

@@ -9,8 +9,11 @@ import psycopg
 import pytest
 
 from revcert.certification.checks import check_detail_sums, check_independent_derivation
+from revcert.certification.detail_proofs import customer_detail_digests, read_proofs, record_proofs
 from revcert.certification.figure_comparison import compare_with_mart, read_mart_table
+from revcert.certification.fingerprint import detail_digests
 from revcert.certification.independent_derivation import CustomerDetail, derive_figures, read_staging
+from revcert.certification.record import open_certification
 from revcert.methodology.mart import build_mart
 from revcert.methodology.overrides import ClassificationOverride
 from revcert.settings import Settings
@@ -31,8 +34,8 @@ def built(conn: psycopg.Connection, org: OrgBuilder, as_of: date, overrides=()) 
     """The mart's detail tables, after checking the derivation gives every row of them."""
     org.write(conn)
     build_mart(conn, as_of, list(overrides))
-    differences, _ = compare_with_mart(conn, read_staging(conn), as_of, Settings().renewal_grace_days,
-                                       list(overrides))
+    differences = compare_with_mart(conn, read_staging(conn), as_of, Settings().renewal_grace_days,
+                                    list(overrides)).differences
     assert differences == []
     return {table.name: read_mart_table(conn, table) for table in CUSTOMER_DETAIL}
 
@@ -161,33 +164,92 @@ def test_the_derivation_names_the_customer_line_and_figure_it_disagrees_on(wareh
             for d in result.discrepancies] == [("mart_customer_line", line1, "conversion_rate", D("1"), D("0.9"))]
 
 
-def test_the_derivation_hands_over_each_customer_once_in_the_order_postgresql_sorts_them_in_c(warehouse_url):
+FOUR_CUSTOMERS_AS_OF = date(2026, 2, 28)
+
+
+def four_customers() -> OrgBuilder:
     org = OrgBuilder()
     # Upper case sorts before lower case in code points (and in "C"), not in a natural-language collation.
     for account in ("001b", "001B", "001a", "001A"):
         org.line(org.contract(org.account(f"Account {account}", "NA", account_id=account), "2026-01-01",
                               "2026-12-31"), "1200.00")
-    seen: list[CustomerDetail] = []
-    derive_figures(org.staged_org(), date(2026, 2, 28), Settings().renewal_grace_days, (), seen.append)
-    assert [d.customer_id for d in seen] == ["001A", "001B", "001a", "001b"]
-    assert all(len(d.months) == 2 and len(d.lines) == 1 and len(d.contracts) == 1 for d in seen)
-    with psycopg.connect(warehouse_url) as conn:
-        org.write(conn)
-        build_mart(conn, date(2026, 2, 28), [])
-        assert compare_with_mart(conn, read_staging(conn), date(2026, 2, 28), Settings().renewal_grace_days,
-                                 [])[0] == []
-        conn.execute("delete from mart.mart_customer_line where customer_id = '001B'")
-        conn.execute("update mart.mart_customer_month set customer_name = 'Renamed' where customer_id = '001a'")
-        # Rows of customers the derivation has none of: between two of its customers, and after the last.
-        for ghost in ("001Aa", "001c"):
-            conn.execute("insert into mart.mart_customer_month select month, %s, business_unit, customer_name, "
-                         "currency, snapshot_date, starting_mrr, movement_type, movement_amount, ending_mrr, "
-                         "recognized_revenue from mart.mart_customer_month where customer_id = '001A'", [ghost])
-        differences, _ = compare_with_mart(conn, read_staging(conn), date(2026, 2, 28),
-                                           Settings().renewal_grace_days, [])
+    return org
+
+
+def alter_the_mart(conn: psycopg.Connection) -> None:
+    """A customer's line gone, another's name changed, and rows of customers the derivation has none of:
+    between two of its customers, and after the last."""
+    conn.execute("delete from mart.mart_customer_line where customer_id = '001B'")
+    conn.execute("update mart.mart_customer_month set customer_name = 'Renamed' where customer_id = '001a'")
+    for ghost in ("001Aa", "001c"):
+        conn.execute("insert into mart.mart_customer_month select month, %s, business_unit, customer_name, "
+                     "currency, snapshot_date, starting_mrr, movement_type, movement_amount, ending_mrr, "
+                     "recognized_revenue from mart.mart_customer_month where customer_id = '001A'", [ghost])
+
+
+def assert_the_alterations_are_named(differences: list) -> None:
     real = [d for d in differences if d.where.get("customer_id") not in ("001Aa", "001c")]
     assert {(d.table, d.figure, d.mart, d.derived) for d in real if d.figure in ("line_mrr", "customer_name")} == {
         ("mart_customer_line", "line_mrr", None, D("100.00")),
         ("mart_customer_month", "customer_name", "Renamed", "Account 001a")}
     ghosts = {(d.where["customer_id"], d.where["month"]) for d in differences if d.figure == "ending_mrr"}
     assert ghosts == {(ghost, date(2026, m, 1)) for ghost in ("001Aa", "001c") for m in (1, 2)}
+
+
+def test_the_derivation_hands_over_each_customer_once_in_the_order_postgresql_sorts_them_in_c(warehouse_url):
+    org = four_customers()
+    seen: list[CustomerDetail] = []
+    derive_figures(org.staged_org(), FOUR_CUSTOMERS_AS_OF, Settings().renewal_grace_days, (), seen.append)
+    assert [d.customer_id for d in seen] == ["001A", "001B", "001a", "001b"]
+    assert all(len(d.months) == 2 and len(d.lines) == 1 and len(d.contracts) == 1 for d in seen)
+    with psycopg.connect(warehouse_url) as conn:
+        org.write(conn)
+        build_mart(conn, FOUR_CUSTOMERS_AS_OF, [])
+        assert compare_with_mart(conn, read_staging(conn), FOUR_CUSTOMERS_AS_OF, Settings().renewal_grace_days,
+                                 []).differences == []
+        alter_the_mart(conn)
+        differences = compare_with_mart(conn, read_staging(conn), FOUR_CUSTOMERS_AS_OF,
+                                        Settings().renewal_grace_days, []).differences
+    assert_the_alterations_are_named(differences)
+
+
+def test_a_proof_spares_a_customer_only_while_its_inputs_and_rows_are_those_its_full_comparison_found_equal(
+        warehouse_url):
+    grace = Settings().renewal_grace_days
+    with psycopg.connect(warehouse_url) as conn:
+        four_customers().write(conn)
+        build_mart(conn, FOUR_CUSTOMERS_AS_OF, [])
+        certification_id = open_certification(conn, "test", "proofs", FOUR_CUSTOMERS_AS_OF)
+
+        def compared(as_of: date = FOUR_CUSTOMERS_AS_OF) -> tuple:
+            proofs = read_proofs(conn, as_of, grace, True, lambda: customer_detail_digests(detail_digests(conn)))
+            comparison = compare_with_mart(conn, read_staging(conn), as_of, grace, [], proofs)
+            return proofs, comparison
+
+        # No proofs yet: every customer row by row; then each has one.
+        proofs, comparison = compared()
+        assert (proofs.scoped, comparison.differences, comparison.customers_compared) == (False, [], 4)
+        record_proofs(conn, proofs, certification_id)
+        proofs, comparison = compared()
+        assert (proofs.scoped, comparison.differences, comparison.customers_compared, comparison.customers) == (
+            True, [], 0, 4)
+        # Another as-of date is another basis: no proof holds (and the mart, built for February, differs).
+        assert compared(date(2026, 3, 31))[1].customers_compared == 4
+        # Rows altered in the mart, and a customer's staged record: exactly those customers row by row, and
+        # every alteration named as a full comparison names it.
+        alter_the_mart(conn)
+        conn.execute("update staging.stg_account set account_name = 'Account 001b, renamed' "
+                     "where account_id = '001b'")
+        proofs, comparison = compared()
+        assert proofs.compared == {"001B", "001a", "001b"}
+        # Check 3 holds to their lines the customers whose rows are not their proof's: 001B's months without their
+        # line, and the ghosts' months without any, break there; the renamed customer holds.
+        assert proofs.detail_changed() == ["001Aa", "001B", "001a", "001c"]
+        lineage_breaks = {d["customer_id"] for d in check_detail_sums(conn, proofs.detail_changed()).discrepancies
+                          if "customer_id" in d}
+        assert lineage_breaks == {"001Aa", "001B", "001c"}
+        assert check_detail_sums(conn, ["001A", "001b"]).discrepancies == check_detail_sums(conn, []).discrepancies
+        assert_the_alterations_are_named([d for d in comparison.differences if d.where.get("customer_id") != "001b"])
+        assert {(d.table, d.figure, d.mart, d.derived) for d in comparison.differences
+                if d.where.get("customer_id") == "001b"} == {
+            ("mart_customer_month", "customer_name", "Account 001b", "Account 001b, renamed")}

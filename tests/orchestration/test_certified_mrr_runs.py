@@ -178,6 +178,13 @@ def mart_build_of_last_run(url: str) -> tuple:
                             "'independent_derivation' order by run.certification_id desc limit 1").fetchone()
 
 
+def proved_by_last_run(conn: psycopg.Connection) -> set[str]:
+    """The customers whose detail the last run's check 4 compared row by row (their proofs are its)."""
+    return {row[0] for row in conn.execute(
+        "select customer_id from certification.customer_detail_proof where certification_id = "
+        "(select max(certification_id) from certification.certification_run)")}
+
+
 def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_certifies_what_a_full_run_gives(
         dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path):
     with psycopg.connect(warehouse_after_certified_run) as conn:
@@ -205,7 +212,11 @@ def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_
     assert (state, status, whole_because, derivation_agreed) == ("success", "certified", None, True)
     with psycopg.connect(warehouse_after_certified_run) as conn:
         scope = {row[0] for row in conn.execute("select customer_id from mart.mart_customer_scope")}
+        compared_by_check_4 = proved_by_last_run(conn)
     assert {*reached, account, line_customer} <= scope and len(scope) == recomputed < customers / 4
+    # Check 4 compared row by row the customers the changes reach (by its own digests, not the mart's), and
+    # took the others' proofs; it still derived and summed every customer.
+    assert {*reached, account, line_customer} <= compared_by_check_4 and len(compared_by_check_4) < customers / 4
     # Publishing wrote again only customer-months that changed: all of customers in scope, the price among them.
     with psycopg.connect(warehouse_after_certified_run) as conn:
         published_after = published_customer_months(conn)
@@ -219,6 +230,8 @@ def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_
     assert (state, status, whole_because) == ("success", "certified",
                                               "the run re-extracted every object (full_extraction)")
     assert recomputed == customers and whole_hash == incremental_hash
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        assert len(proved_by_last_run(conn)) == customers
 
 
 def test_rerunning_the_same_as_of_gives_the_same_rows_and_an_earlier_one_keeps_complete_months(

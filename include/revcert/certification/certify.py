@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import psycopg
@@ -23,7 +23,13 @@ from revcert.certification.checks import (
     check_integrity,
     check_movement_identity,
 )
-from revcert.certification.fingerprint import figures_hash, shop_figures_hash
+from revcert.certification.detail_proofs import (
+    DetailProofs,
+    customer_detail_digests,
+    read_proofs,
+    record_proofs,
+)
+from revcert.certification.fingerprint import CustomerDigests, detail_digests, figures_hash, shop_figures_hash
 from revcert.certification.record import Certification, CheckResult, record_check, update_certification
 from revcert.certification.shadows import SHOP_SHADOWS, check_shadow_views
 from revcert.certification.shop_checks import check_shop_completeness, check_shop_derivation, check_shop_integrity
@@ -102,7 +108,7 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
     else:
         results.append(_guarded(conn, "completeness",
                                 lambda: check_completeness(conn, certification.extraction_batch_id)))
-    built = conn.execute("select certification_id from mart.mart_build").fetchone()
+    built = conn.execute("select certification_id, whole_because from mart.mart_build").fetchone()
     if not _rebuilt_by_this_run(built, certification):
         why = "the mart was not built by this run"
         results += [_recorded_or_not_run(certification, "integrity", why), _not_run("movement_identity", why),
@@ -111,23 +117,31 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
         return _conclude(conn, certification, results, None)
     overrides = [ClassificationOverride(**o) for o in certification.overrides_used]
     # The derivation is Python's work, the other checks and the fingerprint the server's: they run at the same
-    # time, on a second connection that reads what this one does.
+    # time, on a second connection that reads what this one does. The server hashes the detail per customer
+    # first: the derivation needs it to know which customers' proofs hold, the fingerprint is made from it.
     with beside(conn) as other, ThreadPoolExecutor(1) as pool:
-        on_the_server = pool.submit(_server_checks, other)
+        digests = pool.submit(detail_digests, other)
+        # An incremental build is checked against the proofs; a whole one in full, every customer.
+        proofs = read_proofs(conn, certification.as_of_date, settings.renewal_grace_days, scoped=not built[1],
+                             mart_digests=lambda: customer_detail_digests(digests.result()))
+        on_the_server = pool.submit(_server_checks, other, digests, proofs)
         derivation = _guarded(conn, "independent_derivation", lambda: check_independent_derivation(
-            conn, certification.as_of_date, settings.renewal_grace_days, overrides))
+            conn, certification.as_of_date, settings.renewal_grace_days, overrides, proofs))
         (integrity, identity, detail_sums, shadows), hashed = on_the_server.result()
+    if derivation.passed and detail_sums.passed:
+        record_proofs(conn, proofs, certification.certification_id)
     results += [integrity, identity, detail_sums, derivation, shadows]
     return _conclude(conn, certification, results, hashed)
 
 
-def _server_checks(conn: psycopg.Connection) -> tuple[list[CheckResult], str]:
+def _server_checks(conn: psycopg.Connection, digests: Future[dict[str, CustomerDigests]], proofs: DetailProofs
+                   ) -> tuple[list[CheckResult], str]:
     """Checks 2, 3 (the identity and the detail's sums) and 5, and the figures' fingerprint: queries the server
     answers."""
     return [_guarded(conn, "integrity", lambda: check_integrity(conn)),
             _guarded(conn, "movement_identity", lambda: check_movement_identity(conn)),
-            _guarded(conn, "detail_sums", lambda: check_detail_sums(conn)),
-            _guarded(conn, "shadow_views", lambda: check_shadow_views(conn))], figures_hash(conn)
+            _guarded(conn, "detail_sums", lambda: check_detail_sums(conn, proofs.detail_changed())),
+            _guarded(conn, "shadow_views", lambda: check_shadow_views(conn))], figures_hash(conn, digests.result())
 
 
 def certify_shop(conn: psycopg.Connection, certification: Certification) -> list[CheckResult]:

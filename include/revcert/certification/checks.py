@@ -5,6 +5,7 @@ from datetime import date
 
 import psycopg
 
+from revcert.certification.detail_proofs import DetailProofs
 from revcert.certification.figure_comparison import compare_with_mart
 from revcert.certification.independent_derivation import DerivationError, read_staging
 from revcert.certification.record import CheckResult
@@ -76,10 +77,11 @@ def check_movement_identity(conn: psycopg.Connection) -> CheckResult:
                        discrepancies)
 
 
-def check_detail_sums(conn: psycopg.Connection) -> CheckResult:
-    """3. The customer detail adds up to the bridge, and each customer-month's MRR to its lines, to the cent."""
+def check_detail_sums(conn: psycopg.Connection, customers: list[str] | None = None) -> CheckResult:
+    """3. The customer detail adds up to the bridge, and each customer-month's MRR to its lines, to the cent
+    (the lines of `customers` only, if given: the others' detail is the one a passing check held to them)."""
     sums = conn.execute(load_sql("certification", "detail_sum_breaks")).fetchall()
-    lineage = conn.execute(load_sql("certification", "lineage_breaks")).fetchall()
+    lineage = conn.execute(load_sql("certification", "lineage_breaks"), {"customers": customers}).fetchall()
     discrepancies = [{"month": month, "business_unit": unit or "TOTAL", "figure": figure, "expected": detail,
                       "actual": bridge, "difference": None if bridge is None else bridge - detail}
                      for month, unit, figure, bridge, detail in sums]
@@ -88,25 +90,34 @@ def check_detail_sums(conn: psycopg.Connection) -> CheckResult:
                       for month, unit, customer, figure, value, lines in lineage[:_RECORD_IDS_SHOWN]]
     if not discrepancies:
         return CheckResult("detail_sums", True, "the customer detail adds up to the bridge in every month and "
-                                                "business unit, and each customer's MRR to its lines")
+                                                "business unit, and each customer's MRR to its lines"
+                           + ("" if customers is None else f" ({len(customers)} customers' detail held to its "
+                              "lines again; every other customer's is the detail that held at its proof)"))
     return CheckResult("detail_sums", False, f"{len(sums)} bridge figure(s) differ from the sum of their customers; "
                                              f"{len(lineage)} customer-month(s) differ from their lines",
                        discrepancies)
 
 
 def check_independent_derivation(conn: psycopg.Connection, as_of: date, renewal_grace_days: int,
-                                 overrides: list[ClassificationOverride]) -> CheckResult:
-    """4. A second implementation, reading staging directly, gives every published figure to the cent."""
+                                 overrides: list[ClassificationOverride], proofs: DetailProofs | None = None
+                                 ) -> CheckResult:
+    """4. A second implementation, reading staging directly, gives every published figure to the cent (each
+    customer's detail compared row by row, or with `proofs` those it has no proof for)."""
     try:
-        differences, rows = compare_with_mart(conn, read_staging(conn), as_of, renewal_grace_days, overrides)
+        comparison = compare_with_mart(conn, read_staging(conn), as_of, renewal_grace_days, overrides, proofs)
     except DerivationError as error:
         return CheckResult("independent_derivation", False, f"the derivation refused the data: {error}")
+    differences = comparison.differences
     discrepancies = [{"table": d.table, "business_unit": "TOTAL", **d.where, "figure": d.figure,
                       "expected": d.derived, "actual": d.mart, "difference": d.difference}
                      for d in differences[:_DIFFERENCES_RECORDED]]
+    customers = (f"{comparison.customers_compared} of {comparison.customers} customers' detail compared row by "
+                 "row" + ("" if comparison.customers_compared == comparison.customers else
+                          ", the others' inputs and rows those their last full comparison found equal"))
     if not differences:
         return CheckResult("independent_derivation", True,
-                           f"{rows} published rows (bridge, totals, cohorts, customers, lines, contracts) equal "
-                           "to the cent")
+                           f"{comparison.rows_compared} published rows (bridge, totals, cohorts, customers, lines, "
+                           f"contracts) equal to the cent; {customers}")
     return CheckResult("independent_derivation", False,
-                       f"{len(differences)} figure(s) differ from the independent derivation", discrepancies)
+                       f"{len(differences)} figure(s) differ from the independent derivation; {customers}",
+                       discrepancies)

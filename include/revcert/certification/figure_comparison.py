@@ -7,6 +7,13 @@ in the same order through server-side cursors, so neither side is ever held
 whole in memory. A customer's rows are first compared whole, as the mart's rows
 are read (one list comparison); only a customer on which they differ is gone
 through figure by figure.
+
+With proofs (revcert.certification.detail_proofs), a customer whose inputs
+and published detail are those an earlier full comparison found equal is not
+compared again: the same inputs give the same detail, and the rows are the
+ones that equalled it. Every other customer is compared as above, its rows
+read by customer id in batches. Every customer is still derived and summed:
+the bridge and cohorts are always compared whole.
 """
 from __future__ import annotations
 
@@ -22,6 +29,8 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import Table
 
+from revcert.certification.detail_proofs import DetailProofs
+from revcert.certification.fingerprint import EVERY_ROW
 from revcert.certification.independent_derivation import (
     CustomerDetail,
     DerivedFigures,
@@ -52,9 +61,10 @@ class FigureDifference:
             return None
 
 
-def _select(table: Table, order: list[str], columns: list[str]) -> sql.Composed:
-    return sql.SQL("select {} from {} order by {}").format(
-        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table.schema, table.name),
+def _select(table: Table, order: list[str], columns: list[str], where: sql.Composable = EVERY_ROW
+            ) -> sql.Composed:
+    return sql.SQL("select {} from {} where {} order by {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table.schema, table.name), where,
         sql.SQL(", ").join(sql.SQL("{} collate \"C\"").format(sql.Identifier(name))
                            if table.c[name].type.python_type is str else sql.Identifier(name) for name in order))
 
@@ -102,20 +112,57 @@ def compare_figures(mart: dict[str, dict[tuple, dict[str, Any]]], derived: Deriv
 _customer_of = itemgetter(0)
 
 
-class CustomerRows:
-    """A mart detail table read in customer order (code points, as the derivation orders them), one customer's
-    rows at a time, through a server-side cursor."""
+class DetailTable:
+    """A mart detail table's rows as read: customer, key, figures; in customer order (code points, as the
+    derivation orders them), then key order."""
+
+    def __init__(self, table: Table) -> None:
+        self.table, self.keys = table, key_names(table)
+        self.figures = [name for name in column_names(table) if name not in self.keys]
+        self.figures_of: Callable[[dict[str, Any]], tuple] = itemgetter(*self.figures)
+
+    def select(self, where: sql.Composable = EVERY_ROW) -> sql.Composed:
+        return _select(self.table, ["customer_id", *self.keys], ["customer_id", *self.keys, *self.figures], where)
+
+    def as_read(self, customer_id: str, derived: dict[tuple, dict[str, Any]]) -> list[tuple] | None:
+        """A customer's derived rows as this table's rows are read, in the same order (None: a figure is missing
+        from them, which the figure-by-figure comparison names)."""
+        try:
+            return [(customer_id, *key, *self.figures_of(derived[key])) for key in sorted(derived)]
+        except KeyError:
+            return None
+
+    def keyed(self, rows: list[tuple]) -> dict[tuple, dict[str, Any]]:
+        """Rows as read, keyed like the derivation's rows."""
+        key_end = 1 + len(self.keys)
+        return {row[1:key_end]: dict(zip(self.figures, row[key_end:])) for row in rows}
+
+    def differences(self, customer_id: str, own: list[tuple], derived: dict[tuple, dict[str, Any]]
+                    ) -> list[FigureDifference]:
+        """Equal as read, in order, every figure: none; else each figure that differs."""
+        if own == self.as_read(customer_id, derived):
+            return []
+        return table_differences(self.table, self.keyed(own), derived)
+
+    def rows_of(self, conn: psycopg.Connection, customer_ids: list[str]) -> dict[str, list[tuple]]:
+        """The rows of these customers, by customer."""
+        rows: dict[str, list[tuple]] = {}
+        for row in conn.execute(self.select(sql.SQL("customer_id = any(%s)")), [customer_ids]):
+            rows.setdefault(row[0], []).append(row)
+        return rows
+
+
+class CustomerRows(DetailTable):
+    """A mart detail table read in customer order, one customer's rows at a time, through a server-side
+    cursor."""
 
     _names = count()
     rows_per_fetch = 10_000
 
     def __init__(self, conn: psycopg.Connection, table: Table) -> None:
-        self.table, self.keys = table, key_names(table)
-        self.figures = [name for name in column_names(table) if name not in self.keys]
-        self.figures_of: Callable[[dict[str, Any]], tuple] = itemgetter(*self.figures)
+        super().__init__(table)
         self._cursor = conn.cursor(name=f"mart_detail_{next(self._names)}")
-        # customer_id, the key, the figures: in customer order, then key order.
-        self._cursor.execute(_select(table, ["customer_id", *self.keys], ["customer_id", *self.keys, *self.figures]))
+        self._cursor.execute(self.select())
         self._batch: list[tuple] = []
         self._at = 0
 
@@ -142,41 +189,97 @@ class CustomerRows:
             if end < len(batch):
                 return before, own
 
-    def as_read(self, customer_id: str, derived: dict[tuple, dict[str, Any]]) -> list[tuple] | None:
-        """A customer's derived rows as this table's rows are read, in the same order (None: a figure is missing
-        from them, which the figure-by-figure comparison names)."""
-        try:
-            return [(customer_id, *key, *self.figures_of(derived[key])) for key in sorted(derived)]
-        except KeyError:
-            return None
 
-    def keyed(self, rows: list[tuple]) -> dict[tuple, dict[str, Any]]:
-        """Rows as read, keyed like the derivation's rows."""
-        key_end = 1 + len(self.keys)
-        return {row[1:key_end]: dict(zip(self.figures, row[key_end:])) for row in rows}
+
+@dataclass
+class Comparison:
+    """Check 4's result: the differences, the rows compared, and how many customers were compared row by row
+    (the others had proofs)."""
+
+    differences: list[FigureDifference]
+    rows_compared: int
+    customers: int
+    customers_compared: int
 
 
 def compare_with_mart(conn: psycopg.Connection, org: StagedOrg, as_of: date, renewal_grace_limit: int,
-                      overrides: list[Override]) -> tuple[list[FigureDifference], int]:
-    """Derive every published figure and compare it with the mart's; (the differences, rows compared)."""
+                      overrides: list[Override], proofs: DetailProofs | None = None) -> Comparison:
+    """Derive every published figure and compare it with the mart's: every customer's detail, or with `proofs`
+    those it does not vouch for (and `proofs` learns what this comparison vouches for)."""
+    proofs = proofs or DetailProofs.none()
+    if proofs.scoped:
+        differences, compared, derived = _compare_customers_without_proof(conn, org, as_of, renewal_grace_limit,
+                                                                         overrides, proofs)
+    else:
+        differences, compared, derived = _compare_every_customer(conn, org, as_of, renewal_grace_limit, overrides,
+                                                                 proofs)
+    differences.extend(compare_figures(read_mart_figures(conn), derived))
+    compared += sum(len(rows) for rows in derived.by_mart_table().values())
+    return Comparison(differences, compared, len(proofs.inputs), len(proofs.compared))
+
+
+def _compare_every_customer(conn: psycopg.Connection, org: StagedOrg, as_of: date, renewal_grace_limit: int,
+                            overrides: list[Override], proofs: DetailProofs
+                            ) -> tuple[list[FigureDifference], int, DerivedFigures]:
+    """Each customer's detail against the mart's rows, read alongside in customer order."""
     detail_tables = {table.name: CustomerRows(conn, table) for table in CUSTOMER_DETAIL}
     differences: list[FigureDifference] = []
     compared = [0]
 
     def compare_customer(detail: CustomerDetail) -> None:
+        proofs.derived(detail)
         for name, derived_rows in detail.by_mart_table().items():
             mart_rows = detail_tables[name]
             before, own = mart_rows.until(detail.customer_id)
             if before:
                 differences.extend(table_differences(mart_rows.table, mart_rows.keyed(before), {}))
-            # Equal as read, in order, every figure: the customer agrees; else find each figure that differs.
-            if own != mart_rows.as_read(detail.customer_id, derived_rows):
-                differences.extend(table_differences(mart_rows.table, mart_rows.keyed(own), derived_rows))
+            differences.extend(mart_rows.differences(detail.customer_id, own, derived_rows))
             compared[0] += len(derived_rows)
 
-    derived = derive_figures(org, as_of, renewal_grace_limit, overrides, compare_customer)
+    derived = derive_figures(org, as_of, renewal_grace_limit, overrides, compare_customer, basis=proofs.basis)
     for mart_rows in detail_tables.values():
         differences.extend(table_differences(mart_rows.table, mart_rows.keyed(mart_rows.until(None)[0]), {}))
-    differences.extend(compare_figures(read_mart_figures(conn), derived))
-    compared[0] += sum(len(rows) for rows in derived.by_mart_table().values())
-    return differences, compared[0]
+    return differences, compared[0], derived
+
+
+# Customers whose derived detail waits in memory for their mart rows, read for all of them at once.
+CUSTOMERS_PER_READ = 5_000
+
+
+def _compare_customers_without_proof(conn: psycopg.Connection, org: StagedOrg, as_of: date,
+                                     renewal_grace_limit: int, overrides: list[Override], proofs: DetailProofs
+                                     ) -> tuple[list[FigureDifference], int, DerivedFigures]:
+    """The detail of the customers `proofs` does not vouch for against their mart rows, read by customer id;
+    and the rows of any customer the mart has and the derivation does not."""
+    detail_tables = [DetailTable(table) for table in CUSTOMER_DETAIL]
+    differences: list[FigureDifference] = []
+    pending: list[CustomerDetail] = []
+    compared = [0]
+
+    def compare_pending() -> None:
+        customer_ids = [detail.customer_id for detail in pending]
+        for mart_rows in detail_tables:
+            rows = mart_rows.rows_of(conn, customer_ids)
+            for detail in pending:
+                derived_rows = detail.by_mart_table()[mart_rows.table.name]
+                differences.extend(mart_rows.differences(detail.customer_id, rows.get(detail.customer_id, []),
+                                                         derived_rows))
+                compared[0] += len(derived_rows)
+        pending.clear()
+
+    def compare_customer(detail: CustomerDetail) -> None:
+        proofs.derived(detail)
+        if detail.derived:
+            pending.append(detail)
+            if len(pending) == CUSTOMERS_PER_READ:
+                compare_pending()
+
+    derived = derive_figures(org, as_of, renewal_grace_limit, overrides, compare_customer, proofs.needs_comparison,
+                             proofs.basis)
+    compare_pending()
+    if unknown := sorted(proofs.mart_customers - proofs.inputs.keys()):
+        for mart_rows in detail_tables:
+            rows = mart_rows.rows_of(conn, unknown)
+            differences.extend(table_differences(mart_rows.table, mart_rows.keyed(
+                [row for customer_id in unknown for row in rows.get(customer_id, [])]), {}))
+    return differences, compared[0], derived

@@ -8,6 +8,12 @@ row constructor's, which quotes and marks nulls unambiguously), in key order,
 in chunks whose digests are hashed in turn, so no table is ever one value in
 memory. Fetching every row into Python to hash it took longer than building
 the mart's biggest model.
+
+The detail behind the bridge (customer-months, lines, contracts) is hashed one
+customer at a time: check 4 compares a customer's digest with the one its last
+full comparison vouched for (revcert.certification.detail_proofs), and the
+fingerprint of a detail table is the digest of its customers' digests, so the
+rows are hashed once for both.
 """
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from psycopg import sql
 from sqlalchemy import Table
 
 from revcert.warehouse.schema import (
+    CUSTOMER_DETAIL,
     PUBLISHED_FROM_MART,
     column_names,
     key_names,
@@ -53,16 +60,50 @@ def table_hash(conn: psycopg.Connection, table: Table, where: sql.Composable = E
     return conn.execute(query, list(params)).fetchone()[0]
 
 
-def _tables_hash(conn: psycopg.Connection, tables: Iterable[Table]) -> str:
+def _tables_hash(conn: psycopg.Connection, tables: Iterable[Table],
+                 hashed: dict[str, str] | None = None) -> str:
     digest = hashlib.sha256()
     for table in tables:
-        digest.update(f"{table.schema}.{table.name}\n{table_hash(conn, table)}\n".encode())
+        table_digest = (hashed or {}).get(table.name) or table_hash(conn, table)
+        digest.update(f"{table.schema}.{table.name}\n{table_digest}\n".encode())
     return digest.hexdigest()
 
 
-def figures_hash(conn: psycopg.Connection) -> str:
-    """The fingerprint of the figures in the mart that publishing would copy to viz."""
-    return _tables_hash(conn, PUBLISHED_FROM_MART.values())
+# Customer id -> the SHA-256 of its rows in one detail table.
+CustomerDigests = dict[str, bytes]
+
+
+def customer_digests(conn: psycopg.Connection, table: Table) -> CustomerDigests:
+    """Each customer's rows of a detail table, hashed by PostgreSQL as `table_hash` hashes rows."""
+    query = sql.SQL("""
+        select customer_id, sha256(convert_to(string_agg(row({columns})::text, E'\\n' order by {keys}), 'UTF8'))
+        from {table}
+        group by customer_id
+    """).format(columns=sql.SQL(", ").join(map(sql.Identifier, column_names(table))),
+                keys=sql.SQL(", ").join(map(sql.Identifier, key_names(table))),
+                table=sql.Identifier(table.schema, table.name))
+    return dict(conn.execute(query).fetchall())
+
+
+def detail_digests(conn: psycopg.Connection) -> dict[str, CustomerDigests]:
+    """Each customer's digest in each mart detail table (customer-months, lines, contracts), by table name."""
+    return {table.name: customer_digests(conn, table) for table in CUSTOMER_DETAIL}
+
+
+def _digests_hash(digests: CustomerDigests) -> str:
+    """One detail table's fingerprint: its customers' digests in customer order (code points)."""
+    digest = hashlib.sha256()
+    for customer_id in sorted(digests):
+        digest.update(f"{customer_id}\t{digests[customer_id].hex()}\n".encode())
+    return digest.hexdigest()
+
+
+def figures_hash(conn: psycopg.Connection, digests: dict[str, CustomerDigests] | None = None) -> str:
+    """The fingerprint of the figures in the mart that publishing would copy to viz (`digests`: the detail's, if
+    the caller has them)."""
+    digests = detail_digests(conn) if digests is None else digests
+    return _tables_hash(conn, PUBLISHED_FROM_MART.values(),
+                        {name: _digests_hash(of_table) for name, of_table in digests.items()})
 
 
 def shop_figures_hash(conn: psycopg.Connection, shop_id: str) -> str:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import bisect
 import gc
+import hashlib
+import pickle
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -601,9 +603,13 @@ def customer_months(intervals: list[ServiceInterval], as_of: date, customer_id: 
 
 @dataclass
 class CustomerDetail:
-    """One customer's published detail, keyed like the mart tables it is compared with."""
+    """One customer's published detail, keyed like the mart tables it is compared with, and the digest of what
+    it was derived from (`inputs_digest`). `derived` is False when the caller did not want the rows: they are
+    then empty."""
 
     customer_id: str
+    inputs_digest: bytes = b""
+    derived: bool = True
     months: dict[tuple, dict[str, object]] = field(default_factory=dict)
     lines: dict[tuple, dict[str, object]] = field(default_factory=dict)
     contracts: dict[tuple, dict[str, object]] = field(default_factory=dict)
@@ -786,17 +792,43 @@ def customer_contract_row(contract: Contract, customer_id: str, renews: list[str
             "override_approver": override.approver if override else None}
 
 
+def customer_inputs_digest(basis: bytes, currency: str, customer_id: str, account: tuple | None,
+                           intervals: list[ServiceInterval], contracts: list[tuple]) -> bytes:
+    """SHA-256 of everything a customer's detail is derived from besides `basis` (the as-of date and this code):
+    the reporting currency, its account, its service intervals (each line's MRR, periods, product, currency and
+    rate, as derived) and its contracts with the contracts they renew and any override. Equal digests, equal
+    detail: the derivation is a function of these. Pickled, so a null, an empty text and 1.1 against 1.10
+    differ."""
+    carried = [(i.line_id, i.mrr, i.start, i.end, i.mrr_end, i.contract_id, i.product, i.currency, i.rate)
+               for i in intervals]
+    return hashlib.sha256(basis + pickle.dumps((currency, customer_id, account, carried, contracts),
+                                               protocol=5)).digest()
+
+
+def _contract_inputs(contract: Contract, renews: list[str], override: Override | None) -> tuple:
+    return contract, renews, (override.reason, override.approver) if override else None
+
+
+def _every_customer(customer_id: str, inputs_digest: bytes) -> bool:
+    return True
+
+
 def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overrides: Sequence[Override] = (),
-                   each_customer: Callable[[CustomerDetail], None] = lambda detail: None) -> DerivedFigures:
+                   each_customer: Callable[[CustomerDetail], None] = lambda detail: None,
+                   rows_wanted: Callable[[str, bytes], bool] = _every_customer, basis: bytes = b"") -> DerivedFigures:
     """Every published figure as of `as_of`: the bridge per business unit and in total and cohort retention,
     returned; and the detail behind them (each customer's months, lines and contracts), handed to
-    `each_customer` one customer at a time, in the order of their ids (code points, as PostgreSQL's "C")."""
+    `each_customer` one customer at a time, in the order of their ids (code points, as PostgreSQL's "C").
+
+    Every customer is derived and summed. Its detail rows are made only if `rows_wanted(customer, its inputs
+    digest)`; the digest (`customer_inputs_digest` after `basis`) goes to `each_customer` either way."""
     with collector_paused():
-        return _derive_figures(org, as_of, renewal_grace_limit, overrides, each_customer)
+        return _derive_figures(org, as_of, renewal_grace_limit, overrides, each_customer, rows_wanted, basis)
 
 
 def _derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overrides: Sequence[Override],
-                    each_customer: Callable[[CustomerDetail], None]) -> DerivedFigures:
+                    each_customer: Callable[[CustomerDetail], None], rows_wanted: Callable[[str, bytes], bool],
+                    basis: bytes) -> DerivedFigures:
     currency = reporting_currency(org)
     override_of = {o.contract_id: o for o in overrides}
     links = renewal_links(org.contracts, org.renewed_contract_of_opportunity)
@@ -813,15 +845,21 @@ def _derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overr
         if customer_id not in org.accounts:
             raise DerivationError(f"contract_without_account: customer account {customer_id}")
         name, unit = org.accounts[customer_id][0], (org.accounts[customer_id][1] or "").strip() or UNASSIGNED
-        detail = CustomerDetail(customer_id)
-        for contract_id, renews in contracts_of.pop(customer_id, {}).items():
-            detail.contracts[(contract_id,)] = customer_contract_row(org.contracts[contract_id], customer_id,
-                                                                     renews, override_of.get(contract_id))
-        for interval in intervals:
-            detail.lines[(interval.line_id,)] = customer_line_row(customer_id, interval)
-        for month in months:
-            if has_figures(month):
-                detail.months[(month.month, customer_id)] = customer_month_row(month, unit, name, currency)
+        contracts = contracts_of.pop(customer_id, {})
+        inputs_digest = customer_inputs_digest(
+            basis, currency, customer_id, org.accounts[customer_id], intervals,
+            [_contract_inputs(org.contracts[contract_id], renews, override_of.get(contract_id))
+             for contract_id, renews in contracts.items()])
+        detail = CustomerDetail(customer_id, inputs_digest, rows_wanted(customer_id, inputs_digest))
+        if detail.derived:
+            for contract_id, renews in contracts.items():
+                detail.contracts[(contract_id,)] = customer_contract_row(org.contracts[contract_id], customer_id,
+                                                                         renews, override_of.get(contract_id))
+            for interval in intervals:
+                detail.lines[(interval.line_id,)] = customer_line_row(customer_id, interval)
+            for month in months:
+                if has_figures(month):
+                    detail.months[(month.month, customer_id)] = customer_month_row(month, unit, name, currency)
         sums.add(unit, months)
         each_customer(detail)
     return sums.figures(currency)
