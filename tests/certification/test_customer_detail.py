@@ -8,6 +8,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from revcert.certification import figure_comparison
 from revcert.certification.checks import check_detail_sums, check_independent_derivation
 from revcert.certification.detail_proofs import customer_detail_digests, read_proofs, record_proofs
 from revcert.certification.figure_comparison import compare_with_mart, read_mart_table
@@ -214,7 +215,8 @@ def test_the_derivation_hands_over_each_customer_once_in_the_order_postgresql_so
 
 
 def test_a_proof_spares_a_customer_only_while_its_inputs_and_rows_are_those_its_full_comparison_found_equal(
-        warehouse_url):
+        warehouse_url, monkeypatch):
+    monkeypatch.setattr(figure_comparison, "CUSTOMERS_PER_READ", 2)  # the customers compared are read in batches
     grace = Settings().renewal_grace_days
     with psycopg.connect(warehouse_url) as conn:
         four_customers().write(conn)
@@ -253,3 +255,11 @@ def test_a_proof_spares_a_customer_only_while_its_inputs_and_rows_are_those_its_
         assert {(d.table, d.figure, d.mart, d.derived) for d in comparison.differences
                 if d.where.get("customer_id") == "001b"} == {
             ("mart_customer_month", "customer_name", "Account 001b", "Account 001b, renamed")}
+        # A customer whose lines are gone has no detail, and loses its proof when proofs are next recorded.
+        conn.execute("delete from staging.stg_subscription_line where account_id = '001A'")
+        build_mart(conn, FOUR_CUSTOMERS_AS_OF, [], whole_because="the test restores the mart")
+        proofs, comparison = compared()
+        assert (comparison.differences, proofs.compared) == ([], {"001b"})
+        record_proofs(conn, proofs, certification_id)
+        assert {row[0] for row in conn.execute("select customer_id from certification.customer_detail_proof")} == {
+            "001B", "001a", "001b"}

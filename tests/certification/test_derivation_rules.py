@@ -214,3 +214,46 @@ def test_the_collector_is_paused_only_while_deriving_and_restored_after_an_error
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_customers_inputs_digest_moves_with_every_input_of_its_detail_and_nothing_else():
+    from dataclasses import fields, replace
+
+    from revcert.certification.detail_proofs import derivation_basis
+    from revcert.certification.independent_derivation import Product, customer_inputs_digest
+
+    product = Product("01t1", "Recurring", Decimal("12"), "Platform")
+    intervals = [ServiceInterval("a1", 10000, date(2026, 1, 1), date(2026, 12, 31), date(2027, 1, 10), "800A",
+                                 product, "EUR", Decimal("1.10")),
+                 ServiceInterval("a2", 5000, date(2026, 3, 1), date(2026, 12, 31), date(2026, 12, 31), "800A",
+                                 product, "USD", Decimal("1"))]
+    contract = Contract("800A", "001A", "006A", None, date(2026, 1, 1), date(2026, 12, 31))
+    basis = derivation_basis(date(2026, 11, 21), 31)
+    inputs = (basis, "USD", "001A", ("Acme", "EMEA"), intervals, [(contract, ["800Z"], None)])
+
+    def digest(*changed) -> bytes:
+        """The digest with some inputs changed (None: as in `inputs`)."""
+        padded = [*changed, *[None] * (len(inputs) - len(changed))]
+        return customer_inputs_digest(*(c if c is not None else i for c, i in zip(padded, inputs)))
+
+    same = digest(*inputs)
+    # What is not an input: the order lines were staged in, and which of two equal texts an amount was read as.
+    assert digest(None, None, None, None, intervals[::-1]) == same
+    assert digest(None, None, None, None, [replace(intervals[0], rate=Decimal("1.1")), intervals[1]]) == same
+    other = {int: 1, str: "other", date: date(2026, 2, 2), Decimal: Decimal("1.2"),
+             Product: Product("01t1", "Recurring", Decimal("24"), "Platform")}
+    # Every field of an interval is an input (a field added to ServiceInterval fails here until it is digested).
+    for interval_field in fields(ServiceInterval):
+        value = getattr(intervals[0], interval_field.name)
+        changed = replace(intervals[0], **{interval_field.name: other[type(value)]})
+        assert digest(None, None, None, None, [changed, intervals[1]]) != same, interval_field.name
+    different = [digest(derivation_basis(date(2026, 11, 22), 31)), digest(derivation_basis(date(2026, 11, 21), 30)),
+                 digest(None, "EUR"),
+                 digest(None, None, None, ("Acme", "NA")),
+                 digest(None, None, None, ("Acme", None)),
+                 digest(None, None, None, ("Acme", "")),
+                 digest(None, None, None, None, None, [(contract._replace(end=date(2027, 1, 1)), ["800Z"], None)]),
+                 digest(None, None, None, None, None, [(contract, [], None)]),
+                 digest(None, None, None, None, None, [(contract, ["800Z"], ("800A", "001B", "merger", "cfo"))]),
+                 digest(None, None, None, None, None, [(contract, ["800Z"], ("800A", "001B", "merger", "ceo"))])]
+    assert len({same, *different}) == 1 + len(different)

@@ -169,6 +169,44 @@ def test_one_cent_altered_between_transform_and_certify_halts_publishing(dag, mo
     assert re.fullmatch(r"the mart's last build \(certification \d+\) is failed, not certified", whole_because)
 
 
+def test_a_customer_name_altered_between_a_later_transform_and_certify_is_found_though_its_inputs_did_not_change(
+        dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path):
+    from revcert.orchestration.gate import CertificationGateOperator
+
+    before = viz_before(warehouse_after_certified_run)
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        proofs_before = conn.execute("select customer_id, inputs_digest, detail_digest, certification_id "
+                                     "from certification.customer_detail_proof order by 1").fetchall()
+    customer = proofs_before[len(proofs_before) // 2][0]
+    certify = CertificationGateOperator.execute
+
+    def rename_then_certify(self, context):
+        with psycopg.connect(warehouse_after_certified_run) as conn:
+            conn.execute("update mart.mart_customer_month set customer_name = 'Renamed by hand' "
+                         "where customer_id = %s", [customer])
+        return certify(self, context)
+
+    monkeypatch.setattr(CertificationGateOperator, "execute", rename_then_certify)
+    state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    # Nothing changed at the source: the mart recomputed no customer, and check 4 compared row by row only the
+    # one whose rows are not its proof's. No sum moved, so only check 4 can see it.
+    page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "independent_derivation",
+                         "customer_name")
+    assert "detail_sums" not in page
+    _, whole_because, recomputed, _, _, _ = mart_build_of_last_run(warehouse_after_certified_run)
+    assert (whole_because, recomputed) == (None, 0)
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        summary, discrepancies = conn.execute(
+            "select summary, discrepancies from certification.check_result where check_name = "
+            "'independent_derivation' order by certification_id desc limit 1").fetchone()
+        # A failed check 4 records no proof and keeps every one it had.
+        assert conn.execute("select customer_id, inputs_digest, detail_digest, certification_id "
+                            "from certification.customer_detail_proof order by 1").fetchall() == proofs_before
+    assert f"; 1 of {len(proofs_before)} customers' detail compared row by row" in summary
+    assert {(d["customer_id"], d["figure"], d["actual"]) for d in discrepancies} == {
+        (customer, "customer_name", "Renamed by hand")}
+
+
 def mart_build_of_last_run(url: str) -> tuple:
     with psycopg.connect(url) as conn:
         return conn.execute("select run.status, run.mart_whole_because, run.mart_customers_recomputed, "

@@ -274,8 +274,10 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
         with _timed(parts, "identity check"):
             record_check(conn, certification_id, check_movement_identity(conn))
             conn.commit()
+        certification = read_certification(conn, certification_id)
+        conn.commit()
         with _timed(parts, "certify"):
-            certify_run(conn, read_certification(conn, certification_id), settings)
+            certify_run(conn, certification, settings)
             conn.commit()
         certification = read_certification(conn, certification_id)
         if certification.status != "certified":

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from revcert.certification.checks import (
     check_completeness,
@@ -100,7 +101,12 @@ def _recorded_or_not_run(certification: Certification, check_name: str, why: str
 
 def certify_run(conn: psycopg.Connection, certification: Certification, settings: Settings) -> list[CheckResult]:
     """Checks 1-5 of the MRR pipeline's run (3 twice: the identity, and the detail's sums), recorded; the record
-    ends certified or failed (check 5 reports only)."""
+    ends certified or failed (check 5 reports only). `conn` must not be in a transaction: the checks start one."""
+    if conn.info.transaction_status != TransactionStatus.IDLE:
+        raise ValueError("certify_run reads the warehouse in one snapshot: call it outside a transaction")
+    # One snapshot for every check, on this connection and the one beside it: a proof then records the digest of
+    # the very rows the derivation compared.
+    conn.execute("set transaction isolation level repeatable read")
     results = []
     extraction_problem = _extraction_problem(conn, certification)
     if extraction_problem:
@@ -109,6 +115,7 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
         results.append(_guarded(conn, "completeness",
                                 lambda: check_completeness(conn, certification.extraction_batch_id)))
     built = conn.execute("select certification_id, whole_because from mart.mart_build").fetchone()
+    built_whole = built is not None and built[1] is not None
     if not _rebuilt_by_this_run(built, certification):
         why = "the mart was not built by this run"
         results += [_recorded_or_not_run(certification, "integrity", why), _not_run("movement_identity", why),
@@ -122,7 +129,7 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
     with beside(conn) as other, ThreadPoolExecutor(1) as pool:
         digests = pool.submit(detail_digests, other)
         # An incremental build is checked against the proofs; a whole one in full, every customer.
-        proofs = read_proofs(conn, certification.as_of_date, settings.renewal_grace_days, scoped=not built[1],
+        proofs = read_proofs(conn, certification.as_of_date, settings.renewal_grace_days, scoped=not built_whole,
                              mart_digests=lambda: customer_detail_digests(digests.result()))
         on_the_server = pool.submit(_server_checks, other, digests, proofs)
         derivation = _guarded(conn, "independent_derivation", lambda: check_independent_derivation(

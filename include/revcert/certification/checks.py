@@ -113,7 +113,7 @@ def check_independent_derivation(conn: psycopg.Connection, as_of: date, renewal_
                      for d in differences[:_DIFFERENCES_RECORDED]]
     customers = (f"{comparison.customers_compared} of {comparison.customers} customers' detail compared row by "
                  "row" + ("" if comparison.customers_compared == comparison.customers else
-                          ", the others' inputs and rows those their last full comparison found equal"))
+                          ", the others' inputs and rows those their last row-by-row comparison found equal"))
     if not differences:
         return CheckResult("independent_derivation", True,
                            f"{comparison.rows_compared} published rows (bridge, totals, cohorts, customers, lines, "

@@ -1,4 +1,4 @@
-"""Check 4's proofs: per customer, the inputs and the published detail a full comparison found equal.
+"""Check 4's proofs: per customer, the inputs and the published detail a row-by-row comparison found equal.
 
 Check 4 derives every customer from staging on every run. Comparing each
 customer's detail row by row with the mart is most of its time, and after a
@@ -6,22 +6,23 @@ day's later run most customers' detail is what an earlier comparison already
 found equal. A proof records, for one customer, the digest of what the
 derivation derived its detail from (`customer_inputs_digest`, the derivation's
 own code) and the digest of the mart's rows that equalled it (PostgreSQL's
-row text, `fingerprint.customer_digests`), and the certification that compared
-them. A later check 4 on an incrementally built mart compares row by row only
-the customers whose inputs digest or mart rows differ from their proof: for
-the others the same inputs give the same detail (the basis, which every inputs
-digest starts with, pins the as-of date, the renewal grace and this code), and
-the rows are the very ones that equalled it. A whole build is compared in
+row text, `fingerprint.customer_digests`), under a basis (the as-of date, the
+renewal grace and the checks' code), and the certification that compared
+them. A later check 4 on an incrementally built mart, under the same basis,
+compares row by row only the customers whose inputs digest or mart rows
+differ from their proof: for the others the same inputs give the same detail,
+and the rows are the very ones that equalled it. A whole build is compared in
 full, and its passing check 4 proves every customer again.
 """
 from __future__ import annotations
 
 import hashlib
 import pickle
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache, cached_property
+from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 
@@ -31,26 +32,30 @@ from revcert.certification import independent_derivation
 from revcert.certification.fingerprint import CustomerDigests
 from revcert.certification.independent_derivation import CustomerDetail
 from revcert.sqlfiles import load_sql
+from revcert.warehouse import schema
 
 _NO_ROWS = bytes(32)
 
 
-@cache
-def derivation_version() -> str:
-    """SHA-256 of check 4's code: the derivation, the comparison, and the SQL that reads staging for it."""
-    digest = hashlib.sha256()
-    derivation = Path(independent_derivation.__file__)
-    for module in (derivation, derivation.with_name("figure_comparison.py")):
-        digest.update(module.read_bytes())
+def _code_version() -> str:
+    """SHA-256 of the code the checks run: the certification package, the schema (the columns compared and
+    hashed), the certification SQL, and the Python that runs them. Taken when this module is imported, so a
+    process that loaded older code never vouches under the newer code's version."""
+    digest = hashlib.sha256(repr(sys.version_info[:2]).encode())
+    package = Path(independent_derivation.__file__).parent
+    for source in [*sorted(package.glob("*.py")), Path(schema.__file__)]:
+        digest.update(source.read_bytes())
     for query in sorted(files("revcert.sql").joinpath("certification").iterdir(), key=lambda f: f.name):
-        if query.name.startswith("staged_"):
-            digest.update(query.read_bytes())
+        digest.update(query.read_bytes())
     return digest.hexdigest()
 
 
+CODE_VERSION = _code_version()
+
+
 def derivation_basis(as_of: date, renewal_grace_days: int) -> bytes:
-    """What every customer's detail depends on besides its own records (the start of each inputs digest)."""
-    return pickle.dumps((derivation_version(), as_of, renewal_grace_days), protocol=5)
+    """What every customer's detail depends on besides its own records: a proof holds under its basis only."""
+    return hashlib.sha256(pickle.dumps((CODE_VERSION, as_of, renewal_grace_days), protocol=5)).digest()
 
 
 def customer_detail_digests(by_table: dict[str, CustomerDigests]) -> dict[str, bytes]:
@@ -67,7 +72,7 @@ class DetailProofs:
     """The proofs one check 4 may rely on, and what it learns.
 
     Attributes:
-        basis: the start of every inputs digest (`derivation_basis`).
+        basis: this run's `derivation_basis`; only proofs made under it are read.
         scoped: compare row by row only the customers without a proof that holds.
         vouched: customer -> (inputs digest, detail digest) of its proof.
         mart_digests: the mart's detail per customer now (may wait for the server to hash it).
@@ -89,13 +94,16 @@ class DetailProofs:
 
     @cached_property
     def mart_now(self) -> dict[str, bytes]:
+        """Each customer's digest of its mart detail now (waited for once, where first needed)."""
         return self.mart_digests()
 
     @property
     def mart_customers(self) -> set[str]:
+        """The customers with rows in the mart's detail."""
         return set(self.mart_now)
 
     def needs_comparison(self, customer_id: str, inputs_digest: bytes) -> bool:
+        """Compare the customer row by row unless its proof holds: the same inputs and the same mart rows."""
         return not self.scoped or self.vouched.get(customer_id) != (inputs_digest, self.mart_now.get(customer_id))
 
     def detail_changed(self) -> list[str] | None:
@@ -105,7 +113,8 @@ class DetailProofs:
         return sorted(customer_id for customer_id, digest in self.mart_now.items()
                       if self.vouched.get(customer_id, (None, None))[1] != digest)
 
-    def derived(self, detail: CustomerDetail) -> None:
+    def note_derived(self, detail: CustomerDetail) -> None:
+        """A customer the derivation gave detail, compared row by row or not."""
         self.inputs[detail.customer_id] = detail.inputs_digest
         if detail.derived:
             self.compared.add(detail.customer_id)
@@ -113,20 +122,22 @@ class DetailProofs:
 
 def read_proofs(conn: psycopg.Connection, as_of: date, renewal_grace_days: int, scoped: bool,
                 mart_digests: Callable[[], dict[str, bytes]]) -> DetailProofs:
-    """The proofs in the warehouse; scoped only if asked and there are any."""
+    """The proofs in the warehouse made under this run's basis; scoped only if asked and there are any."""
+    basis = derivation_basis(as_of, renewal_grace_days)
     vouched = {customer_id: (inputs, detail) for customer_id, inputs, detail
-               in conn.execute(load_sql("certification", "detail_proofs"))}
-    return DetailProofs(derivation_basis(as_of, renewal_grace_days), scoped and bool(vouched), vouched,
-                        mart_digests)
+               in conn.execute(load_sql("certification", "detail_proofs"), {"basis_digest": basis})}
+    return DetailProofs(basis, scoped and bool(vouched), vouched, mart_digests)
 
 
 def record_proofs(conn: psycopg.Connection, proofs: DetailProofs, certification_id: int) -> None:
     """After checks 3 and 4 passed: a proof for each customer check 4 compared row by row; none for a customer
-    that no longer has detail. The other proofs held, and stay."""
+    that no longer has detail, nor under another basis. The other proofs held, and stay."""
     compared, mart_now = sorted(proofs.compared), proofs.mart_now  # the digests first: a COPY holds the connection
-    conn.execute("delete from certification.customer_detail_proof "
-                 "where customer_id = any(%s) or not customer_id = any(%s)", [compared, list(proofs.inputs)])
+    conn.execute(load_sql("certification", "forget_detail_proofs"),
+                 {"basis_digest": proofs.basis, "compared": compared, "customers": list(proofs.inputs)})
     with conn.cursor().copy("copy certification.customer_detail_proof "
-                            "(customer_id, inputs_digest, detail_digest, certification_id) from stdin") as copy:
+                            "(customer_id, inputs_digest, detail_digest, basis_digest, certification_id) "
+                            "from stdin") as copy:
         for customer_id in compared:
-            copy.write_row((customer_id, proofs.inputs[customer_id], mart_now[customer_id], certification_id))
+            copy.write_row((customer_id, proofs.inputs[customer_id], mart_now[customer_id], proofs.basis,
+                            certification_id))

@@ -9,7 +9,7 @@ are read (one list comparison); only a customer on which they differ is gone
 through figure by figure.
 
 With proofs (revcert.certification.detail_proofs), a customer whose inputs
-and published detail are those an earlier full comparison found equal is not
+and published detail are those an earlier row-by-row comparison found equal is not
 compared again: the same inputs give the same detail, and the rows are the
 ones that equalled it. Every other customer is compared as above, its rows
 read by customer id in batches. Every customer is still derived and summed:
@@ -166,6 +166,10 @@ class CustomerRows(DetailTable):
         self._batch: list[tuple] = []
         self._at = 0
 
+    def close(self) -> None:
+        """Let the server go of the cursor (it would otherwise hold the table until the transaction ends)."""
+        self._cursor.close()
+
     def until(self, customer_id: str | None) -> tuple[list[tuple], list[tuple]]:
         """(rows of customers before `customer_id`, which the derivation has none of; rows of `customer_id`), as
         read: customer, key, figures. None: every row left."""
@@ -227,7 +231,7 @@ def _compare_every_customer(conn: psycopg.Connection, org: StagedOrg, as_of: dat
     compared = [0]
 
     def compare_customer(detail: CustomerDetail) -> None:
-        proofs.derived(detail)
+        proofs.note_derived(detail)
         for name, derived_rows in detail.by_mart_table().items():
             mart_rows = detail_tables[name]
             before, own = mart_rows.until(detail.customer_id)
@@ -236,9 +240,13 @@ def _compare_every_customer(conn: psycopg.Connection, org: StagedOrg, as_of: dat
             differences.extend(mart_rows.differences(detail.customer_id, own, derived_rows))
             compared[0] += len(derived_rows)
 
-    derived = derive_figures(org, as_of, renewal_grace_limit, overrides, compare_customer, basis=proofs.basis)
-    for mart_rows in detail_tables.values():
-        differences.extend(table_differences(mart_rows.table, mart_rows.keyed(mart_rows.until(None)[0]), {}))
+    try:
+        derived = derive_figures(org, as_of, renewal_grace_limit, overrides, compare_customer, basis=proofs.basis)
+        for mart_rows in detail_tables.values():
+            differences.extend(table_differences(mart_rows.table, mart_rows.keyed(mart_rows.until(None)[0]), {}))
+    finally:
+        for mart_rows in detail_tables.values():
+            mart_rows.close()
     return differences, compared[0], derived
 
 
@@ -268,7 +276,7 @@ def _compare_customers_without_proof(conn: psycopg.Connection, org: StagedOrg, a
         pending.clear()
 
     def compare_customer(detail: CustomerDetail) -> None:
-        proofs.derived(detail)
+        proofs.note_derived(detail)
         if detail.derived:
             pending.append(detail)
             if len(pending) == CUSTOMERS_PER_READ:

@@ -11,7 +11,7 @@ the mart's biggest model.
 
 The detail behind the bridge (customer-months, lines, contracts) is hashed one
 customer at a time: check 4 compares a customer's digest with the one its last
-full comparison vouched for (revcert.certification.detail_proofs), and the
+row-by-row comparison vouched for (revcert.certification.detail_proofs), and the
 fingerprint of a detail table is the digest of its customers' digests, so the
 rows are hashed once for both.
 """
@@ -87,6 +87,8 @@ def customer_digests(conn: psycopg.Connection, table: Table) -> CustomerDigests:
 
 def detail_digests(conn: psycopg.Connection) -> dict[str, CustomerDigests]:
     """Each customer's digest in each mart detail table (customer-months, lines, contracts), by table name."""
+    # Kept as proofs from run to run: dates as the same text whatever the session's settings.
+    conn.execute("set local datestyle = 'ISO, YMD'")
     return {table.name: customer_digests(conn, table) for table in CUSTOMER_DETAIL}
 
 

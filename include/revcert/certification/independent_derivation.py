@@ -796,17 +796,28 @@ def customer_inputs_digest(basis: bytes, currency: str, customer_id: str, accoun
                            intervals: list[ServiceInterval], contracts: list[tuple]) -> bytes:
     """SHA-256 of everything a customer's detail is derived from besides `basis` (the as-of date and this code):
     the reporting currency, its account, its service intervals (each line's MRR, periods, product, currency and
-    rate, as derived) and its contracts with the contracts they renew and any override. Equal digests, equal
-    detail: the derivation is a function of these. Pickled, so a null, an empty text and 1.1 against 1.10
-    differ."""
-    carried = [(i.line_id, i.mrr, i.start, i.end, i.mrr_end, i.contract_id, i.product, i.currency, i.rate)
-               for i in intervals]
+    rate, as derived; in line order) and its contracts with the contracts they renew and any override. Equal
+    digests, equal detail: the derivation is a function of these. Pickled, so a null and an empty text differ;
+    amounts as exact values, which is what check 4 compares."""
+    carried = sorted((i.line_id, i.mrr, i.start, i.end, i.mrr_end, i.contract_id, _product_inputs(i.product),
+                      i.currency, _exact(i.rate)) for i in intervals)
     return hashlib.sha256(basis + pickle.dumps((currency, customer_id, account, carried, contracts),
                                                protocol=5)).digest()
 
 
+def _exact(amount: Decimal | None) -> tuple[int, int] | None:
+    """An amount as its exact value: which of two equal texts (1.1, 1.10) staging held first is no input."""
+    return None if amount is None else amount.as_integer_ratio()
+
+
+@lru_cache(maxsize=4096)
+def _product_inputs(product: Product | None) -> tuple | None:
+    return None if product is None else (*product[:2], _exact(product.term_months), *product[3:])
+
+
 def _contract_inputs(contract: Contract, renews: list[str], override: Override | None) -> tuple:
-    return contract, renews, (override.reason, override.approver) if override else None
+    return contract, renews, (override.contract_id, override.customer_account_id, override.reason,
+                              override.approver) if override else None
 
 
 def _every_customer(customer_id: str, inputs_digest: bytes) -> bool:

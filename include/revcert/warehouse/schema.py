@@ -415,12 +415,14 @@ warehouse_lease_event = Table(
 )
 
 # Check 4's proof per customer: the inputs its detail was derived from and the mart rows that equalled it, by
-# digest, and the certification that compared them (revcert.certification.detail_proofs).
+# digest, under which basis (as-of date, grace, code), and the certification that compared them
+# (revcert.certification.detail_proofs).
 customer_detail_proof = Table(
     "customer_detail_proof", metadata,
     Column("customer_id", Text, primary_key=True),
     Column("inputs_digest", LargeBinary, nullable=False),
     Column("detail_digest", LargeBinary, nullable=False),
+    Column("basis_digest", LargeBinary, nullable=False),
     Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id"),
            nullable=False),
     schema="certification",

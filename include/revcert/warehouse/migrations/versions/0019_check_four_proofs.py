@@ -5,8 +5,9 @@ Revises: 0018
 
 `certification.customer_detail_proof` holds, per customer, the digest of the
 inputs the independent derivation derived its detail from, the digest of the
-mart rows a full comparison found equal to that detail, and the certification
-that compared them. On an incrementally built mart, check 4 still derives
+mart rows a row-by-row comparison found equal to that detail, the digest of
+the basis both were made under (as-of date, renewal grace, the checks' code),
+and the certification that compared them. On an incrementally built mart, check 4 still derives
 every customer and compares the bridge and cohorts whole, but compares row by
 row only the customers whose inputs or mart rows differ from their proof
 (revcert.certification.detail_proofs). The table starts empty: the first check
@@ -26,6 +27,7 @@ def upgrade() -> None:
             customer_id text primary key,
             inputs_digest bytea not null,
             detail_digest bytea not null,
+            basis_digest bytea not null,
             certification_id bigint not null references certification.certification_run (certification_id)
         )
     """)
