@@ -140,29 +140,37 @@ class DetailTable:
     def differences(self, customer_id: str, own: list[tuple], derived: dict[tuple, dict[str, Any]]
                     ) -> list[FigureDifference]:
         """Equal as read, in order, every figure: none; else each figure that differs."""
-        if own == self.as_read(customer_id, derived):
-            return []
-        return table_differences(self.table, self.keyed(own), derived)
+        return self.held_differences(own, self.held(customer_id, derived))
 
-    def rows_of(self, conn: psycopg.Connection, customer_ids: list[str]) -> dict[str, list[tuple]]:
-        """The rows of these customers, by customer."""
-        rows: dict[str, list[tuple]] = {}
-        for row in conn.execute(self.select(sql.SQL("customer_id = any(%s)")), [customer_ids]):
-            rows.setdefault(row[0], []).append(row)
-        return rows
+    def held(self, customer_id: str, derived: dict[tuple, dict[str, Any]]) -> list[tuple] | dict[tuple, Any]:
+        """A customer's derived rows kept until its mart rows are read: as read (a fraction of the memory of the
+        rows as dicts), or as derived if a figure is missing from them."""
+        as_read = self.as_read(customer_id, derived)
+        return derived if as_read is None else as_read
+
+    def held_differences(self, own: list[tuple], held: list[tuple] | dict[tuple, Any]) -> list[FigureDifference]:
+        """`differences` for rows kept by `held`."""
+        if isinstance(held, list):
+            if own == held:
+                return []
+            held = self.keyed(held)
+        return table_differences(self.table, self.keyed(own), held)
 
 
 class CustomerRows(DetailTable):
-    """A mart detail table read in customer order, one customer's rows at a time, through a server-side
-    cursor."""
+    """A mart detail table (the rows of `customer_ids` only, if given) read in customer order, one customer's
+    rows at a time, through a server-side cursor."""
 
     _names = count()
     rows_per_fetch = 10_000
 
-    def __init__(self, conn: psycopg.Connection, table: Table) -> None:
+    def __init__(self, conn: psycopg.Connection, table: Table, customer_ids: list[str] | None = None) -> None:
         super().__init__(table)
         self._cursor = conn.cursor(name=f"mart_detail_{next(self._names)}")
-        self._cursor.execute(self.select())
+        if customer_ids is None:
+            self._cursor.execute(self.select())
+        else:
+            self._cursor.execute(self.select(sql.SQL("customer_id = any(%s)")), [customer_ids])
         self._batch: list[tuple] = []
         self._at = 0
 
@@ -250,8 +258,8 @@ def _compare_every_customer(conn: psycopg.Connection, org: StagedOrg, as_of: dat
     return differences, compared[0], derived
 
 
-# Customers whose derived detail waits in memory for their mart rows, read for all of them at once.
-CUSTOMERS_PER_READ = 5_000
+# Customers whose derived rows wait in memory for their mart rows, read for all of them in one pass.
+CUSTOMERS_PER_READ = 10_000
 
 
 def _compare_customers_without_proof(conn: psycopg.Connection, org: StagedOrg, as_of: date,
@@ -261,24 +269,27 @@ def _compare_customers_without_proof(conn: psycopg.Connection, org: StagedOrg, a
     and the rows of any customer the mart has and the derivation does not."""
     detail_tables = [DetailTable(table) for table in CUSTOMER_DETAIL]
     differences: list[FigureDifference] = []
-    pending: list[CustomerDetail] = []
+    pending: list[tuple[str, list]] = []  # customer, its rows per table as `held` keeps them
     compared = [0]
 
     def compare_pending() -> None:
-        customer_ids = [detail.customer_id for detail in pending]
-        for mart_rows in detail_tables:
-            rows = mart_rows.rows_of(conn, customer_ids)
-            for detail in pending:
-                derived_rows = detail.by_mart_table()[mart_rows.table.name]
-                differences.extend(mart_rows.differences(detail.customer_id, rows.get(detail.customer_id, []),
-                                                         derived_rows))
-                compared[0] += len(derived_rows)
+        customer_ids = [customer_id for customer_id, _ in pending]
+        for at, table in enumerate(CUSTOMER_DETAIL):
+            mart_rows = CustomerRows(conn, table, customer_ids)
+            try:
+                for customer_id, held in pending:
+                    differences.extend(mart_rows.held_differences(mart_rows.until(customer_id)[1], held[at]))
+                    compared[0] += len(held[at])
+            finally:
+                mart_rows.close()
         pending.clear()
 
     def compare_customer(detail: CustomerDetail) -> None:
         proofs.note_derived(detail)
         if detail.derived:
-            pending.append(detail)
+            by_table = detail.by_mart_table()
+            pending.append((detail.customer_id, [mart_rows.held(detail.customer_id, by_table[mart_rows.table.name])
+                                                 for mart_rows in detail_tables]))
             if len(pending) == CUSTOMERS_PER_READ:
                 compare_pending()
 
@@ -286,8 +297,10 @@ def _compare_customers_without_proof(conn: psycopg.Connection, org: StagedOrg, a
                              proofs.basis)
     compare_pending()
     if unknown := sorted(proofs.mart_customers - proofs.inputs.keys()):
-        for mart_rows in detail_tables:
-            rows = mart_rows.rows_of(conn, unknown)
-            differences.extend(table_differences(mart_rows.table, mart_rows.keyed(
-                [row for customer_id in unknown for row in rows.get(customer_id, [])]), {}))
+        for table in CUSTOMER_DETAIL:
+            mart_rows = CustomerRows(conn, table, unknown)
+            try:
+                differences.extend(table_differences(table, mart_rows.keyed(mart_rows.until(None)[0]), {}))
+            finally:
+                mart_rows.close()
     return differences, compared[0], derived
