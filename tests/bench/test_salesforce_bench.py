@@ -20,7 +20,7 @@ MEDIANS = ("mart", "mrr-playbook peer", "floor: COPY + one grouped scan", "movem
            "independent derivation")
 RUN_PARTS = {"transform (mart)", "identity check", "certify", "publish"}
 RECOMPUTED = re.compile(r"\(mart recomputed ([\d,]+) of ([\d,]+) customers, (whole: .+|incremental); "
-                        r"check 4 compared ([\d,]+) customers row by row\)$")
+                        r"check 4 compared ([\d,]+) customers' detail\)$")
 CHANGED = re.compile(r"^  ([\d,]+) of the org's ([\d,]+) records changed at the source \([\d.]+%\): "
                      r"(\d+) line edits, (\d+) amendments, (\d+) renewals, (\d+) line deletions, "
                      r"one account's business unit, one dated conversion rate$")
@@ -56,7 +56,7 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
         assert {line[4:36].strip() for line in lines[run + 1:run + 1 + len(RUN_PARTS)]} == RUN_PARTS
     recomputed, customers, how, every_compared = customers_recomputed(lines[full_run])
     assert recomputed == customers >= every_compared > 0 and how.startswith("whole: ")
-    # The later run: check 4 compares row by row only the customers without a proof that holds.
+    # The later run: check 4 compares only the detail of the customers without a proof that holds.
     recomputed, all_customers, how, compared = customers_recomputed(lines[incremental_run])
     assert 0 < recomputed < all_customers == customers and how == "incremental"
     assert 0 < compared < every_compared

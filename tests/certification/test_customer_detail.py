@@ -228,22 +228,24 @@ def test_a_proof_spares_a_customer_only_while_its_inputs_and_rows_are_those_its_
             comparison = compare_with_mart(conn, read_staging(conn), as_of, grace, [], proofs)
             return proofs, comparison
 
-        # No proofs yet: every customer row by row; then each has one.
+        # No proofs yet: every customer compared, each by its digest alone (the derivation writes its rows as the
+        # server writes the mart's); then each has a proof.
         proofs, comparison = compared()
-        assert (proofs.scoped, comparison.differences, comparison.customers_compared) == (False, [], 4)
+        assert (proofs.scoped, comparison.differences, comparison.customers_compared, comparison.customers_read) == (
+            False, [], 4, 0)
         record_proofs(conn, proofs, certification_id)
         proofs, comparison = compared()
         assert (proofs.scoped, comparison.differences, comparison.customers_compared, comparison.customers) == (
             True, [], 0, 4)
         # Another as-of date is another basis: no proof holds (and the mart, built for February, differs).
         assert compared(date(2026, 3, 31))[1].customers_compared == 4
-        # Rows altered in the mart, and a customer's staged record: exactly those customers row by row, and
-        # every alteration named as a full comparison names it.
+        # Rows altered in the mart, and a customer's staged record: exactly those customers compared, their digests
+        # differ, their rows are read, and every alteration is named as a full comparison names it.
         alter_the_mart(conn)
         conn.execute("update staging.stg_account set account_name = 'Account 001b, renamed' "
                      "where account_id = '001b'")
         proofs, comparison = compared()
-        assert proofs.compared == {"001B", "001a", "001b"}
+        assert proofs.compared == {"001B", "001a", "001b"} and comparison.customers_read == 3
         # Check 3 holds to their lines the customers whose rows are not their proof's: 001B's months without their
         # line, and the ghosts' months without any, break there; the renamed customer holds.
         assert proofs.detail_changed() == ["001Aa", "001B", "001a", "001c"]

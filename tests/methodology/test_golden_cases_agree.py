@@ -21,7 +21,9 @@ def test_mart_and_derivation_agree_on_every_published_figure(make_case, warehous
         staged = read_staging(conn)
         build_mart(conn, as_of_date(case), [])
         mart = read_mart_figures(conn)
-        assert compare_with_mart(conn, staged, as_of_date(case), Settings().renewal_grace_days, []).differences == []
+        comparison = compare_with_mart(conn, staged, as_of_date(case), Settings().renewal_grace_days, [])
+    # Equal, and by digest alone: the derivation writes its rows as the server writes the mart's.
+    assert (comparison.differences, comparison.customers_read) == ([], 0)
     derived = derive_figures(staged, as_of_date(case), Settings().renewal_grace_days)
     assert staged.lines and compare_figures(mart, derived) == []
     assert mart["mart_mrr_bridge_total"] and mart["mart_cohort_retention_total"]

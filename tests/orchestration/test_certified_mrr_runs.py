@@ -188,8 +188,8 @@ def test_a_customer_name_altered_between_a_later_transform_and_certify_is_found_
 
     monkeypatch.setattr(CertificationGateOperator, "execute", rename_then_certify)
     state, tasks = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
-    # Nothing changed at the source: the mart recomputed no customer, and check 4 compared row by row only the
-    # one whose rows are not its proof's. No sum moved, so only check 4 can see it.
+    # Nothing changed at the source: the mart recomputed no customer, and check 4 compared only the one whose
+    # rows are not its proof's; its digest differed, so its rows were read. No sum moved: only check 4 can see it.
     page = assert_halted(warehouse_after_certified_run, before, state, tasks, slack, "independent_derivation",
                          "customer_name")
     assert "detail_sums" not in page
@@ -202,7 +202,8 @@ def test_a_customer_name_altered_between_a_later_transform_and_certify_is_found_
         # A failed check 4 records no proof and keeps every one it had.
         assert conn.execute("select customer_id, inputs_digest, detail_digest, certification_id "
                             "from certification.customer_detail_proof order by 1").fetchall() == proofs_before
-    assert f"; 1 of {len(proofs_before)} customers' detail compared row by row" in summary
+    assert (f"; 1 of {len(proofs_before)} customers' detail compared, the others' inputs and rows those their last "
+            "comparison found equal; the rows of 1 of them read and compared figure by figure") in summary
     assert {(d["customer_id"], d["figure"], d["actual"]) for d in discrepancies} == {
         (customer, "customer_name", "Renamed by hand")}
 
@@ -217,7 +218,7 @@ def mart_build_of_last_run(url: str) -> tuple:
 
 
 def proved_by_last_run(conn: psycopg.Connection) -> set[str]:
-    """The customers whose detail the last run's check 4 compared row by row (their proofs are its)."""
+    """The customers whose detail the last run's check 4 compared (their proofs are its)."""
     return {row[0] for row in conn.execute(
         "select customer_id from certification.customer_detail_proof where certification_id = "
         "(select max(certification_id) from certification.certification_run)")}
@@ -252,7 +253,7 @@ def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_
         scope = {row[0] for row in conn.execute("select customer_id from mart.mart_customer_scope")}
         compared_by_check_4 = proved_by_last_run(conn)
     assert {*reached, account, line_customer} <= scope and len(scope) == recomputed < customers / 4
-    # Check 4 compared row by row the customers the changes reach (by its own digests, not the mart's), and
+    # Check 4 compared the detail of the customers the changes reach (by its own digests, not the mart's), and
     # took the others' proofs; it still derived and summed every customer.
     assert {*reached, account, line_customer} <= compared_by_check_4 and len(compared_by_check_4) < customers / 4
     # Publishing wrote again only customer-months that changed: all of customers in scope, the price among them.

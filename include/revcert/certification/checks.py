@@ -102,7 +102,7 @@ def check_independent_derivation(conn: psycopg.Connection, as_of: date, renewal_
                                  overrides: list[ClassificationOverride], proofs: DetailProofs | None = None
                                  ) -> CheckResult:
     """4. A second implementation, reading staging directly, gives every published figure to the cent (each
-    customer's detail compared row by row, or with `proofs` those it has no proof for)."""
+    customer's detail compared by the digest of its rows, or with `proofs` those it has no proof for)."""
     try:
         comparison = compare_with_mart(conn, read_staging(conn), as_of, renewal_grace_days, overrides, proofs)
     except DerivationError as error:
@@ -111,9 +111,11 @@ def check_independent_derivation(conn: psycopg.Connection, as_of: date, renewal_
     discrepancies = [{"table": d.table, "business_unit": "TOTAL", **d.where, "figure": d.figure,
                       "expected": d.derived, "actual": d.mart, "difference": d.difference}
                      for d in differences[:_DIFFERENCES_RECORDED]]
-    customers = (f"{comparison.customers_compared} of {comparison.customers} customers' detail compared row by "
-                 "row" + ("" if comparison.customers_compared == comparison.customers else
-                          ", the others' inputs and rows those their last row-by-row comparison found equal"))
+    customers = (f"{comparison.customers_compared} of {comparison.customers} customers' detail compared"
+                 + ("" if comparison.customers_compared == comparison.customers else
+                    ", the others' inputs and rows those their last comparison found equal")
+                 + (f"; the rows of {comparison.customers_read} of them read and compared figure by figure (their "
+                    "digests differed)" if comparison.customers_read else ""))
     if not differences:
         return CheckResult("independent_derivation", True,
                            f"{comparison.rows_compared} published rows (bridge, totals, cohorts, customers, lines, "

@@ -1,16 +1,16 @@
-"""Check 4's proofs: per customer, the inputs and the published detail a row-by-row comparison found equal.
+"""Check 4's proofs: per customer, the inputs and the published detail a comparison found equal.
 
-Check 4 derives every customer from staging on every run. Comparing each
-customer's detail row by row with the mart is most of its time, and after a
-day's later run most customers' detail is what an earlier comparison already
-found equal. A proof records, for one customer, the digest of what the
+Check 4 derives every customer from staging on every run. Making each
+customer's detail rows and comparing them with the mart's is much of its time,
+and after a day's later run most customers' detail is what an earlier
+comparison already found equal. A proof records, for one customer, the digest of what the
 derivation derived its detail from (`customer_inputs_digest`, the derivation's
 own code) and the digest of the mart's rows that equalled it (PostgreSQL's
 row text, `fingerprint.customer_digests`), under a basis (the as-of date, the
 renewal grace and the checks' code), and the certification that compared
 them. A later check 4 on an incrementally built mart, under the same basis,
-compares row by row only the customers whose inputs digest or mart rows
-differ from their proof: for the others the same inputs give the same detail,
+makes and compares the rows of only the customers whose inputs digest or mart
+rows differ from their proof: for the others the same inputs give the same detail,
 and the rows are the very ones that equalled it. A whole build is compared in
 full, and its passing check 4 proves every customer again.
 """
@@ -29,12 +29,10 @@ from pathlib import Path
 import psycopg
 
 from revcert.certification import independent_derivation
-from revcert.certification.fingerprint import CustomerDigests
+from revcert.certification.fingerprint import CustomerDigests, combined_detail_digest
 from revcert.certification.independent_derivation import CustomerDetail
 from revcert.sqlfiles import load_sql
 from revcert.warehouse import schema
-
-_NO_ROWS = bytes(32)
 
 
 def _code_version() -> str:
@@ -59,12 +57,10 @@ def derivation_basis(as_of: date, renewal_grace_days: int) -> bytes:
 
 
 def customer_detail_digests(by_table: dict[str, CustomerDigests]) -> dict[str, bytes]:
-    """Each customer's digest over the detail tables (in a fixed order; a table without its rows counts as
-    empty)."""
-    tables = sorted(by_table)
-    customers = set().union(*by_table.values())
-    return {customer_id: hashlib.sha256(b"".join(by_table[table].get(customer_id, _NO_ROWS) for table in tables))
-            .digest() for customer_id in customers}
+    """Each customer's digest over the detail tables."""
+    return {customer_id: combined_detail_digest({name: digests[customer_id] for name, digests in by_table.items()
+                                                 if customer_id in digests})
+            for customer_id in set().union(*by_table.values())}
 
 
 @dataclass
@@ -73,11 +69,11 @@ class DetailProofs:
 
     Attributes:
         basis: this run's `derivation_basis`; only proofs made under it are read.
-        scoped: compare row by row only the customers without a proof that holds.
+        scoped: compare only the customers without a proof that holds.
         vouched: customer -> (inputs digest, detail digest) of its proof.
         mart_digests: the mart's detail per customer now (may wait for the server to hash it).
         inputs: every customer the derivation gave detail, with its inputs digest.
-        compared: the customers compared row by row.
+        compared: the customers whose detail was compared with the mart's.
     """
 
     basis: bytes
@@ -86,11 +82,6 @@ class DetailProofs:
     mart_digests: Callable[[], dict[str, bytes]]
     inputs: dict[str, bytes] = field(default_factory=dict)
     compared: set[str] = field(default_factory=set)
-
-    @classmethod
-    def none(cls) -> DetailProofs:
-        """No proofs: every customer compared row by row, nothing to record."""
-        return cls(b"", False, {}, dict)
 
     @cached_property
     def mart_now(self) -> dict[str, bytes]:
@@ -103,7 +94,7 @@ class DetailProofs:
         return set(self.mart_now)
 
     def needs_comparison(self, customer_id: str, inputs_digest: bytes) -> bool:
-        """Compare the customer row by row unless its proof holds: the same inputs and the same mart rows."""
+        """Compare the customer's detail unless its proof holds: the same inputs and the same mart rows."""
         return not self.scoped or self.vouched.get(customer_id) != (inputs_digest, self.mart_now.get(customer_id))
 
     def detail_changed(self) -> list[str] | None:
@@ -114,7 +105,7 @@ class DetailProofs:
                       if self.vouched.get(customer_id, (None, None))[1] != digest)
 
     def note_derived(self, detail: CustomerDetail) -> None:
-        """A customer the derivation gave detail, compared row by row or not."""
+        """A customer the derivation gave detail, compared or not."""
         self.inputs[detail.customer_id] = detail.inputs_digest
         if detail.derived:
             self.compared.add(detail.customer_id)
@@ -131,7 +122,7 @@ def read_proofs(conn: psycopg.Connection, as_of: date, renewal_grace_days: int, 
 
 
 def record_proofs(conn: psycopg.Connection, proofs: DetailProofs, certification_id: int) -> None:
-    """After checks 3 and 4 passed: a proof for each customer check 4 compared row by row; none for a customer
+    """After checks 3 and 4 passed: a proof for each customer whose detail check 4 compared; none for a customer
     that no longer has detail, nor under another basis. The other proofs held, and stay."""
     compared, mart_now = sorted(proofs.compared), proofs.mart_now  # the digests first: a COPY holds the connection
     conn.execute(load_sql("certification", "forget_detail_proofs"),

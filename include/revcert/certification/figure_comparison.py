@@ -2,23 +2,24 @@
 
 The bridge and cohorts are small and compared whole. The detail behind them
 (customer-months, lines, contracts) grows with the org: it is compared one
-customer at a time as the derivation produces it, against the mart's rows read
-in the same order through server-side cursors, so neither side is ever held
-whole in memory. A customer's rows are first compared whole, as the mart's rows
-are read (one list comparison); only a customer on which they differ is gone
-through figure by figure.
+customer at a time as the derivation produces it, by digest. The server hashes
+each customer's mart rows as their exact text (`fingerprint.customer_digests`);
+the comparison hashes the customer's derived rows written the same way
+(`row_text`). Equal texts are equal values, so equal digests are equal rows,
+and no mart row has to travel to Python. A customer whose digests differ has
+its mart rows read by customer id, in batches, and compared figure by figure,
+which names every difference (or finds the rows equal, if only their texts
+differed: an amount held as 1.1 against 1.10).
 
 With proofs (revcert.certification.detail_proofs), a customer whose inputs
-and published detail are those an earlier row-by-row comparison found equal is not
+and published detail are those an earlier comparison found equal is not
 compared again: the same inputs give the same detail, and the rows are the
-ones that equalled it. Every other customer is compared as above, its rows
-read by customer id in batches. Every customer is still derived and summed:
-the bridge and cohorts are always compared whole.
+ones that equalled it. Every customer is still derived and summed: the bridge
+and cohorts are always compared whole.
 """
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from itertools import count
@@ -27,17 +28,19 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy import Table
+from sqlalchemy import ARRAY, Table
 
-from revcert.certification.detail_proofs import DetailProofs
-from revcert.certification.fingerprint import EVERY_ROW
+from revcert.certification.detail_proofs import DetailProofs, customer_detail_digests, read_proofs
+from revcert.certification.fingerprint import EVERY_ROW, code_point_order, combined_detail_digest, detail_digests
 from revcert.certification.independent_derivation import (
+    DETAIL_COLUMNS,
     CustomerDetail,
     DerivedFigures,
     Override,
     StagedOrg,
     derive_figures,
 )
+from revcert.certification.row_text import RowTexts
 from revcert.warehouse.schema import CUSTOMER_DETAIL, PUBLISHED_FROM_MART, column_names, key_names
 
 AGGREGATES = [table for table in PUBLISHED_FROM_MART.values() if table not in CUSTOMER_DETAIL]
@@ -65,8 +68,7 @@ def _select(table: Table, order: list[str], columns: list[str], where: sql.Compo
             ) -> sql.Composed:
     return sql.SQL("select {} from {} where {} order by {}").format(
         sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(table.schema, table.name), where,
-        sql.SQL(", ").join(sql.SQL("{} collate \"C\"").format(sql.Identifier(name))
-                           if table.c[name].type.python_type is str else sql.Identifier(name) for name in order))
+        code_point_order(table, order))
 
 
 def read_mart_table(conn: psycopg.Connection, table: Table) -> dict[tuple, dict[str, Any]]:
@@ -113,64 +115,53 @@ _customer_of = itemgetter(0)
 
 
 class DetailTable:
-    """A mart detail table's rows as read: customer, key, figures; in customer order (code points, as the
-    derivation orders them), then key order."""
+    """A mart detail table's rows as read: the customer, then the table's columns (its key first, as the
+    derivation's rows are); in customer order (code points, as the derivation orders them), then key order."""
 
     def __init__(self, table: Table) -> None:
-        self.table, self.keys = table, key_names(table)
-        self.figures = [name for name in column_names(table) if name not in self.keys]
-        self.figures_of: Callable[[dict[str, Any]], tuple] = itemgetter(*self.figures)
+        self.table, self.keys, columns = table, key_names(table), column_names(table)
+        if tuple(columns) != DETAIL_COLUMNS[table.name] or columns[:len(self.keys)] != self.keys:
+            raise RuntimeError(f"{table.name} has the columns {', '.join(columns)}; the derivation's rows have "
+                               f"{', '.join(DETAIL_COLUMNS[table.name])}, its key first: check 4 cannot compare them")
+        self.figures = columns[len(self.keys):]
+        self.texts = RowTexts([isinstance(column.type, ARRAY) for column in table.columns])
 
     def select(self, where: sql.Composable = EVERY_ROW) -> sql.Composed:
         return _select(self.table, ["customer_id", *self.keys], ["customer_id", *self.keys, *self.figures], where)
 
-    def as_read(self, customer_id: str, derived: dict[tuple, dict[str, Any]]) -> list[tuple] | None:
-        """A customer's derived rows as this table's rows are read, in the same order (None: a figure is missing
-        from them, which the figure-by-figure comparison names)."""
-        try:
-            return [(customer_id, *key, *self.figures_of(derived[key])) for key in sorted(derived)]
-        except KeyError:
-            return None
-
     def keyed(self, rows: list[tuple]) -> dict[tuple, dict[str, Any]]:
-        """Rows as read, keyed like the derivation's rows."""
+        """Rows as read, keyed by their key, their figures by name."""
         key_end = 1 + len(self.keys)
         return {row[1:key_end]: dict(zip(self.figures, row[key_end:])) for row in rows}
 
-    def differences(self, customer_id: str, own: list[tuple], derived: dict[tuple, dict[str, Any]]
-                    ) -> list[FigureDifference]:
-        """Equal as read, in order, every figure: none; else each figure that differs."""
-        return self.held_differences(own, self.held(customer_id, derived))
+    def digest(self, rows: list[tuple]) -> bytes:
+        """The digest the server would make of a customer's rows in this table if they were these."""
+        return self.texts.digest(rows)
 
-    def held(self, customer_id: str, derived: dict[tuple, dict[str, Any]]) -> list[tuple] | dict[tuple, Any]:
-        """A customer's derived rows kept until its mart rows are read: as read (a fraction of the memory of the
-        rows as dicts), or as derived if a figure is missing from them."""
-        as_read = self.as_read(customer_id, derived)
-        return derived if as_read is None else as_read
+    @staticmethod
+    def held(customer_id: str, rows: list[tuple]) -> list[tuple]:
+        """A customer's derived rows as this table's rows are read, kept until its mart rows are."""
+        return [(customer_id, *row) for row in rows]
 
-    def held_differences(self, own: list[tuple], held: list[tuple] | dict[tuple, Any]) -> list[FigureDifference]:
-        """`differences` for rows kept by `held`."""
-        if isinstance(held, list):
-            if own == held:
-                return []
-            held = self.keyed(held)
-        return table_differences(self.table, self.keyed(own), held)
+    def held_differences(self, own: list[tuple], held: list[tuple]) -> list[FigureDifference]:
+        """The differences between a customer's rows as read and as `held` keeps them: none if they are equal
+        as read, in order; else each figure that differs."""
+        if own == held:
+            return []
+        return table_differences(self.table, self.keyed(own), self.keyed(held))
 
 
 class CustomerRows(DetailTable):
-    """A mart detail table (the rows of `customer_ids` only, if given) read in customer order, one customer's
-    rows at a time, through a server-side cursor."""
+    """The rows of `customer_ids` in a mart detail table, read in customer order, one customer's rows at a
+    time, through a server-side cursor."""
 
     _names = count()
     rows_per_fetch = 10_000
 
-    def __init__(self, conn: psycopg.Connection, table: Table, customer_ids: list[str] | None = None) -> None:
+    def __init__(self, conn: psycopg.Connection, table: Table, customer_ids: list[str]) -> None:
         super().__init__(table)
         self._cursor = conn.cursor(name=f"mart_detail_{next(self._names)}")
-        if customer_ids is None:
-            self._cursor.execute(self.select())
-        else:
-            self._cursor.execute(self.select(sql.SQL("customer_id = any(%s)")), [customer_ids])
+        self._cursor.execute(self.select(sql.SQL("customer_id = any(%s)")), [customer_ids])
         self._batch: list[tuple] = []
         self._at = 0
 
@@ -178,129 +169,108 @@ class CustomerRows(DetailTable):
         """Let the server go of the cursor (it would otherwise hold the table until the transaction ends)."""
         self._cursor.close()
 
-    def until(self, customer_id: str | None) -> tuple[list[tuple], list[tuple]]:
-        """(rows of customers before `customer_id`, which the derivation has none of; rows of `customer_id`), as
-        read: customer, key, figures. None: every row left."""
-        before: list[tuple] = []
+    def rows_of(self, customer_id: str | None) -> list[tuple]:
+        """The rows of `customer_id` as read (customer, key, figures); customers are asked for in order, and rows
+        of customers not asked for are passed over. None: every row left."""
         own: list[tuple] = []
         while True:
             if self._at == len(self._batch):
                 self._batch, self._at = self._cursor.fetchmany(self.rows_per_fetch), 0
                 if not self._batch:
-                    return before, own
+                    return own
             batch, start = self._batch, self._at
             # Rows are in customer order: where this customer's rows begin and end is a binary search.
             if customer_id is None:
-                first_own = end = len(batch)
+                first_own, end = start, len(batch)
             else:
                 first_own = bisect.bisect_left(batch, customer_id, start, key=_customer_of)
                 end = bisect.bisect_right(batch, customer_id, first_own, key=_customer_of)
-            before += batch[start:first_own]
             own += batch[first_own:end]
             self._at = end
             if end < len(batch):
-                return before, own
-
+                return own
 
 
 @dataclass
 class Comparison:
-    """Check 4's result: the differences, the rows compared, and how many customers were compared row by row
-    (the others had proofs)."""
+    """Check 4's result: the differences, the rows compared, how many customers had detail, how many of them
+    were compared (the others had proofs), and how many of those had their rows read (their digests differed)."""
 
     differences: list[FigureDifference]
     rows_compared: int
     customers: int
     customers_compared: int
+    customers_read: int
 
 
 def compare_with_mart(conn: psycopg.Connection, org: StagedOrg, as_of: date, renewal_grace_limit: int,
                       overrides: list[Override], proofs: DetailProofs | None = None) -> Comparison:
     """Derive every published figure and compare it with the mart's: every customer's detail, or with `proofs`
-    those it does not vouch for (and `proofs` learns what this comparison vouches for)."""
-    proofs = proofs or DetailProofs.none()
-    if proofs.scoped:
-        differences, compared, derived = _compare_customers_without_proof(conn, org, as_of, renewal_grace_limit,
-                                                                         overrides, proofs)
-    else:
-        differences, compared, derived = _compare_every_customer(conn, org, as_of, renewal_grace_limit, overrides,
-                                                                 proofs)
-    differences.extend(compare_figures(read_mart_figures(conn), derived))
-    compared += sum(len(rows) for rows in derived.by_mart_table().values())
-    return Comparison(differences, compared, len(proofs.inputs), len(proofs.compared))
-
-
-def _compare_every_customer(conn: psycopg.Connection, org: StagedOrg, as_of: date, renewal_grace_limit: int,
-                            overrides: list[Override], proofs: DetailProofs
-                            ) -> tuple[list[FigureDifference], int, DerivedFigures]:
-    """Each customer's detail against the mart's rows, read alongside in customer order."""
-    detail_tables = {table.name: CustomerRows(conn, table) for table in CUSTOMER_DETAIL}
-    differences: list[FigureDifference] = []
-    compared = [0]
-
-    def compare_customer(detail: CustomerDetail) -> None:
-        proofs.note_derived(detail)
-        for name, derived_rows in detail.by_mart_table().items():
-            mart_rows = detail_tables[name]
-            before, own = mart_rows.until(detail.customer_id)
-            if before:
-                differences.extend(table_differences(mart_rows.table, mart_rows.keyed(before), {}))
-            differences.extend(mart_rows.differences(detail.customer_id, own, derived_rows))
-            compared[0] += len(derived_rows)
-
-    try:
-        derived = derive_figures(org, as_of, renewal_grace_limit, overrides, compare_customer, basis=proofs.basis)
-        for mart_rows in detail_tables.values():
-            differences.extend(table_differences(mart_rows.table, mart_rows.keyed(mart_rows.until(None)[0]), {}))
-    finally:
-        for mart_rows in detail_tables.values():
-            mart_rows.close()
-    return differences, compared[0], derived
+    those it does not vouch for (and `proofs` learns what this comparison vouches for). Without `proofs`, the
+    mart's detail is hashed on `conn`."""
+    proofs = proofs or read_proofs(conn, as_of, renewal_grace_limit, scoped=False,
+                                   mart_digests=lambda: customer_detail_digests(detail_digests(conn)))
+    detail = _CustomerComparison(conn, proofs)
+    derived = derive_figures(org, as_of, renewal_grace_limit, overrides, detail.compare, proofs.needs_comparison,
+                             proofs.basis)
+    detail.finish()
+    differences = detail.differences + compare_figures(read_mart_figures(conn), derived)
+    compared = detail.rows_compared + sum(len(rows) for rows in derived.by_mart_table().values())
+    return Comparison(differences, compared, len(proofs.inputs), len(proofs.compared), detail.customers_read)
 
 
 # Customers whose derived rows wait in memory for their mart rows, read for all of them in one pass.
 CUSTOMERS_PER_READ = 10_000
 
 
-def _compare_customers_without_proof(conn: psycopg.Connection, org: StagedOrg, as_of: date,
-                                     renewal_grace_limit: int, overrides: list[Override], proofs: DetailProofs
-                                     ) -> tuple[list[FigureDifference], int, DerivedFigures]:
-    """The detail of the customers `proofs` does not vouch for against their mart rows, read by customer id;
-    and the rows of any customer the mart has and the derivation does not."""
-    detail_tables = [DetailTable(table) for table in CUSTOMER_DETAIL]
-    differences: list[FigureDifference] = []
-    pending: list[tuple[str, list]] = []  # customer, its rows per table as `held` keeps them
-    compared = [0]
+class _CustomerComparison:
+    """Each customer's derived detail against the mart's, by digest: its rows as the server writes them, hashed
+    as the server hashed the mart's (`fingerprint.customer_digests`). Equal digests, equal rows. The customers
+    whose digests differ have their mart rows read by customer id, in batches, and compared figure by figure;
+    so are the rows of any customer the mart has and the derivation does not."""
 
-    def compare_pending() -> None:
-        customer_ids = [customer_id for customer_id, _ in pending]
+    def __init__(self, conn: psycopg.Connection, proofs: DetailProofs) -> None:
+        self.conn, self.proofs = conn, proofs
+        self.tables = [DetailTable(table) for table in CUSTOMER_DETAIL]
+        self.differences: list[FigureDifference] = []
+        self.rows_compared = self.customers_read = 0
+        self.pending: list[tuple[str, list]] = []  # customer, its rows per table as `held` keeps them
+
+    def compare(self, detail: CustomerDetail) -> None:
+        self.proofs.note_derived(detail)
+        if not detail.derived:
+            return
+        by_table = detail.by_mart_table()
+        self.rows_compared += sum(map(len, by_table.values()))
+        if self._digest(by_table) != self.proofs.mart_now.get(detail.customer_id):
+            self.pending.append((detail.customer_id, [table.held(detail.customer_id, by_table[table.table.name])
+                                                      for table in self.tables]))
+            if len(self.pending) == CUSTOMERS_PER_READ:
+                self._compare_pending()
+
+    def _digest(self, by_table: dict[str, list[tuple]]) -> bytes:
+        """The customer's digest over the detail tables as the server would make it of these rows."""
+        return combined_detail_digest({table.table.name: table.digest(by_table[table.table.name])
+                                       for table in self.tables if by_table[table.table.name]})
+
+    def _compare_pending(self) -> None:
+        customer_ids = [customer_id for customer_id, _ in self.pending]
         for at, table in enumerate(CUSTOMER_DETAIL):
-            mart_rows = CustomerRows(conn, table, customer_ids)
+            mart_rows = CustomerRows(self.conn, table, customer_ids)
             try:
-                for customer_id, held in pending:
-                    differences.extend(mart_rows.held_differences(mart_rows.until(customer_id)[1], held[at]))
-                    compared[0] += len(held[at])
+                for customer_id, held in self.pending:
+                    self.differences.extend(mart_rows.held_differences(mart_rows.rows_of(customer_id), held[at]))
             finally:
                 mart_rows.close()
-        pending.clear()
+        self.customers_read += len(self.pending)
+        self.pending.clear()
 
-    def compare_customer(detail: CustomerDetail) -> None:
-        proofs.note_derived(detail)
-        if detail.derived:
-            by_table = detail.by_mart_table()
-            pending.append((detail.customer_id, [mart_rows.held(detail.customer_id, by_table[mart_rows.table.name])
-                                                 for mart_rows in detail_tables]))
-            if len(pending) == CUSTOMERS_PER_READ:
-                compare_pending()
-
-    derived = derive_figures(org, as_of, renewal_grace_limit, overrides, compare_customer, proofs.needs_comparison,
-                             proofs.basis)
-    compare_pending()
-    if unknown := sorted(proofs.mart_customers - proofs.inputs.keys()):
-        for table in CUSTOMER_DETAIL:
-            mart_rows = CustomerRows(conn, table, unknown)
-            try:
-                differences.extend(table_differences(table, mart_rows.keyed(mart_rows.until(None)[0]), {}))
-            finally:
-                mart_rows.close()
-    return differences, compared[0], derived
+    def finish(self) -> None:
+        self._compare_pending()
+        if unknown := sorted(self.proofs.mart_customers - self.proofs.inputs.keys()):
+            for table in CUSTOMER_DETAIL:
+                mart_rows = CustomerRows(self.conn, table, unknown)
+                try:
+                    self.differences.extend(table_differences(table, mart_rows.keyed(mart_rows.rows_of(None)), {}))
+                finally:
+                    mart_rows.close()

@@ -18,7 +18,7 @@ rows are hashed once for both.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import psycopg
 from psycopg import sql
@@ -74,15 +74,34 @@ CustomerDigests = dict[str, bytes]
 
 
 def customer_digests(conn: psycopg.Connection, table: Table) -> CustomerDigests:
-    """Each customer's rows of a detail table, hashed by PostgreSQL as `table_hash` hashes rows."""
+    """Each customer's rows of a detail table, hashed by PostgreSQL as `table_hash` hashes rows: their texts one
+    per line, in key order (text in code points, whatever the database's collation, so that check 4 can hash
+    the derivation's rows in the same order: `row_text`)."""
     query = sql.SQL("""
         select customer_id, sha256(convert_to(string_agg(row({columns})::text, E'\\n' order by {keys}), 'UTF8'))
         from {table}
         group by customer_id
     """).format(columns=sql.SQL(", ").join(map(sql.Identifier, column_names(table))),
-                keys=sql.SQL(", ").join(map(sql.Identifier, key_names(table))),
-                table=sql.Identifier(table.schema, table.name))
+                keys=code_point_order(table, key_names(table)), table=sql.Identifier(table.schema, table.name))
     return dict(conn.execute(query).fetchall())
+
+
+def code_point_order(table: Table, names: Iterable[str]) -> sql.Composed:
+    """`names` as an order by list, text in code points (as Python sorts it) whatever the database's collation."""
+    return sql.SQL(", ").join(sql.SQL("{} collate \"C\"").format(sql.Identifier(name))
+                              if table.c[name].type.python_type is str else sql.Identifier(name) for name in names)
+
+
+NO_ROWS = bytes(32)
+
+
+def combined_detail_digest(table_digests: Mapping[str, bytes]) -> bytes:
+    """One customer's digest over the detail tables, from its digest in each, by table name (a table it has no
+    rows in counts as NO_ROWS)."""
+    return hashlib.sha256(b"".join(table_digests.get(name, NO_ROWS) for name in _DETAIL_NAMES)).digest()
+
+
+_DETAIL_NAMES = sorted(table.name for table in CUSTOMER_DETAIL)
 
 
 def detail_digests(conn: psycopg.Connection) -> dict[str, CustomerDigests]:

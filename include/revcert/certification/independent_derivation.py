@@ -31,6 +31,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache, partial
+from operator import itemgetter
 from typing import NamedTuple, Protocol
 
 import psycopg
@@ -601,20 +602,33 @@ def customer_months(intervals: list[ServiceInterval], as_of: date, customer_id: 
     return months
 
 
+# The detail's rows as the mart's tables hold them: their columns, in order. Check 4 compares rows as the server
+# writes them, and refuses to run if a table's columns are no longer these.
+DETAIL_COLUMNS = {
+    "mart_customer_month": ("month", "customer_id", "business_unit", "customer_name", "currency", "snapshot_date",
+                            "starting_mrr", "movement_type", "movement_amount", "ending_mrr", "recognized_revenue"),
+    "mart_customer_line": ("subscription_line_id", "customer_id", "contract_id", "product_id", "product_name",
+                           "currency_iso_code", "conversion_rate", "line_mrr", "service_start_date",
+                           "service_end_date", "mrr_end_date"),
+    "mart_customer_contract": ("contract_id", "customer_id", "account_id", "start_date", "end_date",
+                               "renews_contract_ids", "is_overridden", "override_reason", "override_approver"),
+}
+
+
 @dataclass
 class CustomerDetail:
-    """One customer's published detail, keyed like the mart tables it is compared with, and the digest of what
-    it was derived from (`inputs_digest`). `derived` is False when the caller did not want the rows: they are
-    then empty."""
+    """One customer's published detail, each table's rows in its key order (columns: `DETAIL_COLUMNS`), and the
+    digest of what it was derived from (`inputs_digest`). `derived` is False when the caller did not want the
+    rows: they are then empty."""
 
     customer_id: str
     inputs_digest: bytes = b""
     derived: bool = True
-    months: dict[tuple, dict[str, object]] = field(default_factory=dict)
-    lines: dict[tuple, dict[str, object]] = field(default_factory=dict)
-    contracts: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    months: list[tuple] = field(default_factory=list)
+    lines: list[tuple] = field(default_factory=list)
+    contracts: list[tuple] = field(default_factory=list)
 
-    def by_mart_table(self) -> dict[str, dict[tuple, dict[str, object]]]:
+    def by_mart_table(self) -> dict[str, list[tuple]]:
         return {"mart_customer_month": self.months, "mart_customer_line": self.lines,
                 "mart_customer_contract": self.contracts}
 
@@ -764,11 +778,10 @@ def _cohort_row(cohort_month: date, month: CalendarMonth, sums: list[int], curre
             "logo_retention_pct": percent(sums[_COHORT_ACTIVE], sums[_COHORT_CUSTOMERS])}
 
 
-def customer_month_row(month: CustomerMonth, unit: str, name: str | None, currency: str) -> dict[str, object]:
-    return {"business_unit": unit, "customer_name": name, "currency": currency, "snapshot_date": month.snapshot_date,
-            "starting_mrr": money(month.starting_mrr), "movement_type": month.movement,
-            "movement_amount": money(month.movement_amount), "ending_mrr": money(month.ending_mrr),
-            "recognized_revenue": money(month.recognized_revenue)}
+def customer_month_row(month: CustomerMonth, customer_id: str, unit: str, name: str | None, currency: str
+                       ) -> tuple:
+    return (month.month, customer_id, unit, name, currency, month.snapshot_date, money(month.starting_mrr),
+            month.movement, money(month.movement_amount), money(month.ending_mrr), money(month.recognized_revenue))
 
 
 def has_figures(month: CustomerMonth) -> bool:
@@ -776,20 +789,20 @@ def has_figures(month: CustomerMonth) -> bool:
     return bool(month.starting_mrr or month.ending_mrr or month.recognized_revenue)
 
 
-def customer_line_row(customer_id: str, interval: ServiceInterval) -> dict[str, object]:
+def customer_line_row(customer_id: str, interval: ServiceInterval) -> tuple:
     product = interval.product
-    return {"customer_id": customer_id, "contract_id": interval.contract_id,
-            "product_id": product.product_id if product else None, "product_name": product.name if product else None,
-            "currency_iso_code": interval.currency, "conversion_rate": interval.rate, "line_mrr": money(interval.mrr),
-            "service_start_date": interval.start, "service_end_date": interval.end, "mrr_end_date": interval.mrr_end}
+    return (interval.line_id, customer_id, interval.contract_id, product.product_id if product else None,
+            product.name if product else None, interval.currency, interval.rate, money(interval.mrr),
+            interval.start, interval.end, interval.mrr_end)
 
 
-def customer_contract_row(contract: Contract, customer_id: str, renews: list[str],
-                          override: Override | None) -> dict[str, object]:
-    return {"customer_id": customer_id, "account_id": contract.account_id, "start_date": contract.start,
-            "end_date": contract.end, "renews_contract_ids": renews, "is_overridden": override is not None,
-            "override_reason": override.reason if override else None,
-            "override_approver": override.approver if override else None}
+def customer_contract_row(contract: Contract, customer_id: str, renews: list[str], override: Override | None
+                          ) -> tuple:
+    return (contract.contract_id, customer_id, contract.account_id, contract.start, contract.end, renews,
+            override is not None, override.reason if override else None, override.approver if override else None)
+
+
+_first = itemgetter(0)
 
 
 def customer_inputs_digest(basis: bytes, currency: str, customer_id: str, account: tuple | None,
@@ -863,14 +876,12 @@ def _derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overr
              for contract_id, renews in contracts.items()])
         detail = CustomerDetail(customer_id, inputs_digest, rows_wanted(customer_id, inputs_digest))
         if detail.derived:
-            for contract_id, renews in contracts.items():
-                detail.contracts[(contract_id,)] = customer_contract_row(org.contracts[contract_id], customer_id,
-                                                                         renews, override_of.get(contract_id))
-            for interval in intervals:
-                detail.lines[(interval.line_id,)] = customer_line_row(customer_id, interval)
-            for month in months:
-                if has_figures(month):
-                    detail.months[(month.month, customer_id)] = customer_month_row(month, unit, name, currency)
+            detail.contracts = [customer_contract_row(org.contracts[contract_id], customer_id, contracts[contract_id],
+                                                      override_of.get(contract_id))
+                                for contract_id in sorted(contracts)]
+            detail.lines = sorted((customer_line_row(customer_id, interval) for interval in intervals), key=_first)
+            detail.months = [customer_month_row(month, customer_id, unit, name, currency)
+                             for month in months if has_figures(month)]
         sums.add(unit, months)
         each_customer(detail)
     return sums.figures(currency)
