@@ -10,8 +10,10 @@ named, and the others still run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import psycopg
@@ -126,7 +128,7 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
     # The derivation is Python's work, the other checks and the fingerprint the server's: they run at the same
     # time, on a second connection that reads what this one does. The server hashes the detail per customer
     # first: the derivation needs it to know which customers' proofs hold, the fingerprint is made from it.
-    with beside(conn) as other, ThreadPoolExecutor(1) as pool:
+    with beside(conn) as other, ThreadPoolExecutor(1) as pool, _quick_thread_switches():
         digests = pool.submit(detail_digests, other)
         # An incremental build is checked against the proofs; a whole one in full, every customer.
         proofs = read_proofs(conn, certification.as_of_date, settings.renewal_grace_days, scoped=not built_whole,
@@ -139,6 +141,23 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
         record_proofs(conn, proofs, certification.certification_id)
     results += [integrity, identity, detail_sums, derivation, shadows]
     return _conclude(conn, certification, results, hashed)
+
+
+# How long one thread may hold the interpreter while another waits for it (Python's default: 5 ms).
+_SWITCH_INTERVAL = 0.0005
+
+
+@contextmanager
+def _quick_thread_switches() -> Iterator[None]:
+    """The derivation holds the interpreter for seconds on end, while the thread beside it needs it for moments
+    between the server's answers. At Python's default interval each of those moments waited up to 5 ms, and the
+    server's checks took twice as long (at 200,000 lines, whole build: 15 s instead of 6.5)."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(_SWITCH_INTERVAL)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(interval)
 
 
 def _server_checks(conn: psycopg.Connection, digests: Future[dict[str, CustomerDigests]], proofs: DetailProofs
