@@ -151,7 +151,8 @@ _SWITCH_INTERVAL = 0.0005
 def _quick_thread_switches() -> Iterator[None]:
     """The derivation holds the interpreter for seconds on end, while the thread beside it needs it for moments
     between the server's answers. At Python's default interval each of those moments waited up to 5 ms, and the
-    server's checks took twice as long (at 200,000 lines, whole build: 15 s instead of 6.5)."""
+    server's checks took twice as long (at 200,000 lines, whole build: 15 s instead of 6.5). The interval is the
+    process's: an Airflow task process certifies one run at a time."""
     interval = sys.getswitchinterval()
     sys.setswitchinterval(_SWITCH_INTERVAL)
     try:

@@ -207,7 +207,10 @@ def compare_with_mart(conn: psycopg.Connection, org: StagedOrg, as_of: date, ren
                       overrides: list[Override], proofs: DetailProofs | None = None) -> Comparison:
     """Derive every published figure and compare it with the mart's: every customer's detail, or with `proofs`
     those it does not vouch for (and `proofs` learns what this comparison vouches for). Without `proofs`, the
-    mart's detail is hashed on `conn`."""
+    mart's detail is hashed on `conn`, which sets its DateStyle to ISO for the rest of its transaction."""
+    if proofs is None and conn.autocommit:
+        raise ValueError("compare_with_mart hashes the mart and reads its rows in one transaction: give it a "
+                         "connection that is not in autocommit")
     proofs = proofs or read_proofs(conn, as_of, renewal_grace_limit, scoped=False,
                                    mart_digests=lambda: customer_detail_digests(detail_digests(conn)))
     detail = _CustomerComparison(conn, proofs)

@@ -602,17 +602,56 @@ def customer_months(intervals: list[ServiceInterval], as_of: date, customer_id: 
     return months
 
 
-# The detail's rows as the mart's tables hold them: their columns, in order. Check 4 compares rows as the server
-# writes them, and refuses to run if a table's columns are no longer these.
-DETAIL_COLUMNS = {
-    "mart_customer_month": ("month", "customer_id", "business_unit", "customer_name", "currency", "snapshot_date",
-                            "starting_mrr", "movement_type", "movement_amount", "ending_mrr", "recognized_revenue"),
-    "mart_customer_line": ("subscription_line_id", "customer_id", "contract_id", "product_id", "product_name",
-                           "currency_iso_code", "conversion_rate", "line_mrr", "service_start_date",
-                           "service_end_date", "mrr_end_date"),
-    "mart_customer_contract": ("contract_id", "customer_id", "account_id", "start_date", "end_date",
-                               "renews_contract_ids", "is_overridden", "override_reason", "override_approver"),
-}
+# The detail's rows, field for field the columns of the mart tables they are compared with. The derivation keeps its
+# own statement of them, not the schema's: check 4 refuses to run if the two part (figure_comparison.DetailTable).
+
+class CustomerMonthRow(NamedTuple):
+    month: date
+    customer_id: str
+    business_unit: str
+    customer_name: str | None
+    currency: str
+    snapshot_date: date
+    starting_mrr: Decimal
+    movement_type: str
+    movement_amount: Decimal
+    ending_mrr: Decimal
+    recognized_revenue: Decimal
+
+
+class CustomerLineRow(NamedTuple):
+    subscription_line_id: str
+    customer_id: str
+    contract_id: str
+    product_id: str | None
+    product_name: str | None
+    currency_iso_code: str | None
+    conversion_rate: Decimal
+    line_mrr: Decimal
+    service_start_date: date
+    service_end_date: date
+    mrr_end_date: date
+
+
+class CustomerContractRow(NamedTuple):
+    contract_id: str
+    customer_id: str
+    account_id: str | None
+    start_date: date | None
+    end_date: date | None
+    renews_contract_ids: list[str]
+    is_overridden: bool
+    override_reason: str | None
+    override_approver: str | None
+
+
+DETAIL_COLUMNS = {"mart_customer_month": CustomerMonthRow._fields, "mart_customer_line": CustomerLineRow._fields,
+                  "mart_customer_contract": CustomerContractRow._fields}
+# Each row made in C from its values in field order, as `_customer_month` above: a NamedTuple's own constructor is
+# Python code, and the derivation makes one per row.
+_month_row = partial(tuple.__new__, CustomerMonthRow)
+_line_row = partial(tuple.__new__, CustomerLineRow)
+_contract_row = partial(tuple.__new__, CustomerContractRow)
 
 
 @dataclass
@@ -624,9 +663,9 @@ class CustomerDetail:
     customer_id: str
     inputs_digest: bytes = b""
     derived: bool = True
-    months: list[tuple] = field(default_factory=list)
-    lines: list[tuple] = field(default_factory=list)
-    contracts: list[tuple] = field(default_factory=list)
+    months: list[CustomerMonthRow] = field(default_factory=list)
+    lines: list[CustomerLineRow] = field(default_factory=list)
+    contracts: list[CustomerContractRow] = field(default_factory=list)
 
     def by_mart_table(self) -> dict[str, list[tuple]]:
         return {"mart_customer_month": self.months, "mart_customer_line": self.lines,
@@ -779,9 +818,10 @@ def _cohort_row(cohort_month: date, month: CalendarMonth, sums: list[int], curre
 
 
 def customer_month_row(month: CustomerMonth, customer_id: str, unit: str, name: str | None, currency: str
-                       ) -> tuple:
-    return (month.month, customer_id, unit, name, currency, month.snapshot_date, money(month.starting_mrr),
-            month.movement, money(month.movement_amount), money(month.ending_mrr), money(month.recognized_revenue))
+                       ) -> CustomerMonthRow:
+    return _month_row((month.month, customer_id, unit, name, currency, month.snapshot_date,
+                       money(month.starting_mrr), month.movement, money(month.movement_amount),
+                       money(month.ending_mrr), money(month.recognized_revenue)))
 
 
 def has_figures(month: CustomerMonth) -> bool:
@@ -789,17 +829,18 @@ def has_figures(month: CustomerMonth) -> bool:
     return bool(month.starting_mrr or month.ending_mrr or month.recognized_revenue)
 
 
-def customer_line_row(customer_id: str, interval: ServiceInterval) -> tuple:
+def customer_line_row(customer_id: str, interval: ServiceInterval) -> CustomerLineRow:
     product = interval.product
-    return (interval.line_id, customer_id, interval.contract_id, product.product_id if product else None,
-            product.name if product else None, interval.currency, interval.rate, money(interval.mrr),
-            interval.start, interval.end, interval.mrr_end)
+    return _line_row((interval.line_id, customer_id, interval.contract_id, product.product_id if product else None,
+                      product.name if product else None, interval.currency, interval.rate, money(interval.mrr),
+                      interval.start, interval.end, interval.mrr_end))
 
 
 def customer_contract_row(contract: Contract, customer_id: str, renews: list[str], override: Override | None
-                          ) -> tuple:
-    return (contract.contract_id, customer_id, contract.account_id, contract.start, contract.end, renews,
-            override is not None, override.reason if override else None, override.approver if override else None)
+                          ) -> CustomerContractRow:
+    return _contract_row((contract.contract_id, customer_id, contract.account_id, contract.start, contract.end,
+                          renews, override is not None, override.reason if override else None,
+                          override.approver if override else None))
 
 
 _first = itemgetter(0)

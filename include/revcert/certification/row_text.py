@@ -2,8 +2,10 @@
 
 Check 4 hashes each customer's derived detail the way the server hashes the
 mart's (`fingerprint.customer_digests`) and compares the digests. The text is
-exact (amounts in plain decimal notation, text quoted where PostgreSQL quotes
-it, nulls empty), so equal texts are equal values and equal digests equal
+exact: PostgreSQL reads each text back as the value it was written from
+(amounts in plain decimal notation at their scale, text quoted where
+PostgreSQL quotes it, nulls empty), and the server's own text reads back as
+the mart's value. So equal texts are equal values and equal digests equal
 rows. A value written otherwise than the server writes it (an amount held as
 1.1 where the mart has 1.10) can only make the digests differ: that
 customer's rows are then read and compared figure by figure, which finds them
@@ -43,11 +45,17 @@ def _array_text(values: list) -> str:
     return "{" + ",".join(map(_array_element, values)) + "}"
 
 
+def _numeric_text(value: Decimal) -> str:
+    """numeric_out: plain notation, as many decimals as the value's scale."""
+    if not value.is_finite():
+        raise TypeError(f"no exact text for the amount {value}")
+    return format(value, "f")
+
+
 _TEXT_OF = {
     str: str,
     bool: lambda value: "t" if value else "f",
-    # numeric_out: plain notation, as many decimals as the value's scale.
-    Decimal: lambda value: format(value, "f"),
+    Decimal: _numeric_text,
     date: date.isoformat,
     list: _array_text,
 }
@@ -84,23 +92,26 @@ class _FieldTexts(dict):
 
 
 class RowTexts:
-    """Rows of one table as the server writes them, for rows given as tuples in the table's column order (a row
-    of another length is written wrong, and can only differ from the server's).
+    """Rows of one table as the server writes them, for rows given as tuples in the table's column order.
 
-    A column's texts are kept by value: equal values may differ in their text (1.1 and 1.10), but whichever
-    text is kept denotes the same value, so equal texts still mean equal values. Each column keeps its own, so
-    a boolean and an amount equal to it (True and 1) never share one. Arrays (unhashable) are written each time.
+    A column's texts are kept by value, and a value met again is written with the text kept for it. Equal values
+    may differ in their text (1.1 and 1.10), but the kept text denotes an equal value, so equal texts still mean
+    equal values; only the first of them is checked for its type. Each column keeps its own, so a boolean and an
+    amount equal to it (True and 1) never share one. Arrays (unhashable) are written each time.
     """
 
     def __init__(self, array_columns: Sequence[bool]) -> None:
         self._texts = [_FieldTexts() for _ in array_columns]
-        self._with_arrays = [field_text if is_array else texts.__getitem__
-                             for is_array, texts in zip(array_columns, self._texts)] if any(array_columns) else None
+        self._writers = [field_text if is_array else texts.__getitem__
+                         for is_array, texts in zip(array_columns, self._texts)] if any(array_columns) else None
 
     def row_text(self, values: Sequence[object]) -> str:
-        if self._with_arrays:
-            return "(" + ",".join(map(operator.call, self._with_arrays, values)) + ")"
-        # The common case in C: each column's kept text looked up by its value.
+        """One row's text: its fields, separated by commas, in parentheses."""
+        if len(values) != len(self._texts):
+            raise ValueError(f"a row of {len(values)} values for {len(self._texts)} columns: {values!r}")
+        if self._writers:
+            return "(" + ",".join(map(operator.call, self._writers, values)) + ")"
+        # No array column: each field is a lookup of its column's kept text, map and dict both in C.
         return "(" + ",".join(map(dict.__getitem__, self._texts, values)) + ")"
 
     def digest(self, rows: Iterable[Sequence[object]]) -> bytes:
