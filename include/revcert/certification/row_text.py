@@ -28,7 +28,7 @@ _QUOTED_IN_ROW = frozenset('"\\(),' + " \t\n\r\v\f")
 _QUOTED_IN_ARRAY = frozenset('"\\{},' + " \t\n\r\v\f")
 # The fields' texts are kept while they repeat (a customer's name, a month, an amount); past this many per
 # column they are let go, so memory does not grow with the org.
-TEXTS_KEPT = 50_000
+TEXTS_KEPT = 10_000
 
 
 def value_text(value: object) -> str | None:
