@@ -10,7 +10,7 @@ import pytest
 
 from revcert.certification import figure_comparison
 from revcert.certification.checks import check_detail_sums, check_independent_derivation
-from revcert.certification.detail_proofs import customer_detail_digests, read_proofs, record_proofs
+from revcert.certification.detail_proofs import read_proofs, record_proofs
 from revcert.certification.figure_comparison import compare_with_mart, read_mart_table
 from revcert.certification.fingerprint import detail_digests
 from revcert.certification.independent_derivation import CustomerDetail, derive_figures, read_staging
@@ -224,7 +224,7 @@ def test_a_proof_spares_a_customer_only_while_its_inputs_and_rows_are_those_its_
         certification_id = open_certification(conn, "test", "proofs", FOUR_CUSTOMERS_AS_OF)
 
         def compared(as_of: date = FOUR_CUSTOMERS_AS_OF) -> tuple:
-            proofs = read_proofs(conn, as_of, grace, True, lambda: customer_detail_digests(detail_digests(conn)))
+            proofs = read_proofs(conn, as_of, grace, True, lambda: detail_digests(conn))
             comparison = compare_with_mart(conn, read_staging(conn), as_of, grace, [], proofs)
             return proofs, comparison
 

@@ -223,7 +223,7 @@ def _identity(url: str) -> dict[str, Any]:
 def _derivation(url: str, as_of: str) -> dict[str, Any]:
     """Check 4 as certification runs it on a whole build: the server hashes the mart's detail per customer on a
     second connection while the derivation reads staging, derives every customer and compares."""
-    from revcert.certification.detail_proofs import customer_detail_digests, read_proofs
+    from revcert.certification.detail_proofs import read_proofs
     from revcert.certification.figure_comparison import compare_with_mart
     from revcert.certification.fingerprint import detail_digests
     from revcert.certification.independent_derivation import read_staging
@@ -233,8 +233,7 @@ def _derivation(url: str, as_of: str) -> dict[str, Any]:
     started, as_of_date, grace = time.monotonic(), date.fromisoformat(as_of), Settings().renewal_grace_days
     with connect(url) as conn, beside(conn) as other, ThreadPoolExecutor(1) as pool:
         digests = pool.submit(detail_digests, other)
-        proofs = read_proofs(conn, as_of_date, grace, scoped=False,
-                             mart_digests=lambda: customer_detail_digests(digests.result()))
+        proofs = read_proofs(conn, as_of_date, grace, scoped=False, mart_digests=digests.result)
         staged = read_staging(conn)
         comparison = compare_with_mart(conn, staged, as_of_date, grace, [], proofs)
     if comparison.differences:

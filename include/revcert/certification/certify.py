@@ -28,7 +28,6 @@ from revcert.certification.checks import (
 )
 from revcert.certification.detail_proofs import (
     DetailProofs,
-    customer_detail_digests,
     read_proofs,
     record_proofs,
 )
@@ -132,7 +131,7 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
         digests = pool.submit(detail_digests, other)
         # An incremental build is checked against the proofs; a whole one in full, every customer.
         proofs = read_proofs(conn, certification.as_of_date, settings.renewal_grace_days, scoped=not built_whole,
-                             mart_digests=lambda: customer_detail_digests(digests.result()))
+                             mart_digests=digests.result)
         on_the_server = pool.submit(_server_checks, other, digests, proofs)
         derivation = _guarded(conn, "independent_derivation", lambda: check_independent_derivation(
             conn, certification.as_of_date, settings.renewal_grace_days, overrides, proofs))

@@ -1,17 +1,17 @@
 """Check 4's proofs: per customer, the inputs and the published detail a comparison found equal.
 
 Check 4 derives every customer from staging on every run. Making each
-customer's detail rows and comparing them with the mart's is much of its time,
-and after a day's later run most customers' detail is what an earlier
-comparison already found equal. A proof records, for one customer, the digest of what the
-derivation derived its detail from (`customer_inputs_digest`, the derivation's
+customer's detail rows and comparing them with the mart's is much of its
+time, and after a day's later run most customers' detail is what an earlier
+comparison already found equal. A proof records, for one customer, the
+digest of what the derivation derived its detail from (`customer_inputs_digest`, the derivation's
 own code) and the digest of the mart's rows that equalled it (PostgreSQL's
 row text, `fingerprint.customer_digests`), under a basis (the as-of date, the
 renewal grace and the checks' code), and the certification that compared
 them. A later check 4 on an incrementally built mart, under the same basis,
-makes and compares the rows of only the customers whose inputs digest or mart
-rows differ from their proof: for the others the same inputs give the same detail,
-and the rows are the very ones that equalled it. A whole build is compared in
+makes and compares the rows of only the customers whose inputs digest or
+mart rows differ from their proof: for the others the same inputs give the
+same detail, and the rows are the very ones that equalled it. A whole build is compared in
 full, and its passing check 4 proves every customer again.
 """
 from __future__ import annotations
@@ -56,7 +56,7 @@ def derivation_basis(as_of: date, renewal_grace_days: int) -> bytes:
     return hashlib.sha256(pickle.dumps((CODE_VERSION, as_of, renewal_grace_days), protocol=5)).digest()
 
 
-def customer_detail_digests(by_table: dict[str, CustomerDigests]) -> dict[str, bytes]:
+def _customer_detail_digests(by_table: dict[str, CustomerDigests]) -> dict[str, bytes]:
     """Each customer's digest over the detail tables."""
     return {customer_id: combined_detail_digest({name: digests[customer_id] for name, digests in by_table.items()
                                                  if customer_id in digests})
@@ -71,7 +71,8 @@ class DetailProofs:
         basis: this run's `derivation_basis`; only proofs made under it are read.
         scoped: compare only the customers without a proof that holds.
         vouched: customer -> (inputs digest, detail digest) of its proof.
-        mart_digests: the mart's detail per customer now (may wait for the server to hash it).
+        mart_digests: the mart's detail per customer now, hashed per table (may wait for the server to hash
+            it).
         inputs: every customer the derivation gave detail, with its inputs digest.
         compared: the customers whose detail was compared with the mart's.
     """
@@ -79,14 +80,14 @@ class DetailProofs:
     basis: bytes
     scoped: bool
     vouched: dict[str, tuple[bytes, bytes]]
-    mart_digests: Callable[[], dict[str, bytes]]
+    mart_digests: Callable[[], dict[str, CustomerDigests]]
     inputs: dict[str, bytes] = field(default_factory=dict)
     compared: set[str] = field(default_factory=set)
 
     @cached_property
     def mart_now(self) -> dict[str, bytes]:
         """Each customer's digest of its mart detail now (waited for once, where first needed)."""
-        return self.mart_digests()
+        return _customer_detail_digests(self.mart_digests())
 
     @property
     def mart_customers(self) -> set[str]:
@@ -112,7 +113,7 @@ class DetailProofs:
 
 
 def read_proofs(conn: psycopg.Connection, as_of: date, renewal_grace_days: int, scoped: bool,
-                mart_digests: Callable[[], dict[str, bytes]]) -> DetailProofs:
+                mart_digests: Callable[[], dict[str, CustomerDigests]]) -> DetailProofs:
     """The proofs in the warehouse made under this run's basis; scoped only if asked and there are any (a check
     that compares every customer does not read them)."""
     basis = derivation_basis(as_of, renewal_grace_days)

@@ -30,7 +30,7 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import ARRAY, Table
 
-from revcert.certification.detail_proofs import DetailProofs, customer_detail_digests, read_proofs
+from revcert.certification.detail_proofs import DetailProofs, read_proofs
 from revcert.certification.fingerprint import EVERY_ROW, code_point_order, combined_detail_digest, detail_digests
 from revcert.certification.independent_derivation import (
     DETAIL_COLUMNS,
@@ -165,8 +165,11 @@ class CustomerRows(DetailTable):
         self._batch: list[tuple] = []
         self._at = 0
 
-    def close(self) -> None:
-        """Let the server go of the cursor (it would otherwise hold the table until the transaction ends)."""
+    def __enter__(self) -> CustomerRows:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        # Let the server go of the cursor (it would otherwise hold the table until the transaction ends).
         self._cursor.close()
 
     def rows_of(self, customer_id: str | None) -> list[tuple]:
@@ -212,7 +215,7 @@ def compare_with_mart(conn: psycopg.Connection, org: StagedOrg, as_of: date, ren
         raise ValueError("compare_with_mart hashes the mart and reads its rows in one transaction: give it a "
                          "connection that is not in autocommit")
     proofs = proofs or read_proofs(conn, as_of, renewal_grace_limit, scoped=False,
-                                   mart_digests=lambda: customer_detail_digests(detail_digests(conn)))
+                                   mart_digests=lambda: detail_digests(conn))
     detail = _CustomerComparison(conn, proofs)
     derived = derive_figures(org, as_of, renewal_grace_limit, overrides, detail.compare, proofs.needs_comparison,
                              proofs.basis)
@@ -259,12 +262,9 @@ class _CustomerComparison:
     def _compare_pending(self) -> None:
         customer_ids = [customer_id for customer_id, _ in self.pending]
         for at, table in enumerate(CUSTOMER_DETAIL):
-            mart_rows = CustomerRows(self.conn, table, customer_ids)
-            try:
+            with CustomerRows(self.conn, table, customer_ids) as mart_rows:
                 for customer_id, held in self.pending:
                     self.differences.extend(mart_rows.held_differences(mart_rows.rows_of(customer_id), held[at]))
-            finally:
-                mart_rows.close()
         self.customers_read += len(self.pending)
         self.pending.clear()
 
@@ -272,8 +272,5 @@ class _CustomerComparison:
         self._compare_pending()
         if unknown := sorted(self.proofs.mart_customers - self.proofs.inputs.keys()):
             for table in CUSTOMER_DETAIL:
-                mart_rows = CustomerRows(self.conn, table, unknown)
-                try:
+                with CustomerRows(self.conn, table, unknown) as mart_rows:
                     self.differences.extend(table_differences(table, mart_rows.keyed(mart_rows.rows_of(None)), {}))
-                finally:
-                    mart_rows.close()
