@@ -1,5 +1,5 @@
--- Copy into a viz table the certified figures of the replaced months (or, for
--- a table without months, all of it) that it does not hold yet: in the same
+-- Copy into a viz table the certified figures being replaced (as in
+-- unpublish_changed_rows) that it does not hold yet: in the same
 -- transaction the caller has removed every row that differs from them
 -- (unpublish_changed_rows). A table stamped row by row gets the
 -- certification's stamp; nothing at all is copied unless it passed.
@@ -19,7 +19,7 @@ select {figures}
 from {mart_table} as figures
 cross join certification
 where
-    {months}
+    {rows}
     and not exists (
         select 1
         from {viz_table} as shown

@@ -1,8 +1,10 @@
--- Remove from a viz table the rows of the replaced months (or, for a table
--- without months, all of it) that the certified figures coming in do not hold
--- exactly as shown: changed, gone, or stamped by another certification. The
--- rows left are those publishing would write again unchanged, so they stay
--- and publish_figures adds only what is missing.
+-- Remove from a viz table the rows being replaced (those of the replaced
+-- months, or for a table without months all of it; only the compared
+-- customers' when the others are recorded as published already) that the
+-- certified figures coming in do not hold exactly as shown: changed, gone, or
+-- stamped by another certification. The rows left are those publishing would
+-- write again unchanged, so they stay and publish_figures adds only what is
+-- missing.
 -- Grain: the viz table's.
 with certification as (
     select
@@ -18,13 +20,13 @@ incoming as (
     select {incoming}
     from {mart_table} as figures
     cross join certification
-    where {months}
+    where {rows}
 ),
 
 shown as (
     select {shown}
     from {viz_table} as figures
-    where {months}
+    where {rows}
 ),
 
 changed as (

@@ -20,7 +20,8 @@ MEDIANS = ("mart", "mrr-playbook peer", "floor: COPY + one grouped scan", "movem
            "independent derivation")
 RUN_PARTS = {"transform (mart)", "identity check", "certify", "publish"}
 RECOMPUTED = re.compile(r"\(mart recomputed ([\d,]+) of ([\d,]+) customers, (whole: .+|incremental); "
-                        r"check 4 compared ([\d,]+) customers' detail\)$")
+                        r"check 4 compared ([\d,]+) customers' detail; "
+                        r"publishing compared (every customer's|[\d,]+ customers') detail\)$")
 CHANGED = re.compile(r"^  ([\d,]+) of the org's ([\d,]+) records changed at the source \([\d.]+%\): "
                      r"(\d+) line edits, (\d+) amendments, (\d+) renewals, (\d+) line deletions, "
                      r"one account's business unit, one dated conversion rate$")
@@ -30,9 +31,12 @@ def number(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-def customers_recomputed(line: str) -> tuple[int, int, str, int]:
-    recomputed, customers, how, compared = RECOMPUTED.search(line).groups()
-    return number(recomputed), number(customers), how, number(compared)
+def customers_recomputed(line: str) -> tuple[int, int, str, int, int | None]:
+    """The customers the mart recomputed, of how many, how, how many check 4 compared and how many publishing
+    compared (None: every customer)."""
+    recomputed, customers, how, compared, republished = RECOMPUTED.search(line).groups()
+    return (number(recomputed), number(customers), how, number(compared),
+            None if republished == "every customer's" else number(republished.split()[0]))
 
 
 def records(line: str) -> int:
@@ -54,12 +58,13 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     full_run, incremental_run = steps["transform, certify and publish"], steps["incremental: transform to publish"]
     for run in (full_run, incremental_run):
         assert {line[4:36].strip() for line in lines[run + 1:run + 1 + len(RUN_PARTS)]} == RUN_PARTS
-    recomputed, customers, how, every_compared = customers_recomputed(lines[full_run])
-    assert recomputed == customers >= every_compared > 0 and how.startswith("whole: ")
-    # The later run: check 4 compares only the detail of the customers without a proof that holds.
-    recomputed, all_customers, how, compared = customers_recomputed(lines[incremental_run])
+    recomputed, customers, how, every_compared, republished = customers_recomputed(lines[full_run])
+    assert recomputed == customers >= every_compared > 0 and how.startswith("whole: ") and republished is None
+    # The later run: check 4 compares only the detail of the customers without a proof that holds, and
+    # publishing only those whose certified detail is not the one published.
+    recomputed, all_customers, how, compared, republished = customers_recomputed(lines[incremental_run])
     assert 0 < recomputed < all_customers == customers and how == "incremental"
-    assert 0 < compared < every_compared
+    assert 0 < compared < every_compared and 0 < republished <= compared
     changed, org_records, *kinds = next(filter(None, map(CHANGED.match, lines))).groups()
     assert number(org_records) // 100 <= number(changed) < number(org_records) // 50
     assert all(int(count) > 0 for count in kinds)

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from revcert.certification.fingerprint import published_hash
+from revcert.certification.fingerprint import customer_detail_digests, detail_digests, published_hash
 from revcert.certification.independent_derivation import derive_figures, read_staging
 from revcert.settings import Settings
 from revcert.standins.salesforce.server import SalesforceOrg
@@ -208,6 +208,17 @@ def test_a_customer_name_altered_between_a_later_transform_and_certify_is_found_
         (customer, "customer_name", "Renamed by hand")}
 
 
+def recorded_published_detail(conn: psycopg.Connection) -> dict[str, tuple[bytes, str]]:
+    """Each customer's published detail digest as recorded, and the transaction that wrote the record."""
+    return {customer: (digest, version) for customer, digest, version in conn.execute(
+        "select customer_id, detail_digest, xmin::text from viz.customer_detail_digest")}
+
+
+def mart_detail_digests(conn: psycopg.Connection) -> dict[str, bytes]:
+    with conn.transaction():
+        return customer_detail_digests(detail_digests(conn))
+
+
 def mart_build_of_last_run(url: str) -> tuple:
     with psycopg.connect(url) as conn:
         return conn.execute("select run.status, run.mart_whole_because, run.mart_customers_recomputed, "
@@ -240,6 +251,7 @@ def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_
         line, line_customer = conn.execute("select subscription_line_id, customer_id from "
                                            "mart.mart_service_interval order by 1 desc limit 1").fetchone()
         published_before = published_customer_months(conn)
+        recorded_before = recorded_published_detail(conn)
     net_price = org.objects["SBQQ__Subscription__c"][line]["SBQQ__NetPrice__c"]
     org.apply_edits("Opportunity", changes={successor_opportunity: {"SBQQ__RenewedContract__c": other_contract}})
     org.apply_edits("Account", changes={account: {Settings().business_unit_field: "APAC"}})
@@ -261,6 +273,13 @@ def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_
         published_after = published_customer_months(conn)
     rewritten = {key for key, version in published_after.items() if published_before.get(key) != version}
     assert {customer for _, customer in rewritten} <= scope and line_customer in {c for _, c in rewritten}
+    # It compared only the detail of the customers whose certified digest was not the one recorded as published
+    # (their records rewritten), and the record is again the mart's detail, customer by customer.
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        recorded_after = recorded_published_detail(conn)
+        assert {c: digest for c, (digest, _) in recorded_after.items()} == mart_detail_digests(conn)
+    compared_by_publishing = {c for c, record in recorded_after.items() if recorded_before.get(c) != record}
+    assert line_customer in compared_by_publishing and compared_by_publishing <= scope
 
     state, _ = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path,
                        run_conf={"full_extraction": True})
@@ -271,6 +290,8 @@ def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_
     assert recomputed == customers and whole_hash == incremental_hash
     with psycopg.connect(warehouse_after_certified_run) as conn:
         assert len(proved_by_last_run(conn)) == customers
+        # The whole build changed no customer's detail: publishing compared none and rewrote no record.
+        assert recorded_published_detail(conn) == recorded_after
 
 
 def test_rerunning_the_same_as_of_gives_the_same_rows_and_an_earlier_one_keeps_complete_months(

@@ -8,7 +8,7 @@ from datetime import date
 import psycopg
 import pytest
 
-from revcert.certification.fingerprint import figures_hash, published_hash
+from revcert.certification.fingerprint import customer_detail_digests, detail_digests, figures_hash, published_hash
 from revcert.publishing.mrr_bridge import UncertifiedFigures, publish_certified_figures
 from revcert.warehouse.schema import PUBLISHED_FROM_MART, column_names, key_names
 
@@ -28,6 +28,17 @@ def row_versions(conn: psycopg.Connection, name: str) -> dict[tuple, str]:
     table = next(viz for viz in PUBLISHED_FROM_MART if viz.name == f"{name}_figures")
     keys = ", ".join(key_names(table))
     return {tuple(row[:-1]): row[-1] for row in conn.execute(f"select {keys}, xmin::text from viz.{table.name}")}
+
+
+def recorded_digests(conn: psycopg.Connection) -> dict[str, bytes]:
+    return dict(conn.execute("select customer_id, detail_digest from viz.customer_detail_digest").fetchall())
+
+
+def mart_digests(conn: psycopg.Connection) -> dict[str, bytes]:
+    """Each customer's digest of its mart detail now."""
+    digests = customer_detail_digests(detail_digests(conn))
+    conn.rollback()
+    return digests
 
 
 def certify_again(conn: psycopg.Connection) -> int:
@@ -63,6 +74,10 @@ def test_a_publication_rewrites_the_changed_detail_rows_only_and_stamps_every_ro
         result = publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
         conn.commit()
 
+        # The edits were made by hand, so no proof vouches for them: the customers left alone were found not to
+        # be what was recorded as published, and every row was compared after all.
+        assert result.customers_compared is None
+        assert recorded_digests(conn) == mart_digests(conn)
         after = {name: row_versions(conn, name) for name in DETAIL}
         rewritten = {name: {key for key in after[name] if before[name].get(key) != after[name][key]}
                      for name in DETAIL}
@@ -98,3 +113,29 @@ def test_a_mart_changed_after_its_certification_is_not_published(warehouse_after
             publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
         conn.rollback()
         assert published_hash(conn) == shown
+
+
+def test_the_published_detail_is_recorded_while_viz_shows_the_marts_months_and_forgotten_when_not(
+        warehouse_after_certified_run):
+    """After the run's publication every customer's published detail is recorded by its mart digest. A
+    publication that leaves a month of another certification shown (a later snapshot kept) forgets them all, and
+    the next that shows exactly the mart's months again compares every row and records them again."""
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        recorded = recorded_digests(conn)
+        assert recorded and recorded == mart_digests(conn)
+        kept = conn.execute("select min(month) from viz.mrr_bridge_total").fetchone()[0]
+        conn.execute("update viz.mrr_bridge_total set snapshot_date = snapshot_date + 1 where month = %s", [kept])
+        certification_id = certify_again(conn)
+        conn.commit()
+        result = publish_certified_figures(conn, certification_id, figures_hash(conn), latest_publishable=date.max)
+        conn.commit()
+        assert kept not in result.months_replaced and result.customers_compared is None
+        assert recorded_digests(conn) == {}
+
+        conn.execute("update viz.mrr_bridge_total set snapshot_date = snapshot_date - 1 where month = %s", [kept])
+        certification_id = certify_again(conn)
+        conn.commit()
+        result = publish_certified_figures(conn, certification_id, figures_hash(conn), latest_publishable=date.max)
+        conn.commit()
+        assert kept in result.months_replaced and result.customers_compared is None
+        assert recorded_digests(conn) == recorded

@@ -254,7 +254,7 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
     """The rest of a certified run after extraction and staging, as the DAG's tasks run it: transform (whole
     for `whole_because`; when it is empty, as the DAG decides: incremental after a certified build), identity
     check, certify (every check of METHODOLOGY.md Part C), publish (with the metrics it refreshes); the seconds
-    of each, and how many customers the mart recomputed."""
+    of each, and how many customers the mart recomputed, check 4 compared and publishing compared."""
     from revcert.certification.certify import certify_run
     from revcert.certification.checks import check_movement_identity
     from revcert.certification.record import (
@@ -298,9 +298,12 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
             published = publish_certification(conn, certification, as_of_date)
             conn.commit()
     how = f"whole: {build.whole_because}" if build.whole_because else "incremental"
+    republished = ("every customer's" if published.customers_compared is None
+                   else f"{published.customers_compared:,} customers'")
     return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": published.rows_written,
             "parts": parts, "detail": f"mart recomputed {build.customers_recomputed:,} of {build.customers:,} "
-                                      f"customers, {how}; check 4 compared {compared:,} customers' detail"}
+                                      f"customers, {how}; check 4 compared {compared:,} customers' detail; "
+                                      f"publishing compared {republished} detail"}
 
 
 def fresh_database(server: EmbeddedPostgres, name: str) -> str:

@@ -29,7 +29,7 @@ from pathlib import Path
 import psycopg
 
 from revcert.certification import independent_derivation
-from revcert.certification.fingerprint import CustomerDigests, combined_detail_digest
+from revcert.certification.fingerprint import CustomerDigests, customer_detail_digests
 from revcert.certification.independent_derivation import CustomerDetail
 from revcert.sqlfiles import load_sql
 from revcert.warehouse import schema
@@ -56,13 +56,6 @@ def derivation_basis(as_of: date, renewal_grace_days: int) -> bytes:
     return hashlib.sha256(pickle.dumps((CODE_VERSION, as_of, renewal_grace_days), protocol=5)).digest()
 
 
-def _customer_detail_digests(by_table: dict[str, CustomerDigests]) -> dict[str, bytes]:
-    """Each customer's digest over the detail tables."""
-    return {customer_id: combined_detail_digest({name: digests[customer_id] for name, digests in by_table.items()
-                                                 if customer_id in digests})
-            for customer_id in set().union(*by_table.values())}
-
-
 @dataclass
 class DetailProofs:
     """The proofs one check 4 may rely on, and what it learns.
@@ -87,7 +80,7 @@ class DetailProofs:
     @cached_property
     def mart_now(self) -> dict[str, bytes]:
         """Each customer's digest of its mart detail now (waited for once, where first needed)."""
-        return _customer_detail_digests(self.mart_digests())
+        return customer_detail_digests(self.mart_digests())
 
     @property
     def mart_customers(self) -> set[str]:
@@ -120,6 +113,14 @@ def read_proofs(conn: psycopg.Connection, as_of: date, renewal_grace_days: int, 
     vouched = {customer_id: (inputs, detail) for customer_id, inputs, detail
                in conn.execute(load_sql("certification", "detail_proofs"), {"basis_digest": basis})} if scoped else {}
     return DetailProofs(basis, scoped and bool(vouched), vouched, mart_digests)
+
+
+def proven_detail_digests(conn: psycopg.Connection, as_of: date, renewal_grace_days: int) -> dict[str, bytes]:
+    """Each customer's detail digest in its proof under this basis: after a check 4 passed, the digests of the
+    mart it compared (publishing checks this against the mart's own digests before relying on it)."""
+    basis = derivation_basis(as_of, renewal_grace_days)
+    return {customer_id: detail for customer_id, _, detail
+            in conn.execute(load_sql("certification", "detail_proofs"), {"basis_digest": basis})}
 
 
 def record_proofs(conn: psycopg.Connection, proofs: DetailProofs, certification_id: int) -> None:

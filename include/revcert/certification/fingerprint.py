@@ -104,6 +104,13 @@ def combined_detail_digest(table_digests: Mapping[str, bytes]) -> bytes:
 _DETAIL_NAMES = sorted(table.name for table in CUSTOMER_DETAIL)
 
 
+def customer_detail_digests(by_table: Mapping[str, CustomerDigests]) -> dict[str, bytes]:
+    """Each customer's digest over the detail tables, from its digests per table (`detail_digests`)."""
+    return {customer_id: combined_detail_digest({name: digests[customer_id] for name, digests in by_table.items()
+                                                 if customer_id in digests})
+            for customer_id in set().union(*by_table.values())}
+
+
 def detail_digests(conn: psycopg.Connection) -> dict[str, CustomerDigests]:
     """Each customer's digest in each mart detail table (customer-months, lines, contracts), by table name."""
     # Kept as proofs from run to run: dates as the same text whatever the session's settings.

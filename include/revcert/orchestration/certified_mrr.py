@@ -174,8 +174,8 @@ def publish_certification(conn: psycopg.Connection, certification: Certification
     """In the caller's transaction: the certified figures into viz, the metrics computed again from them, and
     the record marked published with the months it replaced and withdrew."""
     result = publish_certified_figures(conn, certification.certification_id, certification.figures_hash,
-                                       latest_publishable=latest_publishable, restate=certification.is_restatement)
-    refresh_metrics(conn)
+                                       latest_publishable=latest_publishable, restate=certification.is_restatement,
+                                       after_writes=refresh_metrics)
     now = datetime.now(timezone.utc)
     update_certification(conn, certification.certification_id, published_at=now, closed_at=now,
                          published_months=result.months_replaced, withdrawn_months=result.months_withdrawn)

@@ -830,6 +830,17 @@ viz_customer_detail_certification = Table(
     schema="viz",
 )
 
+# Each customer's published detail (its months, lines and contracts in viz), as the digest of the mart rows it was
+# copied from (fingerprint.customer_detail_digests). Publishing keeps it only while viz shows exactly the mart's
+# months, and empties it otherwise: then a later publication compares only the customers whose certified digest
+# differs from it (revcert.publishing.mrr_bridge). Not granted to readers: it is publishing's own record.
+viz_customer_detail_digest = Table(
+    "customer_detail_digest", metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("detail_digest", LargeBinary, nullable=False),
+    schema="viz",
+)
+
 # The views over them (migration 0018), as people and the API read them: Alembic compares tables only.
 views = MetaData()
 
