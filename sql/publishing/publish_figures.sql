@@ -23,5 +23,7 @@ where
     and not exists (
         select 1
         from {viz_table} as shown
-        where {shown_key}
+        where
+            {shown_key}
+            and {shown_rows}
     )

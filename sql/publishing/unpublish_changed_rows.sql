@@ -35,6 +35,10 @@ changed as (
     select * from incoming
 )
 
+-- The rows being replaced are named on the table deleted from as well: the
+-- planner then reads only those (by the customers' index, say), not the table.
 delete from {viz_table} as published
 using changed
-where {same_key}
+where
+    {same_key}
+    and {published_rows}

@@ -96,37 +96,43 @@ def _key_match(left: str, right: str, table: Table) -> sql.Composable:
                                  for key in key_names(table))
 
 
-# Which rows of a table a publication replaces, by the names of `figures`' columns: those of the replaced months,
-# all of them (lines and contracts), or those of the customers whose detail is compared.
-_OF_MONTHS = sql.SQL("figures.month = any(%(months)s)")
-_OF_CUSTOMERS = sql.SQL("figures.customer_id = any(%(customers)s)")
 _DETAIL = [viz for viz, mart in PUBLISHED_FROM_MART.items() if mart in CUSTOMER_DETAIL]
 
 
-def _replaced_rows(viz_table: Table, customers: list[str] | None) -> sql.Composable:
-    conditions = [*([_OF_MONTHS] if viz_table in PUBLISHED_BY_MONTH else []),
-                  *([_OF_CUSTOMERS] if customers is not None else [])]
-    return sql.SQL(" and ").join(conditions) if conditions else sql.SQL("true")
+def _replaced_rows(viz_table: Table, customers: list[str] | None, alias: str) -> sql.Composable:
+    """Which rows of a table (named `alias`) a publication replaces: the rows of `customers`, or if None those
+    of the replaced months (all of them for the lines and contracts). Customers are named only when every month
+    is replaced (`_Plan.customers`), so their months need no naming: the planner then reads their rows by the
+    customers' index."""
+    if customers is not None:
+        return sql.SQL("{} = any(%(customers)s)").format(sql.Identifier(alias, "customer_id"))
+    if viz_table in PUBLISHED_BY_MONTH:
+        return sql.SQL("{} = any(%(months)s)").format(sql.Identifier(alias, "month"))
+    return sql.SQL("true")
 
 
-def _publishing_statements(viz_table: Table, mart_table: Table, rows: sql.Composable) -> tuple[sql.Composed, ...]:
-    """The statements that make `viz_table` hold `mart_table`'s certified rows (those `rows` keeps): remove the
-    rows that differ, then copy the rows missing. A detail table carries no stamp of its own, so its unchanged rows
-    are neither removed nor written again."""
+def _publishing_statements(viz_table: Table, mart_table: Table, customers: list[str] | None = None
+                           ) -> tuple[sql.Composed, ...]:
+    """The statements that make `viz_table` hold `mart_table`'s certified rows (of the replaced months, or all;
+    of `customers` only, unless None): remove the rows that differ, then copy the rows missing. A detail table
+    carries no stamp of its own, so its unchanged rows are neither removed nor written again."""
     stamped = STAMP[0] in column_names(viz_table)
     certification_stamp = [sql.Identifier("certification", name) for name in STAMP] if stamped else []
     shown_stamp = [sql.Identifier("figures", name) for name in STAMP] if stamped else []
     names = [name for name in column_names(viz_table) if name not in STAMP]
     common = {"viz_table": sql.Identifier(viz_table.schema, viz_table.name),
-              "mart_table": sql.Identifier(mart_table.schema, mart_table.name), "rows": rows}
+              "mart_table": sql.Identifier(mart_table.schema, mart_table.name),
+              "rows": _replaced_rows(viz_table, customers, "figures")}
     unpublish = sql.SQL(load_sql("publishing", "unpublish_changed_rows")).format(
         incoming=sql.SQL(", ").join([*_compared("figures", viz_table), *certification_stamp]),
         shown=sql.SQL(", ").join([*_compared("figures", viz_table), *shown_stamp]),
-        same_key=_key_match("published", "changed", viz_table), **common)
+        same_key=_key_match("published", "changed", viz_table),
+        published_rows=_replaced_rows(viz_table, customers, "published"), **common)
     publish = sql.SQL(load_sql("publishing", "publish_figures")).format(
         columns=sql.SQL(", ").join(map(sql.Identifier, [*names, *(STAMP if stamped else ())])),
         figures=sql.SQL(", ").join([*(sql.Identifier("figures", name) for name in names), *certification_stamp]),
-        shown_key=_key_match("shown", "figures", viz_table), **common)
+        shown_key=_key_match("shown", "figures", viz_table), shown_rows=_replaced_rows(viz_table, customers, "shown"),
+        **common)
     return unpublish, publish
 
 
@@ -251,7 +257,7 @@ def _write_figures(conn: psycopg.Connection, plan: _Plan) -> tuple[int, int]:
         removed += conn.execute(sql.SQL("delete from {} where month = any(%s)").format(
             sql.Identifier(viz_table.schema, viz_table.name)), [plan.withdrawn]).rowcount
         if viz_table not in _DETAIL:
-            unpublish, publish = _publishing_statements(viz_table, mart_table, _replaced_rows(viz_table, None))
+            unpublish, publish = _publishing_statements(viz_table, mart_table)
             removed += conn.execute(unpublish, plan.params).rowcount
             written += conn.execute(publish, plan.params).rowcount
     if plan.months:
@@ -267,8 +273,7 @@ def _write_detail(conn: psycopg.Connection, plan: _Plan, customers: list[str] | 
     if not plan.months:
         return written, removed
     for viz_table in _DETAIL:
-        unpublish, publish = _publishing_statements(viz_table, PUBLISHED_FROM_MART[viz_table],
-                                                    _replaced_rows(viz_table, customers))
+        unpublish, publish = _publishing_statements(viz_table, PUBLISHED_FROM_MART[viz_table], customers)
         params = {**plan.params, "customers": customers}
         removed += conn.execute(unpublish, params).rowcount
         written += conn.execute(publish, params).rowcount
