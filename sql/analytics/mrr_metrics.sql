@@ -13,23 +13,33 @@
 --                       month is published
 -- Percentages are rounded half to even to 0.1; null where the base is zero.
 -- Grain: one row per month and business unit, and one per month (unit null).
-with customer_months as (
+-- Every customer-month of a month is published by the month's certification
+-- (the one its bridge total carries: the view viz.customer_month), so the
+-- certifications of a month's metrics are read from the bridge total rather
+-- than gathered from its customer-months, which would sort them all.
+with published_months as (
     select
         month,
-        customer_id,
-        business_unit,
-        currency,
-        snapshot_date,
-        starting_mrr,
-        movement_type,
-        ending_mrr,
         certification_id
-    from viz.customer_month
+    from viz.mrr_bridge_total
 ),
 
-published_months as (
-    select month
-    from viz.mrr_bridge_total
+-- Read where used, not materialised: each use reads the table once, where a
+-- materialised copy of every customer-month was written out and read back
+-- three times.
+customer_months as not materialized (
+    select
+        figures.month,
+        figures.customer_id,
+        figures.business_unit,
+        figures.currency,
+        figures.snapshot_date,
+        figures.starting_mrr,
+        figures.movement_type,
+        figures.ending_mrr
+    from viz.customer_month_figures as figures
+    inner join published_months
+        on figures.month = published_months.month
 ),
 
 year_earlier as (
@@ -76,8 +86,7 @@ monthly as (
         count(*) filter (where movement_type = 'expansion') as expansion_customers,
         count(*) filter (where movement_type = 'contraction') as contraction_customers,
         count(*) filter (where movement_type = 'churn') as churned_customers,
-        count(*) filter (where movement_type = 'winback') as winback_customers,
-        array_agg(distinct certification_id order by certification_id) as certification_ids
+        count(*) filter (where movement_type = 'winback') as winback_customers
     from customer_months
     group by grouping sets ((month, business_unit), (month))
 ),
@@ -111,9 +120,11 @@ final as (
             as nrr_12m_pct,
         mart.round_half_even(twelve_months.trailing_gross_mrr * 100 / nullif(twelve_months.trailing_base_mrr, 0), 1)
             as grr_12m_pct,
-        monthly.certification_ids,
+        array[published_months.certification_id] as certification_ids,
         now() as computed_at
     from monthly
+    inner join published_months
+        on monthly.month = published_months.month
     left join twelve_months
         on
             monthly.month = twelve_months.month
