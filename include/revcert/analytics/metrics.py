@@ -13,6 +13,9 @@ from psycopg import sql
 from revcert.sqlfiles import load_sql
 from revcert.warehouse.schema import analytics_mrr_metrics, analytics_mrr_metrics_total, column_names
 
+# Memory for the metrics statement's sorts and hashes, per operation.
+METRICS_WORK_MEM = "64MB"
+
 
 def refresh_metrics(conn: psycopg.Connection) -> int:
     """Replace every metric, per business unit and in total, from what viz holds now; returns rows written.
@@ -21,8 +24,16 @@ def refresh_metrics(conn: psycopg.Connection) -> int:
     table read every published customer-month twice (5 s of a publication at 200,000 lines).
     """
     conn.execute("drop table if exists pg_temp.computed_metrics")
+    # The twelve-month figures join every published customer-month to the one a year later: at 4 MB
+    # (PostgreSQL's default) that hash join spilled in 32 batches (1,000,000 lines: 10.3 s; 6.4 s with 64 MB).
+    # Raised for this statement only, never lowered below the server's own setting.
+    was = conn.execute("select current_setting('work_mem')").fetchone()[0]
+    conn.execute("select set_config('work_mem', %(more)s, true) "
+                 "where pg_size_bytes(%(more)s) > pg_size_bytes(current_setting('work_mem'))",
+                 {"more": METRICS_WORK_MEM})
     conn.execute(sql.SQL("create temp table computed_metrics on commit drop as {}").format(
         sql.SQL(load_sql("analytics", "mrr_metrics"))))
+    conn.execute("select set_config('work_mem', %s, true)", [was])
     written = 0
     for table, is_total in ((analytics_mrr_metrics, False), (analytics_mrr_metrics_total, True)):
         target = sql.Identifier(table.schema, table.name)
