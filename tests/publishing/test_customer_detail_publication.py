@@ -3,6 +3,7 @@
 is, and viz still holds exactly the certified mart."""
 from __future__ import annotations
 
+import logging
 from datetime import date
 
 import psycopg
@@ -51,7 +52,8 @@ def certify_again(conn: psycopg.Connection) -> int:
         [figures_hash(conn)]).fetchone()[0]
 
 
-def test_a_publication_rewrites_the_changed_detail_rows_only_and_stamps_every_row(warehouse_after_certified_run):
+def test_a_publication_rewrites_the_changed_detail_rows_only_and_stamps_every_row(warehouse_after_certified_run,
+                                                                                   caplog):
     with psycopg.connect(warehouse_after_certified_run) as conn:
         before = {name: row_versions(conn, name) for name in DETAIL}
         month, customer = conn.execute("select month, customer_id from mart.mart_customer_month "
@@ -71,12 +73,13 @@ def test_a_publication_rewrites_the_changed_detail_rows_only_and_stamps_every_ro
         certification_id = certify_again(conn)
         certified_hash = figures_hash(conn)
         conn.commit()
-        result = publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
+        with caplog.at_level(logging.WARNING, logger="revcert.publishing.mrr_bridge"):
+            result = publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
         conn.commit()
 
-        # The edits were made by hand, so no proof vouches for them: the customers left alone were found not to
-        # be what was recorded as published, and every row was compared after all.
-        assert result.customers_compared is None
+        # The edits were made by hand, so no proof vouches for them: no customer was named, those left alone were
+        # found not to be what was recorded as published, and every row was compared after all.
+        assert "comparing every customer's rows" in caplog.text and result.customers_compared is None
         assert recorded_digests(conn) == mart_digests(conn)
         after = {name: row_versions(conn, name) for name in DETAIL}
         rewritten = {name: {key for key in after[name] if before[name].get(key) != after[name][key]}
@@ -139,3 +142,32 @@ def test_the_published_detail_is_recorded_while_viz_shows_the_marts_months_and_f
         conn.commit()
         assert kept in result.months_replaced and result.customers_compared is None
         assert recorded_digests(conn) == recorded
+
+
+def test_a_line_moved_from_a_customer_left_alone_makes_publishing_compare_every_row(warehouse_after_certified_run,
+                                                                                   caplog):
+    """Only the customer a line moved to has a new proof (its old customer's is stale, as after a hand edit):
+    publishing names that customer alone, the line's key is still shown for the other, and the customers left
+    alone are then found not to be what was recorded, so every row is compared and viz holds exactly the mart."""
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        line, moved_to = conn.execute(
+            "select lines.subscription_line_id, other.customer_id from mart.mart_customer_line as lines "
+            "join mart.mart_customer_line as other on other.customer_id <> lines.customer_id "
+            "order by 1, 2 limit 1").fetchone()
+        conn.execute("update mart.mart_customer_line set customer_id = %s where subscription_line_id = %s",
+                     [moved_to, line])
+        conn.commit()
+        conn.execute("update certification.customer_detail_proof set detail_digest = %s where customer_id = %s",
+                     [mart_digests(conn)[moved_to], moved_to])
+        certification_id = certify_again(conn)
+        certified_hash = figures_hash(conn)
+        conn.commit()
+        with caplog.at_level(logging.WARNING, logger="revcert.publishing.mrr_bridge"):
+            result = publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
+        conn.commit()
+
+        assert "comparing every customer's rows" in caplog.text and result.customers_compared is None
+        for viz, mart in PUBLISHED_FROM_MART.items():
+            if viz.name == "customer_line_figures":
+                assert row_texts(conn, viz) == row_texts(conn, mart)
+        assert recorded_digests(conn) == mart_digests(conn)

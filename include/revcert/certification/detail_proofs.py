@@ -117,7 +117,8 @@ def read_proofs(conn: psycopg.Connection, as_of: date, renewal_grace_days: int, 
 
 def proven_detail_digests(conn: psycopg.Connection, as_of: date, renewal_grace_days: int) -> dict[str, bytes]:
     """Each customer's detail digest in its proof under this basis: after a check 4 passed, the digests of the
-    mart it compared (publishing checks this against the mart's own digests before relying on it)."""
+    mart it compared (publishing, which relies on them, checks them against the mart's own digests before it
+    returns)."""
     basis = derivation_basis(as_of, renewal_grace_days)
     return {customer_id: detail for customer_id, _, detail
             in conn.execute(load_sql("certification", "detail_proofs"), {"basis_digest": basis})}

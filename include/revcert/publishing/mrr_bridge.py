@@ -26,9 +26,9 @@ only the customers whose certified digest (check 4's proof) differs from the
 recorded one. It does not take the proofs on trust: the mart's own digests of
 every customer, made beside the writes for the fingerprint, must equal the
 recorded digest of every customer it left alone, or every row is compared
-after all. Otherwise (a backfill that replaces some months, a withdrawal, a
-quarter of the customers changed, nothing recorded yet) every row is
-compared, as before.
+after all. Otherwise (a backfill that leaves a month of another
+certification shown, more than a quarter of the customers changed, nothing
+recorded yet) every row is compared, as before.
 
 A restatement (an operator's deliberate run) replaces every month it
 certified whatever the snapshot dates shown, and withdraws published months
@@ -71,7 +71,7 @@ class UncertifiedFigures(RuntimeError):
 @dataclass(frozen=True)
 class PublishResult:
     """What a publication changed. `customers_compared`: the customers whose detail was compared row by row, or
-    None when every row was."""
+    None when every row of the months replaced was (or no month was)."""
 
     months_replaced: list[date]
     months_withdrawn: list[date]
@@ -179,7 +179,7 @@ def publish_certified_figures(conn: psycopg.Connection, certification_id: int, c
                     "older than the mart?): comparing every customer's rows")
         customers = None
         counts.append(_write_detail(conn, plan, customers))
-        after_writes(conn)
+        after_writes(conn)  # again: what it read first was not the detail published
     _record_published_detail(conn, plan, customers, mart_digests)
     return PublishResult(plan.months, plan.withdrawn, sum(written for written, _ in counts),
                          sum(removed for _, removed in counts), None if customers is None else len(customers))
@@ -199,7 +199,8 @@ class _Plan:
         certification_id: The certification published.
         months: The months replaced; withdrawn: the months withdrawn.
         shows_mart_months: Afterwards viz shows exactly the mart's months (all of them replaced, no other left).
-        recorded: Each customer's published detail digest (viz.customer_detail_digest), when it shows them.
+        recorded: Each customer's published detail digest (viz.customer_detail_digest); empty unless
+            `shows_mart_months` (the record is then of no use).
         customers: The customers whose detail is compared row by row; None, every customer's.
     """
 
@@ -212,10 +213,12 @@ class _Plan:
 
     @property
     def params(self) -> dict[str, object]:
+        """The publishing statements' parameters."""
         return {"certification_id": self.certification_id, "months": self.months}
 
 
 def _plan(conn: psycopg.Connection, certification_id: int, latest_publishable: date, restate: bool) -> _Plan:
+    """The months replaced and withdrawn, and whose detail is compared (see `_customers_to_compare`)."""
     latest = conn.execute("select max(snapshot_date) from mart.mart_mrr_bridge_total").fetchone()[0]
     if latest is not None and latest > latest_publishable:
         raise UncertifiedFigures(f"the figures run to {latest}, after today ({latest_publishable}): a snapshot "
@@ -235,7 +238,8 @@ def _plan(conn: psycopg.Connection, certification_id: int, latest_publishable: d
 
 def _customers_to_compare(conn: psycopg.Connection, recorded: dict[str, bytes]) -> list[str] | None:
     """The customers whose certified detail digest (check 4's proof for the mart's build) differs from the one
-    recorded as published; None when that is more than a quarter of them (comparing every row is then cheaper)."""
+    recorded as published; None when that is more than a quarter of them. The quarter is the mart's threshold
+    (methodology.mart.too_many_changed), not measured here: naming many customers reads their rows by index."""
     built = conn.execute("select as_of_date, renewal_grace_days from mart.mart_build").fetchone()
     certified = proven_detail_digests(conn, *built) if built else {}
     changed = sorted(customer_id for customer_id in recorded.keys() | certified.keys()

@@ -831,9 +831,11 @@ viz_customer_detail_certification = Table(
 )
 
 # Each customer's published detail (its months, lines and contracts in viz), as the digest of the mart rows it was
-# copied from (fingerprint.customer_detail_digests). Publishing keeps it only while viz shows exactly the mart's
-# months, and empties it otherwise: then a later publication compares only the customers whose certified digest
-# differs from it (revcert.publishing.mrr_bridge). Not granted to readers: it is publishing's own record.
+# copied from (fingerprint.customer_detail_digests). Publishing keeps it while viz shows exactly the mart's months,
+# and a publication then compares only the customers whose certified digest differs from it
+# (revcert.publishing.mrr_bridge); otherwise it is emptied. It describes viz only while publishing alone writes
+# the detail there: a migration that changes what the viz detail tables hold must empty it. Not granted to
+# readers: it is publishing's own record.
 viz_customer_detail_digest = Table(
     "customer_detail_digest", metadata,
     Column("customer_id", Text, primary_key=True),
