@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from revcert.certification.fingerprint import customer_detail_digests, detail_digests, figures_hash, published_hash
-from revcert.publishing.mrr_bridge import UncertifiedFigures, publish_certified_figures
+from revcert.publishing.mrr_bridge import PublishResult, UncertifiedFigures, publish_certified_figures
 from revcert.warehouse.schema import PUBLISHED_FROM_MART, column_names, key_names
 
 pytestmark = pytest.mark.integration
@@ -52,6 +52,18 @@ def certify_again(conn: psycopg.Connection) -> int:
         [figures_hash(conn)]).fetchone()[0]
 
 
+def certify_and_publish_again(conn: psycopg.Connection, caplog: pytest.LogCaptureFixture
+                              ) -> tuple[int, PublishResult]:
+    """Certify the mart as it now is and publish it, publishing's warnings captured."""
+    certification_id = certify_again(conn)
+    certified_hash = figures_hash(conn)
+    conn.commit()
+    with caplog.at_level(logging.WARNING, logger="revcert.publishing.mrr_bridge"):
+        result = publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
+    conn.commit()
+    return certification_id, result
+
+
 def test_a_publication_rewrites_the_changed_detail_rows_only_and_stamps_every_row(warehouse_after_certified_run,
                                                                                    caplog):
     with psycopg.connect(warehouse_after_certified_run) as conn:
@@ -70,12 +82,7 @@ def test_a_publication_rewrites_the_changed_detail_rows_only_and_stamps_every_ro
         assert rescaled[0] != rescaled[1] and rescaled[2]
         gone = conn.execute("select contract_id from mart.mart_customer_contract order by 1 desc limit 1").fetchone()[0]
         conn.execute("delete from mart.mart_customer_contract where contract_id = %s", [gone])
-        certification_id = certify_again(conn)
-        certified_hash = figures_hash(conn)
-        conn.commit()
-        with caplog.at_level(logging.WARNING, logger="revcert.publishing.mrr_bridge"):
-            result = publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
-        conn.commit()
+        certification_id, result = certify_and_publish_again(conn, caplog)
 
         # The edits were made by hand, so no proof vouches for them: no customer was named, those left alone were
         # found not to be what was recorded as published, and every row was compared after all.
@@ -159,12 +166,7 @@ def test_a_line_moved_from_a_customer_left_alone_makes_publishing_compare_every_
         conn.commit()
         conn.execute("update certification.customer_detail_proof set detail_digest = %s where customer_id = %s",
                      [mart_digests(conn)[moved_to], moved_to])
-        certification_id = certify_again(conn)
-        certified_hash = figures_hash(conn)
-        conn.commit()
-        with caplog.at_level(logging.WARNING, logger="revcert.publishing.mrr_bridge"):
-            result = publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
-        conn.commit()
+        _, result = certify_and_publish_again(conn, caplog)
 
         assert "comparing every customer's rows" in caplog.text and result.customers_compared is None
         for viz, mart in PUBLISHED_FROM_MART.items():
