@@ -105,13 +105,18 @@ class DetailProofs:
             self.compared.add(detail.customer_id)
 
 
+def _proofs_under(conn: psycopg.Connection, basis: bytes) -> dict[str, tuple[bytes, bytes]]:
+    """customer -> (inputs digest, detail digest) of each proof made under `basis`."""
+    return {customer_id: (inputs, detail) for customer_id, inputs, detail
+            in conn.execute(load_sql("certification", "detail_proofs"), {"basis_digest": basis})}
+
+
 def read_proofs(conn: psycopg.Connection, as_of: date, renewal_grace_days: int, scoped: bool,
                 mart_digests: Callable[[], dict[str, CustomerDigests]]) -> DetailProofs:
     """The proofs in the warehouse made under this run's basis; scoped only if asked and there are any (a check
     that compares every customer does not read them)."""
     basis = derivation_basis(as_of, renewal_grace_days)
-    vouched = {customer_id: (inputs, detail) for customer_id, inputs, detail
-               in conn.execute(load_sql("certification", "detail_proofs"), {"basis_digest": basis})} if scoped else {}
+    vouched = _proofs_under(conn, basis) if scoped else {}
     return DetailProofs(basis, scoped and bool(vouched), vouched, mart_digests)
 
 
@@ -119,9 +124,8 @@ def proven_detail_digests(conn: psycopg.Connection, as_of: date, renewal_grace_d
     """Each customer's detail digest in its proof under this basis: after a check 4 passed, the digests of the
     mart it compared (publishing, which relies on them, checks them against the mart's own digests before it
     returns)."""
-    basis = derivation_basis(as_of, renewal_grace_days)
-    return {customer_id: detail for customer_id, _, detail
-            in conn.execute(load_sql("certification", "detail_proofs"), {"basis_digest": basis})}
+    return {customer_id: detail for customer_id, (_, detail)
+            in _proofs_under(conn, derivation_basis(as_of, renewal_grace_days)).items()}
 
 
 def record_proofs(conn: psycopg.Connection, proofs: DetailProofs, certification_id: int) -> None:
