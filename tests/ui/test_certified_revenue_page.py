@@ -177,6 +177,9 @@ def open_in(browser, api: ApiServer, **context):
     from playwright.sync_api import expect
 
     page = browser.new_page(**{"viewport": {"width": 1440, "height": 1500}, **context})
+    # Logging in loads Airflow's own UI before the navigation: under a full suite on a loaded machine the wait for
+    # the page's address once ran past Playwright's 30 s. A longer wait weakens nothing: each step must still happen.
+    page.set_default_timeout(90_000)
     page.goto(f"{api.base_url}/")
     page.locator("input[name=username]").fill("admin")
     page.locator("input[name=password]").fill(ADMIN_PASSWORD)
