@@ -7,7 +7,7 @@ import time
 import psycopg
 import pytest
 
-from revcert.warehouse.connection import WarehouseUnreachable, beside, connect, dsn_from_airflow
+from revcert.warehouse.connection import WarehouseUnreachable, beside, connect, dsn_from_airflow, work_mem_at_least
 from revcert.warehouse.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.integration
@@ -90,3 +90,21 @@ def test_work_beside_a_connection_reads_what_it_reads_with_its_options_and_write
         conn.execute("insert into public.seen values (4)")
         with beside(conn):
             pass
+
+
+def test_more_work_mem_is_for_the_statements_inside_only_and_never_less_than_the_session_has(warehouse_url):
+    with connect(warehouse_url) as conn:
+        conn.execute("set work_mem = '4MB'")
+        with work_mem_at_least(conn, "64MB"):
+            assert conn.execute("show work_mem").fetchone()[0] == "64MB"
+        assert conn.execute("show work_mem").fetchone()[0] == "4MB"
+        conn.execute("set work_mem = '256MB'")
+        with work_mem_at_least(conn, "64MB"):
+            assert conn.execute("show work_mem").fetchone()[0] == "256MB"
+        assert conn.execute("show work_mem").fetchone()[0] == "256MB"
+        # A statement inside that fails: rolling back to the savepoint undoes the setting with it.
+        conn.execute("set work_mem = '4MB'")
+        with pytest.raises(psycopg.errors.DivisionByZero), conn.transaction():
+            with work_mem_at_least(conn, "64MB"):
+                conn.execute("select 1 / 0")
+        assert conn.execute("show work_mem").fetchone()[0] == "4MB"

@@ -11,6 +11,7 @@ import psycopg
 from psycopg import sql
 
 from revcert.sqlfiles import load_sql
+from revcert.warehouse.connection import work_mem_at_least
 from revcert.warehouse.schema import analytics_mrr_metrics, analytics_mrr_metrics_total, column_names
 
 # Memory for the metrics statement's sorts and hashes, per operation.
@@ -26,14 +27,10 @@ def refresh_metrics(conn: psycopg.Connection) -> int:
     conn.execute("drop table if exists pg_temp.computed_metrics")
     # The twelve-month figures join every published customer-month to the one a year later: at 4 MB
     # (PostgreSQL's default) that hash join spilled in 32 batches (1,000,000 lines: 10.3 s; 6.4 s with 64 MB).
-    # Raised for this statement only, never lowered below the server's own setting.
-    was = conn.execute("select current_setting('work_mem')").fetchone()[0]
-    conn.execute("select set_config('work_mem', %(more)s, true) "
-                 "where pg_size_bytes(%(more)s) > pg_size_bytes(current_setting('work_mem'))",
-                 {"more": METRICS_WORK_MEM})
-    conn.execute(sql.SQL("create temp table computed_metrics on commit drop as {}").format(
-        sql.SQL(load_sql("analytics", "mrr_metrics"))))
-    conn.execute("select set_config('work_mem', %s, true)", [was])
+    # Raised for this statement only.
+    with work_mem_at_least(conn, METRICS_WORK_MEM):
+        conn.execute(sql.SQL("create temp table computed_metrics on commit drop as {}").format(
+            sql.SQL(load_sql("analytics", "mrr_metrics"))))
     written = 0
     for table, is_total in ((analytics_mrr_metrics, False), (analytics_mrr_metrics_total, True)):
         target = sql.Identifier(table.schema, table.name)

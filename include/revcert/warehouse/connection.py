@@ -99,6 +99,18 @@ def beside(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
         other.close()
 
 
+@contextmanager
+def work_mem_at_least(conn: psycopg.Connection, size: str) -> Iterator[None]:
+    """The statements inside get at least `size` of memory for each of their sorts and hashes (PostgreSQL's
+    `work_mem`, never lowered below what the session has); the session's setting comes back after them. The
+    setting is the transaction's own: if a statement inside fails, rolling back undoes it as well."""
+    was = conn.execute("select current_setting('work_mem')").fetchone()[0]
+    conn.execute("select set_config('work_mem', %(more)s, true) "
+                 "where pg_size_bytes(%(more)s) > pg_size_bytes(current_setting('work_mem'))", {"more": size})
+    yield
+    conn.execute("select set_config('work_mem', %s, true)", [was])
+
+
 def dsn_from_airflow(conn_id: str) -> str:
     """The connection string of an Airflow Postgres connection (environment, metadata or secrets backend).
 
