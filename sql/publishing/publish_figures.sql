@@ -1,8 +1,7 @@
--- Copy into a viz table the certified figures being replaced (as in
--- unpublish_changed_rows) that it does not hold yet: in the same
--- transaction the caller has removed every row that differs from them
--- (unpublish_changed_rows). A table stamped row by row gets the
--- certification's stamp; nothing at all is copied unless it passed.
+-- Copy into a viz table the certified figures it does not show as they are
+-- (changed_rows; the rows shown otherwise are removed already, in the same
+-- transaction). A table stamped row by row gets the certification's stamp;
+-- nothing at all is copied unless it passed.
 -- Grain: the viz table's.
 with certification as (
     select
@@ -18,15 +17,9 @@ insert into {viz_table} ({columns})
 select {figures}
 from {mart_table} as figures
 cross join certification
-where
-    {rows}
-    and not exists (
-        select 1
-        from {viz_table} as shown
-        where
-            {shown_key}
-            and {shown_rows}
-    )
+inner join pg_temp.changed_rows as changed
+    on {changed_key}
+where changed.is_certified
 -- A key shown for a customer left alone (a line that moved to a customer
 -- compared) is not written over: that customer's rows are then not what was
 -- recorded, and publishing compares every row after all.
