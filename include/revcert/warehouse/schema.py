@@ -1,6 +1,6 @@
 """The warehouse's tables, declared once (SQLAlchemy Core).
 
-The migrations create these tables; `tests/warehouse/test_schema.py` migrates
+The migrations create these tables; `tests/warehouse/test_migrations.py` migrates
 a database and has Alembic compare it with this metadata, so the two cannot
 drift. Code that writes a table builds its column list from here (`insert into
 t (columns) select columns from (model)`), and the published figures' names
