@@ -78,6 +78,17 @@ def test_full_extraction_stages_every_live_record_with_a_complete_audit(warehous
     assert sums["SBQQ__Quantity__c"].source_sum == sum(r["SBQQ__Quantity__c"] for r in live)
 
 
+def test_staging_leaves_the_planner_statistics_of_every_table_it_filled(warehouse_url, standin):
+    """The mart plans its reads of staging right after the merge: from the tables' real sizes, not from none."""
+    extract(warehouse_url, standin)
+    with psycopg.connect(warehouse_url) as conn:
+        for table in STAGING_TABLES:
+            rows = conn.execute(f"select count(*) from staging.{table}").fetchone()[0]
+            counted = conn.execute("select reltuples from pg_class where oid = %s::regclass",
+                                   [f"staging.{table}"]).fetchone()[0]
+            assert rows > 0 and counted == rows, table
+
+
 def test_many_digit_net_price_arrives_unchanged_through_rest_and_bulk(warehouse_url, standin, postgres_server):
     line_id = next(iter(standin.org.objects["SBQQ__Subscription__c"]))
     standin.org.apply_edits("SBQQ__Subscription__c", changes={line_id: {

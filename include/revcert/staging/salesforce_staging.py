@@ -16,7 +16,7 @@ from revcert.extraction.salesforce_extract import ObjectExtraction, read_batch_o
 from revcert.extraction.salesforce_objects import SalesforceObject
 from revcert.settings import Settings
 from revcert.sqlfiles import load_sql
-from revcert.warehouse.connection import connect
+from revcert.warehouse.connection import analyze_if_changed, connect
 
 _MAX_SHOWN = 50
 
@@ -47,8 +47,9 @@ def _stage_object(conn: psycopg.Connection, batch_id: int, extraction: ObjectExt
         # A whole read returns every record the org still has (deleted ones too, via
         # queryAll), so it replaces the staged state; records purged from the org go.
         conn.execute(sql.SQL("delete from {}").format(table))
-    conn.execute(load_sql("staging", obj.staging_table),
-                 {"batch_id": batch_id, "business_unit_field": settings.business_unit_field})
+    merged = conn.execute(load_sql("staging", obj.staging_table),
+                          {"batch_id": batch_id, "business_unit_field": settings.business_unit_field}).rowcount
+    analyze_if_changed(conn, "staging", obj.staging_table, merged)
     live = sql.SQL(" where not is_deleted") if obj.has_is_deleted else sql.SQL("")
     staged_count = conn.execute(sql.SQL("select count(*) from {}{}").format(table, live)).fetchone()[0]
     conn.execute(

@@ -16,10 +16,12 @@ import psycopg
 from revcert.extraction.batches import fail_batch
 from revcert.extraction.errors import SourceDataError
 from revcert.sqlfiles import load_sql
-from revcert.warehouse.connection import connect
+from revcert.warehouse.connection import analyze_if_changed, connect
 
 _MAX_SHOWN = 50
 MERGES = ("stg_shop", "stg_order", "stg_order_children_cleared", "stg_refund", "stg_refund_transaction")
+# The merges that write the staging table they are named for (the others only clear rows).
+STAGED_TABLES = ("stg_shop", "stg_order", "stg_refund", "stg_refund_transaction")
 
 
 @dataclass(frozen=True)
@@ -67,8 +69,10 @@ def stage_shop_batch(dsn: str, batch_id: int) -> ShopAudit:
             check_duplicate_orders(conn, batch_id, shop_id)
             if mode == "full":
                 conn.execute(load_sql("staging", "stg_shop_cleared"), {"shop_id": shop_id})
-            for merge in MERGES:
-                conn.execute(load_sql("staging", merge), {"batch_id": batch_id})
+            merged = {merge: conn.execute(load_sql("staging", merge), {"batch_id": batch_id}).rowcount
+                      for merge in MERGES}
+            for table in STAGED_TABLES:
+                analyze_if_changed(conn, "staging", table, merged[table])
             staged = conn.execute("select count(*) from staging.stg_order where shop_id = %s",
                                   [shop_id]).fetchone()[0]
             moves = mode != "range" and latest is not None
