@@ -1,5 +1,6 @@
-"""`revcert bench --pipeline salesforce` at a tiny size: every yardstick and every goal of issue 16 printed, and
-the incremental run after 1% of the org changed recomputes some customers, not all."""
+"""`revcert bench --pipeline salesforce` at a tiny size: every yardstick and every goal of issue 16 printed, the
+incremental run after 1% of the org changed recomputes some customers, not all, and the next day's first run
+recomputes every customer."""
 from __future__ import annotations
 
 import re
@@ -66,6 +67,13 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     recomputed, all_customers, how, compared, republished = customers_recomputed(lines[incremental_run])
     assert 0 < recomputed < all_customers == customers and how == "incremental"
     assert 0 < compared < every_compared and 0 < republished <= recomputed
+    # The next day's first run: the as-of date moved, so the mart is whole and check 4 compares every customer.
+    next_day = steps["next day: transform to publish"]
+    assert {line[4:36].strip() for line in lines[next_day + 1:next_day + 1 + len(RUN_PARTS)]} == RUN_PARTS
+    recomputed, all_customers, how, compared, _ = customers_recomputed(lines[next_day])
+    assert recomputed == all_customers == customers and how.startswith("whole: the as-of date moved from ")
+    assert compared >= every_compared
+    assert any(re.fullmatch(r"  next day's first run .+ = [\d.]+ s, [\d.]+% of the full run", line) for line in lines)
     changed, org_records, *kinds = next(filter(None, map(CHANGED.match, lines))).groups()
     assert number(org_records) // 100 <= number(changed) < number(org_records) // 50
     assert all(int(count) > 0 for count in kinds)
