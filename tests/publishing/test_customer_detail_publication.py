@@ -173,3 +173,46 @@ def test_a_line_moved_from_a_customer_left_alone_makes_publishing_compare_every_
             if viz.name == "customer_line_figures":
                 assert row_texts(conn, viz) == row_texts(conn, mart)
         assert recorded_digests(conn) == mart_digests(conn)
+
+
+def keys_and_indexes(conn: psycopg.Connection) -> set[tuple[str, str, str]]:
+    """Every index of the mart and viz (primary keys among them), as defined."""
+    return set(conn.execute("select tablename, indexname, indexdef from pg_indexes "
+                            "where schemaname in ('mart', 'viz')").fetchall())
+
+
+def test_a_first_publication_builds_the_keys_and_indexes_after_the_rows_as_the_migrations_declared_them(
+        postgres_server, warehouse_after_certified_run, caplog):
+    """Into a viz that shows nothing, publishing copies every row and only then builds each table's key and indexes
+    (as the mart's whole build does): afterwards both are those of a freshly migrated warehouse, viz equals the
+    certified mart, and its tables carry statistics. A publication that fails puts back the keys and indexes of the
+    empty tables with the rest of its transaction."""
+    from tests.conftest import new_database
+
+    with psycopg.connect(new_database(postgres_server)) as fresh:
+        declared = keys_and_indexes(fresh)
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        for viz_table in (*PUBLISHED_FROM_MART, "viz.customer_detail_digest", "viz.customer_detail_certification"):
+            conn.execute(f"delete from {viz_table}")
+        conn.commit()
+        certify_and_publish_again(conn, caplog)
+        assert keys_and_indexes(conn) == declared
+        for viz_table, mart_table in PUBLISHED_FROM_MART.items():
+            assert row_texts(conn, viz_table) == row_texts(conn, mart_table), viz_table.name
+        for name in DETAIL:
+            rows, counted = conn.execute(f"select count(*), (select reltuples from pg_class where oid = "
+                                         f"'viz.{name}_figures'::regclass) from viz.{name}_figures").fetchone()
+            assert rows > 0 and counted == rows, name
+        for viz_table in PUBLISHED_FROM_MART:
+            conn.execute(f"delete from {viz_table.schema}.{viz_table.name}")
+        conn.commit()
+        certification_id = certify_again(conn)
+        certified_hash = figures_hash(conn)
+        conn.execute("update mart.mart_customer_line set line_mrr = line_mrr + 0.01 where subscription_line_id = "
+                     "(select min(subscription_line_id) from mart.mart_customer_line)")
+        conn.commit()
+        with pytest.raises(UncertifiedFigures):
+            publish_certified_figures(conn, certification_id, certified_hash, latest_publishable=date.max)
+        conn.rollback()
+        assert keys_and_indexes(conn) == declared
+        assert conn.execute("select count(*) from viz.customer_month_figures").fetchone()[0] == 0
