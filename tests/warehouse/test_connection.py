@@ -7,14 +7,7 @@ import time
 import psycopg
 import pytest
 
-from revcert.warehouse.connection import (
-    WarehouseUnreachable,
-    analyze_if_changed,
-    beside,
-    connect,
-    dsn_from_airflow,
-    work_mem_at_least,
-)
+from revcert.warehouse.connection import WarehouseUnreachable, beside, connect, dsn_from_airflow, work_mem_at_least
 from revcert.warehouse.embedded import EmbeddedPostgres
 
 pytestmark = pytest.mark.integration
@@ -116,21 +109,3 @@ def test_more_work_mem_is_for_the_statements_inside_only_and_never_less_than_the
                 conn.execute("select 1 / 0")
         assert conn.execute("show work_mem").fetchone()[0] == "4MB"
 
-
-def test_a_table_is_analysed_once_a_tenth_of_it_is_new_or_when_it_never_was(warehouse_url):
-    def counted() -> float:
-        return conn.execute("select reltuples from pg_class where oid = 'scratch.figures'::regclass").fetchone()[0]
-
-    with connect(warehouse_url) as conn:
-        conn.execute("create schema scratch")
-        conn.execute("create table scratch.figures (n integer)")
-        assert counted() == -1  # never analysed
-        conn.execute("insert into scratch.figures select generate_series(1, 1000)")
-        assert analyze_if_changed(conn, "scratch", "figures", 1000)
-        assert counted() == 1000
-        conn.execute("insert into scratch.figures select generate_series(1, 100)")
-        assert not analyze_if_changed(conn, "scratch", "figures", 100)  # exactly a tenth: left as it is
-        assert counted() == 1000
-        conn.execute("insert into scratch.figures select generate_series(1, 101)")
-        assert analyze_if_changed(conn, "scratch", "figures", 101)
-        assert counted() == 1201

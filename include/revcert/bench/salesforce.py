@@ -309,6 +309,14 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
                                       f"publishing compared {republished} detail"}
 
 
+def _scheduled_run(url: str, standin_json: str, as_of: date, label: str) -> list[StepFigures]:
+    """A run as the schedule starts it after a certified one: extraction with the DAG's API since the
+    watermarks, then transform to publish, whole or incremental as the DAG decides."""
+    return [run_step("extract", url, standin_json, "dag", unit="records", name=f"{label}: extract (DAG's API)"),
+            run_step("certify-publish", url, as_of.isoformat(), f"bench-{label.replace(' ', '-')}", "",
+                     name=f"{label}: transform to publish")]
+
+
 def fresh_database(server: EmbeddedPostgres, name: str) -> str:
     from revcert.warehouse import migrate
 
@@ -388,17 +396,9 @@ def run_salesforce_benchmark(lines: int, as_of: date) -> str:
                 recompute = run_step("certify-publish", url, as_of.isoformat(), "bench-full", WHOLE_FOR_FULL_RUN,
                                      name="transform, certify and publish")
                 changes = change_one_percent(org, as_of)
-                incremental = [
-                    run_step("extract", url, standin_json, "dag", unit="records",
-                             name="incremental: extract (DAG's API)"),
-                    run_step("certify-publish", url, as_of.isoformat(), "bench-incremental", "",
-                             name="incremental: transform to publish")]
+                incremental = _scheduled_run(url, standin_json, as_of, "incremental")
                 # The next morning's run: nothing changed at the source overnight, but the as-of date moved a day.
-                next_day = [
-                    run_step("extract", url, standin_json, "dag", unit="records",
-                             name="next day: extract (DAG's API)"),
-                    run_step("certify-publish", url, (as_of + timedelta(days=1)).isoformat(), "bench-next-day", "",
-                             name="next day: transform to publish")]
+                next_day = _scheduled_run(url, standin_json, as_of + timedelta(days=1), "next day")
         finally:
             server.stop()
     figures += [mart, peer, floor, identity, derivation, recompute, *incremental, *next_day]

@@ -34,7 +34,7 @@ from revcert.methodology.errors import MethodologyError, Offence, RuleFailure
 from revcert.methodology.overrides import ClassificationOverride
 from revcert.settings import Settings
 from revcert.sqlfiles import load_sql
-from revcert.warehouse.indexes import indexes_built_after
+from revcert.warehouse.bulk_writes import indexes_built_after
 from revcert.warehouse.schema import column_names, metadata
 
 # Rebuilt whole by every build; the last one digests each customer's inputs.

@@ -53,8 +53,8 @@ from sqlalchemy import Numeric, Table
 from revcert.certification.detail_proofs import proven_detail_digests
 from revcert.certification.fingerprint import customer_detail_digests, detail_digests, figures_hash
 from revcert.sqlfiles import load_sql
+from revcert.warehouse.bulk_writes import indexes_built_after
 from revcert.warehouse.connection import beside
-from revcert.warehouse.indexes import indexes_built_after
 from revcert.warehouse.schema import (
     CUSTOMER_DETAIL,
     PUBLISHED_BY_MONTH,

@@ -16,7 +16,8 @@ from revcert.extraction.salesforce_extract import ObjectExtraction, read_batch_o
 from revcert.extraction.salesforce_objects import SalesforceObject
 from revcert.settings import Settings
 from revcert.sqlfiles import load_sql
-from revcert.warehouse.connection import analyze_if_changed, connect
+from revcert.warehouse.bulk_writes import analyze_if_changed
+from revcert.warehouse.connection import connect
 
 _MAX_SHOWN = 50
 

@@ -16,7 +16,8 @@ import psycopg
 from revcert.extraction.batches import fail_batch
 from revcert.extraction.errors import SourceDataError
 from revcert.sqlfiles import load_sql
-from revcert.warehouse.connection import analyze_if_changed, connect
+from revcert.warehouse.bulk_writes import analyze_if_changed
+from revcert.warehouse.connection import connect
 
 _MAX_SHOWN = 50
 MERGES = ("stg_shop", "stg_order", "stg_order_children_cleared", "stg_refund", "stg_refund_transaction")

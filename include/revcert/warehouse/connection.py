@@ -111,22 +111,6 @@ def work_mem_at_least(conn: psycopg.Connection, size: str) -> Iterator[None]:
     conn.execute("select set_config('work_mem', %s, true)", [was])
 
 
-def analyze_if_changed(conn: psycopg.Connection, schema: str, table: str, rows_changed: int) -> bool:
-    """Analyse a table a step just wrote when `rows_changed` is more than a tenth of the rows its statistics
-    count (autovacuum's own threshold), or it has none; True if it did.
-
-    The next step plans its reads right after the write, before autovacuum has looked: a table planned from no
-    statistics or from a tenth of its size gets sorts where hashes belong. ANALYZE reads a sample, so its cost
-    does not grow with the table; a write of a few rows into a large table leaves the statistics as they are.
-    """
-    counted = conn.execute("select reltuples from pg_class where oid = %s::regclass",
-                           [f"{schema}.{table}"]).fetchone()[0]
-    if counted >= 0 and rows_changed * 10 <= counted:
-        return False
-    conn.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
-    return True
-
-
 def dsn_from_airflow(conn_id: str) -> str:
     """The connection string of an Airflow Postgres connection (environment, metadata or secrets backend).
 
