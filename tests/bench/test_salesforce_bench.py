@@ -40,6 +40,10 @@ def customers_recomputed(line: str) -> tuple[int, int, str, int, int | None]:
             None if republished == "every customer's" else number(republished.split()[0]))
 
 
+def seconds(line: str) -> float:
+    return float(re.search(r" ([\d.]+) s ", line).group(1))
+
+
 def records(line: str) -> int:
     return int(re.search(r" (\d+) records ", line).group(1))
 
@@ -79,6 +83,12 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     assert all(int(count) > 0 for count in kinds)
     assert number(changed) <= records(lines[steps["incremental: extract (DAG's API)"]]) < records(
         lines[steps["extract via bulk2"]])
+    # Each scheduled run's extraction says how much of it was the stand-in selecting records: part of it, not all.
+    for run in ("incremental", "next day"):
+        line = lines[steps[f"{run}: extract (DAG's API)"]]
+        selecting = re.search(r"\(of which the stand-in selecting the records asked for \(a scan of every record per "
+                              r"query\): ([\d.]+) s\)$", line)
+        assert selecting and float(selecting.group(1)) < seconds(line)
     assert "  goals (set for 1,000,000 lines; this run has 2,000)" in lines
     printed = {line.split("  ")[2]: line for line in lines if line.startswith("    ") and " goal " in line}
     assert set(printed) == set(GOALS)
