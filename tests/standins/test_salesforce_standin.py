@@ -16,7 +16,7 @@ from simple_salesforce.exceptions import (
 )
 
 from revcert.snapshots.salesforce_snapshot import read_records
-from revcert.standins.salesforce.server import Fault, SalesforceStandIn
+from revcert.standins.salesforce.server import Fault, SalesforceOrg, SalesforceStandIn
 
 pytestmark = pytest.mark.integration
 
@@ -93,6 +93,22 @@ def test_where_limit_and_order(standin, small_org):
 def test_describe_lists_the_fields(standin):
     fields = {f["name"] for f in login(standin).Account.describe()["fields"]}
     assert {"Id", "Name", "ParentId", "Business_Unit__c", "IsDeleted", "SystemModstamp"} <= fields
+
+
+def test_describe_after_edits_lists_the_fields_the_edited_and_new_records_brought(standin):
+    org = standin.org
+    lines = sorted(org.objects["SBQQ__Subscription__c"])
+    before = set(org.describe_fields("SBQQ__Subscription__c"))
+    org.apply_edits("SBQQ__Subscription__c", changes={lines[0]: {"Edited_Field__c": "x"}},
+                    new=[{**org.objects["SBQQ__Subscription__c"][lines[1]], "Id": "a1Bnew000000001AAA",
+                          "New_Field__c": "y"}], deletions=[lines[2]])
+    after = org.describe_fields("SBQQ__Subscription__c")
+    assert set(after) == before | {"Edited_Field__c", "New_Field__c"}
+    # The same as describing an org that holds these records from the start.
+    assert after == SalesforceOrg({"SBQQ__Subscription__c": list(org.objects["SBQQ__Subscription__c"].values())
+                                   }).describe_fields("SBQQ__Subscription__c")
+    names = {f["name"] for f in login(standin).SBQQ__Subscription__c.describe()["fields"]}
+    assert {"Edited_Field__c", "New_Field__c"} <= names
 
 
 @pytest.mark.parametrize("soql, error_code", [

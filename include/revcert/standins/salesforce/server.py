@@ -178,13 +178,17 @@ class SalesforceOrg:
         with self.lock:
             modstamp = self.next_modstamp()
             rows = self.objects.setdefault(object_name, {})
-            self._record_fields.pop(object_name, None)
             for record_id, values in (changes or {}).items():
                 rows[record_id] = {**rows[record_id], **values, "SystemModstamp": modstamp}
             for record in new or []:
                 rows[record["Id"]] = {**record, "SystemModstamp": modstamp}
             for record_id in deletions or []:
                 rows[record_id] = {**rows[record_id], "IsDeleted": True, "SystemModstamp": modstamp}
+            # An edit only adds fields: the fields the records carry are those known plus the edited records'
+            # (describing an object again would read every record of it).
+            if object_name in self._record_fields:
+                self._record_fields[object_name] |= {key for edited in [*(changes or {}).values(), *(new or [])]
+                                                     for key in edited if key != "attributes"}
             return modstamp
 
 
