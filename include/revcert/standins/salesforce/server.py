@@ -336,9 +336,10 @@ class SalesforceStandIn:
         query, known = self._compile(text)
         resolve = lambda name: known[name.lower()]  # noqa: E731
         started = time.monotonic()
+        wanted = soql.predicate(query.where, resolve)
         with self.org.lock:
             rows = [r for r in self.org.objects[query.object_name].values()
-                    if (include_deleted or not r.get("IsDeleted")) and soql.matches(query.where, r, resolve)]
+                    if (include_deleted or not r.get("IsDeleted")) and wanted(r)]
         with self._lock:
             self.seconds_selecting += time.monotonic() - started
         for name, descending, nulls_last in reversed(query.order_by):

@@ -242,17 +242,19 @@ def parse(soql: str) -> Query:
     return _Parser(tokenize(soql)).parse()
 
 
-def _comparable(value: Any, like: Any) -> Any:
-    """Bring a record's JSON value to the type of the literal it is compared with."""
-    if value is None:
-        return None
+def _converter(like: Any) -> Callable[[Any], Any]:
+    """What brings a record's JSON value to the type of the literal it is compared with."""
     if isinstance(like, datetime):
-        return parse_datetime(value)
+        return parse_datetime
     if isinstance(like, date):
-        return date.fromisoformat(value)
-    if isinstance(like, Decimal) and not isinstance(value, bool):
-        return Decimal(value)
-    return value
+        return date.fromisoformat
+    if isinstance(like, Decimal):
+        return lambda value: value if isinstance(value, bool) else Decimal(value)
+    return lambda value: value
+
+
+def _comparable(value: Any, like: Any) -> Any:
+    return None if value is None else _converter(like)(value)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -261,23 +263,38 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
 }
 
 
-def matches(condition: Any, record: dict[str, Any], resolve: Callable[[str], str]) -> bool:
+def predicate(condition: Any, resolve: Callable[[str], str]) -> Callable[[dict[str, Any]], bool]:
+    """A WHERE condition as a test of one record, its fields resolved and its literals' types read once: a query
+    tests every record of its object."""
     if condition is None:
-        return True
+        return lambda record: True
     if isinstance(condition, BoolOp):
+        parts = [predicate(part, resolve) for part in condition.parts]
         if condition.op == "AND":
-            return all(matches(part, record, resolve) for part in condition.parts)
+            return lambda record: all(part(record) for part in parts)
         if condition.op == "OR":
-            return any(matches(part, record, resolve) for part in condition.parts)
-        return not matches(condition.parts[0], record, resolve)
-    value = record.get(resolve(condition.field))
+            return lambda record: any(part(record) for part in parts)
+        return lambda record: not parts[0](record)
+    key = resolve(condition.field)
     if isinstance(condition, Membership):
-        found = any(_comparable(value, v) == v for v in condition.values)
-        return found != condition.negated
-    literal = condition.value
-    if literal is None or value is None:
-        return _COMPARE[condition.op](value, literal) if condition.op in ("=", "!=") else False
-    return _COMPARE[condition.op](_comparable(value, literal), literal)
+        values, negated = condition.values, condition.negated
+        return lambda record: any(_comparable(record.get(key), v) == v for v in values) != negated
+    literal, compare = condition.value, _COMPARE[condition.op]
+    with_null = condition.op in ("=", "!=")  # a null compares only by equality
+    if literal is None:
+        return lambda record: with_null and compare(record.get(key), None)
+    convert = _converter(literal)
+
+    def compared(record: dict[str, Any]) -> bool:
+        value = record.get(key)
+        if value is None:
+            return with_null and compare(value, literal)
+        return compare(convert(value), literal)
+    return compared
+
+
+def matches(condition: Any, record: dict[str, Any], resolve: Callable[[str], str]) -> bool:
+    return predicate(condition, resolve)(record)
 
 
 def condition_fields(condition: Any) -> Iterable[str]:
