@@ -253,10 +253,6 @@ def _converter(like: Any) -> Callable[[Any], Any]:
     return lambda value: value
 
 
-def _comparable(value: Any, like: Any) -> Any:
-    return None if value is None else _converter(like)(value)
-
-
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "=": lambda a, b: a == b, "!=": lambda a, b: a != b,
     "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
@@ -277,8 +273,9 @@ def predicate(condition: Any, resolve: Callable[[str], str]) -> Callable[[dict[s
         return lambda record: not parts[0](record)
     key = resolve(condition.field)
     if isinstance(condition, Membership):
-        values, negated = condition.values, condition.negated
-        return lambda record: any(_comparable(record.get(key), v) == v for v in values) != negated
+        members, negated = [(_converter(v), v) for v in condition.values], condition.negated
+        return lambda record: any((None if (value := record.get(key)) is None else convert(value)) == member
+                                  for convert, member in members) != negated
     literal, compare = condition.value, _COMPARE[condition.op]
     with_null = condition.op in ("=", "!=")  # a null compares only by equality
     if literal is None:
