@@ -35,7 +35,8 @@ from tests.faults.checks import viz_rows
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1500)]
 BACKFILL_DAY = date(2026, 10, 15)
-PASSWORDS = {"finance": secrets.token_urlsafe(12), "operator": secrets.token_urlsafe(12)}
+# Random passwords may begin with "-"; the finance one always does, so the CLI's reading of it is tested every run.
+PASSWORDS = {"finance": "-" + secrets.token_urlsafe(12), "operator": secrets.token_urlsafe(12)}
 ROLES = {"finance": "Finance viewer", "operator": "Operator"}
 # Airflow's answers are polled gently, and a run through the scheduler gets minutes.
 wait = partial(wait_until, timeout=600, poll=0.5)
@@ -83,8 +84,9 @@ def topology(org, tmp_path_factory) -> Iterator[ComposeTopology]:
                 f"postgresql://revcert_viz:{env_file['REVCERT_VIZ_PASSWORD']}@warehouse:5432/revcert")
             topology.start_data_services()
             assert set(env_file_names()) == set(env_file), "the test fills in exactly what .env.example asks for"
+            # `--password=`: a password beginning with "-" would otherwise be read as an option.
             topology.boot(after_init=lambda: [
-                topology.airflow("users", "create", "--username", user, "--password", password, "--role", ROLES[user],
+                topology.airflow("users", "create", "--username", user, f"--password={password}", "--role", ROLES[user],
                                  "--email", f"{user}@example.com", "--firstname", user, "--lastname", "Test")
                 for user, password in PASSWORDS.items()])
             yield topology
