@@ -274,8 +274,13 @@ def predicate(condition: Any, resolve: Callable[[str], str]) -> Callable[[dict[s
     key = resolve(condition.field)
     if isinstance(condition, Membership):
         members, negated = [(_converter(v), v) for v in condition.values], condition.negated
-        return lambda record: any((None if (value := record.get(key)) is None else convert(value)) == member
-                                  for convert, member in members) != negated
+
+        def is_member(record: dict[str, Any]) -> bool:
+            value = record.get(key)
+            if value is None:
+                return (None in condition.values) != negated
+            return any(convert(value) == member for convert, member in members) != negated
+        return is_member
     literal, compare = condition.value, _COMPARE[condition.op]
     with_null = condition.op in ("=", "!=")  # a null compares only by equality
     if literal is None:
