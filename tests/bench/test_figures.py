@@ -1,7 +1,19 @@
 """How the bench sets repeated runs and goals down: medians, the worst memory, and every miss named."""
 from __future__ import annotations
 
-from revcert.bench.figures import Goal, StepFigures, format_figures, median_of_runs
+import time
+
+from revcert.bench.figures import ForkedCopiesMemory, Goal, StepFigures, format_figures, median_of_runs
+from revcert.certification.forked import forked
+
+MIB = 1 << 20
+
+
+def written(mib: int) -> bytearray:
+    """`mib` MiB in memory: a byte written on every page."""
+    pages = bytearray(mib * MIB)
+    pages[::4096] = b"x" * (mib * MIB // 4096)
+    return pages
 
 
 def test_repeated_runs_give_the_median_time_of_the_step_and_of_each_part_and_the_highest_peak():
@@ -24,3 +36,17 @@ def test_every_goal_prints_beside_its_figure_met_or_not_met():
         ["<=", "0.5", "not", "met"], ["<=", "5", "met"], [">=", "15,000", "records/s", "not", "met"],
         ["<=", "1,024", "MiB", "met"], ["<=", "10%", "not", "met"]]
     assert "0.62" in printed[0] and "14,999 records/s" in printed[2] and "10.0%" in printed[4]
+
+
+def test_the_memory_a_forked_copy_holds_of_its_own_is_counted_and_the_pages_it_shares_are_not():
+    shared = written(96)  # before the fork: the copy shares these pages and only reads them
+
+    def work() -> int:
+        own = written(48)  # in the copy: its own
+        time.sleep(0.8)
+        return len(own) + shared[0]
+
+    with ForkedCopiesMemory() as copies, forked(work, "a copy") as result:
+        assert result() == 48 * MIB + ord("x")
+    assert 44 <= copies.peak_mib < 90
+    assert str(copies) == f"its forked copies held at most {copies.peak_mib:,.0f} MiB of their own"

@@ -22,7 +22,8 @@ MEDIANS = ("mart", "mrr-playbook peer", "floor: COPY + one grouped scan", "movem
 RUN_PARTS = {"transform (mart)", "identity check", "certify", "publish"}
 RECOMPUTED = re.compile(r"\(mart recomputed ([\d,]+) of ([\d,]+) customers, (whole: .+|incremental); "
                         r"check 4 compared ([\d,]+) customers' detail; "
-                        r"publishing compared (every customer's|[\d,]+ customers') detail\)$")
+                        r"publishing compared (every customer's|[\d,]+ customers') detail; "
+                        r"its forked copies held at most [\d,]+ MiB of their own\)$")
 CHANGED = re.compile(r"^  ([\d,]+) of the org's ([\d,]+) records changed at the source \([\d.]+%\): "
                      r"(\d+) line edits, (\d+) amendments, (\d+) renewals, (\d+) line deletions, "
                      r"one account's business unit, one dated conversion rate$")
@@ -54,6 +55,9 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     steps = {line[2:36].strip(): number for number, line in enumerate(lines) if re.match(r"  \S", line)}
     for step in MEDIANS:
         assert "(median of 3 runs: " in lines[steps[step]]
+    # 2,000 lines are too few to split the derivation: no forked copy held anything.
+    assert re.search(r"; 2 processes at most, its forked copies held at most 0 MiB of their own\)$",
+                     lines[steps["independent derivation"]])
     for api in ("rest", "bulk2"):
         assert re.search(r"records/s  \(a client that discards the pages; serving is \d+% of the extraction",
                          lines[steps[f"stand-in alone, {api} pages"]])

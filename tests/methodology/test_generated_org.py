@@ -8,8 +8,16 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from revcert.certification import independent_derivation
 from revcert.certification.figure_comparison import compare_figures, compare_with_mart, read_mart_figures
-from revcert.certification.independent_derivation import derive_figures, read_staging
+from revcert.certification.independent_derivation import (
+    carried_lines,
+    contract_customers,
+    customer_parts,
+    derive_figures,
+    read_staging,
+    renewal_links,
+)
 from revcert.methodology.identity import movement_identity_breaks
 from revcert.methodology.mart import build_mart, model_statement
 from revcert.settings import Settings
@@ -70,3 +78,37 @@ def test_a_one_cent_change_in_the_mart_is_caught(staged_default_org):
     assert {d.difference for d in cohort if not d.figure.endswith("_pct")} == {Decimal("0.01")}
     assert sorted(b.business_unit is None for b in breaks) == [False, True]
     assert all(b.difference == Decimal("-0.01") and len(b.customer_ids) == 1 for b in breaks)
+
+
+def test_the_derivation_split_between_processes_compares_as_one_process_does(staged_default_org, monkeypatch):
+    """Check 4 as certification runs it with the derivation in three processes (the generated org is small: the
+    lines each process needs are lowered to split it): equal figures, every customer compared by digest; and a
+    cent changed in a forked part's customer is named as in one process."""
+    monkeypatch.setattr(independent_derivation, "LINES_PER_PROCESS", 100)
+    as_of, grace = date(2026, 11, 21), Settings().renewal_grace_days
+    with psycopg.connect(staged_default_org) as conn:
+        build_mart(conn, as_of, [])
+        staged = read_staging(conn)
+        parts = customer_parts(carried_lines(staged, grace, *_grouping(staged)).by_customer, 3)
+        assert len(parts) == 3
+        split = compare_with_mart(conn, staged, as_of, grace, [], processes=3)
+        assert (split.differences, split.customers_read) == ([], 0)
+        assert split.customers_compared == split.customers == compare_with_mart(conn, staged, as_of, grace,
+                                                                                 []).customers
+        assert derive_figures(staged, as_of, grace, processes=3) == derive_figures(staged, as_of, grace)
+        customer = parts[2][len(parts[2]) // 2]
+        conn.execute("update mart.mart_customer_month set recognized_revenue = recognized_revenue + 0.01 "
+                     "where customer_id = %s and month = (select max(month) from mart.mart_customer_month "
+                     "where customer_id = %s)", [customer, customer])
+        named = [compare_with_mart(conn, staged, as_of, grace, [], processes=processes)
+                 for processes in (1, 3)]
+        conn.rollback()
+    assert named[0].differences == named[1].differences
+    assert [(d.table, d.where["customer_id"], d.figure, d.difference) for d in named[1].differences] == [
+        ("mart_customer_month", customer, "recognized_revenue", Decimal("0.01"))]
+    assert named[1].customers_read == 1
+
+
+def _grouping(staged):
+    links = renewal_links(staged.contracts, staged.renewed_contract_of_opportunity)
+    return links, contract_customers(staged.contracts, links, {})

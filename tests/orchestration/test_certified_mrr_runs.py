@@ -10,7 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from revcert.certification import independent_derivation
 from revcert.certification.fingerprint import customer_detail_digests, detail_digests, published_hash
+from revcert.certification.forked import forked
 from revcert.certification.independent_derivation import derive_figures, read_staging
 from revcert.settings import Settings
 from revcert.standins.salesforce.server import SalesforceOrg
@@ -52,7 +54,12 @@ def certification(url: str) -> tuple:
 
 def test_a_clean_run_certifies_and_publishes_what_the_derivation_gives(dag, monkeypatch, warehouse_url, org, slack,
                                                                        tmp_path):
+    # The certify task splits the derivation between two processes, as it does a large org's.
+    forks: list[str] = []
+    monkeypatch.setattr(independent_derivation, "LINES_PER_PROCESS", 1)
+    monkeypatch.setattr(independent_derivation, "forked", lambda work, name: forks.append(name) or forked(work, name))
     state, tasks = run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path)
+    assert forks == ["the derivation's part 2 of 2"]
     assert state == "success"
     assert set(tasks.values()) == {"success"} and len(tasks) == 11
     certification_id, status, figures_hash = certification(warehouse_url)

@@ -5,6 +5,7 @@ import json
 import resource
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -59,6 +60,60 @@ def peak_mib() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# How often the memory of a step's forked copies is read: they grow steadily, and reading costs the kernel a walk
+# of their pages.
+_COPIES_SAMPLED_EVERY = 0.2
+
+
+class ForkedCopiesMemory:
+    """The most memory this process's children held privately at once, read from /proc every
+    `_COPIES_SAMPLED_EVERY` seconds while the block runs (in a thread beside it).
+
+    A child forked from this process shares its pages until either writes them. Its resident size would count
+    the shared pages twice; what it holds privately (`Private_Clean` + `Private_Dirty` in smaps_rollup) is what
+    it adds. A step's own high-water mark plus this is an upper bound of the step's memory: the two peaks may not
+    coincide.
+    """
+
+    def __init__(self) -> None:
+        self.peak_mib = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="forked copies' memory", daemon=True)
+
+    def __enter__(self) -> ForkedCopiesMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(_COPIES_SAMPLED_EVERY):
+            self.peak_mib = max(self.peak_mib, sum(map(_private_mib, _children())))
+
+    def __str__(self) -> str:
+        return f"its forked copies held at most {self.peak_mib:,.0f} MiB of their own"
+
+
+def _children() -> list[str]:
+    return [pid for task in Path("/proc/self/task").iterdir() for pid in _read(task / "children").split()]
+
+
+def _read(path: Path) -> str:
+    """A /proc file's text; empty if its thread or process ended meanwhile."""
+    try:
+        return path.read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
+
+
+def _private_mib(pid: str) -> float:
+    rollup = _read(Path(f"/proc/{pid}/smaps_rollup"))
+    return sum(int(line.split()[1]) for line in rollup.splitlines()
+               if line.startswith(("Private_Clean:", "Private_Dirty:"))) / 1024
 
 
 def run_step(step: str, *args: str, unit: str = "rows", name: str | None = None) -> StepFigures:

@@ -34,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg import sql
 
-from revcert.bench.figures import Goal, StepFigures, format_figures, median_of_runs, peak_mib, run_step
+from revcert.bench.figures import (
+    ForkedCopiesMemory,
+    Goal,
+    StepFigures,
+    format_figures,
+    median_of_runs,
+    peak_mib,
+    run_step,
+)
 from revcert.sqlfiles import load_sql
 from revcert.warehouse.connection import connect
 from revcert.warehouse.embedded import EmbeddedPostgres
@@ -234,17 +242,21 @@ def _derivation(url: str, as_of: str) -> dict[str, Any]:
     from revcert.settings import Settings
     from revcert.warehouse.connection import beside
 
-    started, as_of_date, grace = time.monotonic(), date.fromisoformat(as_of), Settings().renewal_grace_days
-    with connect(url) as conn, beside(conn) as other, ThreadPoolExecutor(1) as pool:
+    started, as_of_date, settings = time.monotonic(), date.fromisoformat(as_of), Settings()
+    with (ForkedCopiesMemory() as copies, connect(url) as conn, beside(conn) as other,
+          ThreadPoolExecutor(1) as pool):
         digests = pool.submit(detail_digests, other)
-        proofs = read_proofs(conn, as_of_date, grace, scoped=False, mart_digests=digests.result)
+        proofs = read_proofs(conn, as_of_date, settings.renewal_grace_days, scoped=False, mart_digests=digests.result)
         staged = read_staging(conn)
-        comparison = compare_with_mart(conn, staged, as_of_date, grace, [], proofs)
+        comparison = compare_with_mart(conn, staged, as_of_date, settings.renewal_grace_days, [], proofs,
+                                       settings.derivation_processes)
     if comparison.differences:
         raise SystemExit(f"the derivation disagrees with the mart: {comparison.differences[:5]}")
-    return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": len(staged.lines),
+    return {"seconds": time.monotonic() - started, "peak_mib": peak_mib() + copies.peak_mib,
+            "records": len(staged.lines),
             "detail": f"{comparison.customers_compared:,} customers' detail compared by digest, "
-                      f"{comparison.customers_read:,} of them read row by row"}
+                      f"{comparison.customers_read:,} of them read row by row; "
+                      f"{settings.derivation_processes} processes at most, {copies}"}
 
 
 @contextmanager
@@ -273,7 +285,7 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
 
     settings, as_of_date, parts = Settings(), date.fromisoformat(as_of), {}
     started = time.monotonic()
-    with connect(url) as conn:
+    with ForkedCopiesMemory() as copies, connect(url) as conn:
         certification_id = open_certification(conn, DAG_ID, run_id, as_of_date)
         batch_id = conn.execute("select max(batch_id) from raw.extraction_batch where status = 'staged'").fetchone()[0]
         update_certification(conn, certification_id, extraction_batch_id=batch_id)
@@ -304,10 +316,11 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
     how = f"whole: {build.whole_because}" if build.whole_because else "incremental"
     republished = ("every customer's" if published.customers_compared is None
                    else f"{published.customers_compared:,} customers'")
-    return {"seconds": time.monotonic() - started, "peak_mib": peak_mib(), "records": published.rows_written,
+    return {"seconds": time.monotonic() - started, "peak_mib": peak_mib() + copies.peak_mib,
+            "records": published.rows_written,
             "parts": parts, "detail": f"mart recomputed {build.customers_recomputed:,} of {build.customers:,} "
                                       f"customers, {how}; check 4 compared {compared:,} customers' detail; "
-                                      f"publishing compared {republished} detail"}
+                                      f"publishing compared {republished} detail; {copies}"}
 
 
 def _scheduled_run(url: str, standin: SalesforceStandIn, standin_json: str, as_of: date, label: str

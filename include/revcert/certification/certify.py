@@ -134,7 +134,8 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
                              mart_digests=digests.result)
         on_the_server = pool.submit(_server_checks, other, digests, proofs)
         derivation = _guarded(conn, "independent_derivation", lambda: check_independent_derivation(
-            conn, certification.as_of_date, settings.renewal_grace_days, overrides, proofs))
+            conn, certification.as_of_date, settings.renewal_grace_days, overrides, proofs,
+            settings.derivation_processes))
         (integrity, identity, detail_sums, shadows), hashed = on_the_server.result()
     if derivation.passed and detail_sums.passed:
         record_proofs(conn, proofs, certification.certification_id)

@@ -99,12 +99,14 @@ def check_detail_sums(conn: psycopg.Connection, customers: list[str] | None = No
 
 
 def check_independent_derivation(conn: psycopg.Connection, as_of: date, renewal_grace_days: int,
-                                 overrides: list[ClassificationOverride], proofs: DetailProofs | None = None
-                                 ) -> CheckResult:
+                                 overrides: list[ClassificationOverride], proofs: DetailProofs | None = None,
+                                 processes: int = 1) -> CheckResult:
     """4. A second implementation, reading staging directly, gives every published figure to the cent (each
-    customer's detail compared by the digest of its rows, or with `proofs` those it has no proof for)."""
+    customer's detail compared by the digest of its rows, or with `proofs` those it has no proof for), in up to
+    `processes` processes."""
     try:
-        comparison = compare_with_mart(conn, read_staging(conn), as_of, renewal_grace_days, overrides, proofs)
+        comparison = compare_with_mart(conn, read_staging(conn), as_of, renewal_grace_days, overrides, proofs,
+                                       processes)
     except DerivationError as error:
         return CheckResult("independent_derivation", False, f"the derivation refused the data: {error}")
     differences = comparison.differences

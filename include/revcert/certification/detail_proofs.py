@@ -30,7 +30,6 @@ import psycopg
 
 from revcert.certification import independent_derivation
 from revcert.certification.fingerprint import CustomerDigests, customer_detail_digests
-from revcert.certification.independent_derivation import CustomerDetail
 from revcert.sqlfiles import load_sql
 from revcert.warehouse import schema
 
@@ -98,11 +97,11 @@ class DetailProofs:
         return sorted(customer_id for customer_id, digest in self.mart_now.items()
                       if self.vouched.get(customer_id, (None, None))[1] != digest)
 
-    def note_derived(self, detail: CustomerDetail) -> None:
+    def note_derived(self, customer_id: str, inputs_digest: bytes, compared: bool) -> None:
         """A customer the derivation gave detail, compared or not."""
-        self.inputs[detail.customer_id] = detail.inputs_digest
-        if detail.derived:
-            self.compared.add(detail.customer_id)
+        self.inputs[customer_id] = inputs_digest
+        if compared:
+            self.compared.add(customer_id)
 
 
 def _proofs_under(conn: psycopg.Connection, basis: bytes) -> dict[str, tuple[bytes, bytes]]:

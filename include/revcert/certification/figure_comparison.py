@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import count
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import sql
@@ -207,22 +207,37 @@ class Comparison:
 
 
 def compare_with_mart(conn: psycopg.Connection, org: StagedOrg, as_of: date, renewal_grace_limit: int,
-                      overrides: list[Override], proofs: DetailProofs | None = None) -> Comparison:
+                      overrides: list[Override], proofs: DetailProofs | None = None, processes: int = 1
+                      ) -> Comparison:
     """Derive every published figure and compare it with the mart's: every customer's detail, or with `proofs`
     those it does not vouch for (and `proofs` learns what this comparison vouches for). Without `proofs`, the
-    mart's detail is hashed on `conn`, which sets its DateStyle to ISO for the rest of its transaction."""
+    mart's detail is hashed on `conn`, which sets its DateStyle to ISO for the rest of its transaction. The
+    derivation may use up to `processes` processes (`derive_figures`)."""
     if proofs is None and conn.autocommit:
         raise ValueError("compare_with_mart hashes the mart and reads its rows in one transaction: give it a "
                          "connection that is not in autocommit")
     proofs = proofs or read_proofs(conn, as_of, renewal_grace_limit, scoped=False,
                                    mart_digests=lambda: detail_digests(conn))
     detail = _CustomerComparison(conn, proofs)
-    derived = derive_figures(org, as_of, renewal_grace_limit, overrides, detail.compare, proofs.needs_comparison,
-                             proofs.basis)
+    # The mart's digests are waited for once the org is grouped: the customers are compared with them, in this
+    # process or in a forked copy of it.
+    derived = derive_figures(org, as_of, renewal_grace_limit, overrides, detail.take, proofs.needs_comparison,
+                             proofs.basis, detail.summarise, lambda: proofs.mart_now, processes)
     detail.finish()
     differences = detail.differences + compare_figures(read_mart_figures(conn), derived)
     compared = detail.rows_compared + sum(len(rows) for rows in derived.by_mart_table().values())
     return Comparison(differences, compared, len(proofs.inputs), len(proofs.compared), detail.customers_read)
+
+
+class CustomerSummary(NamedTuple):
+    """A customer's detail as the comparison keeps it: its inputs digest, whether its rows were made, how many,
+    and, if their digest differs from the mart's, the rows per detail table (as `DetailTable.held` keeps them)."""
+
+    customer_id: str
+    inputs_digest: bytes
+    derived: bool
+    rows: int
+    held: list[list[tuple]] | None
 
 
 # Customers whose derived rows wait in memory for their mart rows, read for all of them in one pass.
@@ -242,15 +257,22 @@ class _CustomerComparison:
         self.rows_compared = self.customers_read = 0
         self.pending: list[tuple[str, list]] = []  # customer, its rows per table as `held` keeps them
 
-    def compare(self, detail: CustomerDetail) -> None:
-        self.proofs.note_derived(detail)
+    def summarise(self, detail: CustomerDetail) -> CustomerSummary:
+        """What the comparison keeps of a customer's detail: its rows only if their digest is not the mart's."""
         if not detail.derived:
-            return
+            return CustomerSummary(detail.customer_id, detail.inputs_digest, False, 0, None)
         by_table = detail.by_mart_table()
-        self.rows_compared += sum(map(len, by_table.values()))
-        if self._digest(by_table) != self.proofs.mart_now.get(detail.customer_id):
-            self.pending.append((detail.customer_id, [table.held(detail.customer_id, by_table[table.table.name])
-                                                      for table in self.tables]))
+        rows = sum(map(len, by_table.values()))
+        if self._digest(by_table) == self.proofs.mart_now.get(detail.customer_id):
+            return CustomerSummary(detail.customer_id, detail.inputs_digest, True, rows, None)
+        return CustomerSummary(detail.customer_id, detail.inputs_digest, True, rows,
+                               [table.held(detail.customer_id, by_table[table.table.name]) for table in self.tables])
+
+    def take(self, summary: CustomerSummary) -> None:
+        self.proofs.note_derived(summary.customer_id, summary.inputs_digest, summary.derived)
+        self.rows_compared += summary.rows
+        if summary.held is not None:
+            self.pending.append((summary.customer_id, summary.held))
             if len(self.pending) == CUSTOMERS_PER_READ:
                 self._compare_pending()
 

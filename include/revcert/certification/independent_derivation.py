@@ -25,17 +25,18 @@ import hashlib
 import pickle
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache, partial
 from operator import itemgetter
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import psycopg
 
+from revcert.certification.forked import can_fork, forked
 from revcert.sqlfiles import load_sql
 
 UNASSIGNED = "UNASSIGNED"
@@ -757,6 +758,21 @@ class _Sums:
             stopped[len(months)][0] += 1
             stopped[len(months)][1] += cohort_starting
 
+    def merge(self, other: _Sums) -> None:
+        """Another part's customers' sums added to these (rows line up: by months before the as-of month in the
+        bridge, by months after the cohort month in cohorts)."""
+        if len(other.calendar) > len(self.calendar):
+            self.calendar = other.calendar
+        for unit, rows in other.bridge.items():
+            bridge = self.bridge.setdefault(unit, [])
+            bridge.extend([0] * 10 for _ in range(len(rows) - len(bridge)))
+            for sums, more in zip(bridge, rows):
+                _add_into(sums, more)
+        for own, theirs, width in ((self.cohorts, other.cohorts, 4), (self.stopped, other.stopped, 2)):
+            for key, rows in theirs.items():
+                for sums, more in zip(own.setdefault(key, [[0] * width for _ in rows]), rows):
+                    _add_into(sums, more)
+
     def _count_stopped_customers(self) -> None:
         for key, changes in self.stopped.items():
             customers = starting = 0
@@ -878,54 +894,119 @@ def _every_customer(customer_id: str, inputs_digest: bytes) -> bool:
     return True
 
 
+def _as_derived(detail: CustomerDetail) -> CustomerDetail:
+    return detail
+
+
+# A customer's share of the work follows its lines. A copy of the process is forked only when each process gets
+# at least this many carried lines: below that, forking and handing the result back cost more than they save.
+LINES_PER_PROCESS = 50_000
+
+
 def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overrides: Sequence[Override] = (),
-                   each_customer: Callable[[CustomerDetail], None] = lambda detail: None,
-                   rows_wanted: Callable[[str, bytes], bool] = _every_customer, basis: bytes = b"") -> DerivedFigures:
+                   each_customer: Callable[[Any], None] = lambda detail: None,
+                   rows_wanted: Callable[[str, bytes], bool] = _every_customer, basis: bytes = b"",
+                   summarise: Callable[[CustomerDetail], Any] = _as_derived,
+                   before_customers: Callable[[], object] = lambda: None, processes: int = 1) -> DerivedFigures:
     """Every published figure as of `as_of`: the bridge per business unit and in total and cohort retention,
-    returned; and the detail behind them (each customer's months, lines and contracts), handed to
-    `each_customer` one customer at a time, in the order of their ids (code points, as PostgreSQL's "C").
+    returned; and the detail behind them (each customer's months, lines and contracts), one customer at a time,
+    in the order of their ids (code points, as PostgreSQL's "C").
 
     Every customer is derived and summed. Its detail rows are made only if `rows_wanted(customer, its inputs
-    digest)`; the digest (`customer_inputs_digest` after `basis`) goes to `each_customer` either way."""
+    digest)`; the digest (`customer_inputs_digest` after `basis`) is in the detail either way. `summarise(detail)`
+    runs where the customer was derived, and `each_customer` is handed what it returns, in this process, in
+    customer order. `before_customers()` runs once the org is grouped by customer, before the first is derived.
+
+    With `processes` above 1 and an org large enough (`LINES_PER_PROCESS`), the customers are split into that
+    many runs of consecutive ids with about as many lines each: the first is derived here, each other in a forked
+    copy of this process, at the same time. `rows_wanted` and `summarise` then run in the copies: what they read
+    must be ready when `before_customers` returns, and what they change stays in the copy. The figures are the
+    same however the customers are split: they are integer sums."""
     with collector_paused():
-        return _derive_figures(org, as_of, renewal_grace_limit, overrides, each_customer, rows_wanted, basis)
+        derivation = _CustomerDerivation(org, as_of, renewal_grace_limit, overrides, rows_wanted, basis)
+        before_customers()
+        parts = customer_parts(derivation.carried.by_customer, processes if can_fork() else 1)
+        with ExitStack() as copies:
+            later = [copies.enter_context(forked(partial(_derived_part, derivation, part, summarise),
+                                                 f"the derivation's part {number} of {len(parts)}"))
+                     for number, part in enumerate(parts[1:], 2)]
+            sums = derivation.sums(parts[0], summarise, each_customer)
+            for part in later:
+                part_sums, summaries = part()
+                sums.merge(part_sums)
+                for summary in summaries:
+                    each_customer(summary)
+        return sums.figures(derivation.currency)
 
 
-def _derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overrides: Sequence[Override],
-                    each_customer: Callable[[CustomerDetail], None], rows_wanted: Callable[[str, bytes], bool],
-                    basis: bytes) -> DerivedFigures:
-    currency = reporting_currency(org)
-    override_of = {o.contract_id: o for o in overrides}
-    links = renewal_links(org.contracts, org.renewed_contract_of_opportunity)
-    customers = contract_customers(org.contracts, links, {c: o.customer_account_id for c, o in override_of.items()})
-    contracts_of = _contracts_by_customer(links, customers)
-    rates = check_rates(org.rates)
-    sums = _Sums(as_of)
-    carried = carried_lines(org, renewal_grace_limit, links, customers)
-    for customer_id in sorted(carried.by_customer):
-        intervals = customer_intervals(carried.by_customer.pop(customer_id), org, currency, rates, carried.grace)
-        months = customer_months(intervals, as_of, customer_id)
-        if not months:
-            continue
-        if customer_id not in org.accounts:
-            raise DerivationError(f"contract_without_account: customer account {customer_id}")
-        name, unit = org.accounts[customer_id][0], (org.accounts[customer_id][1] or "").strip() or UNASSIGNED
-        contracts = contracts_of.pop(customer_id, {})
-        inputs_digest = customer_inputs_digest(
-            basis, currency, customer_id, org.accounts[customer_id], intervals,
-            [_contract_inputs(org.contracts[contract_id], renews, override_of.get(contract_id))
-             for contract_id, renews in contracts.items()])
-        detail = CustomerDetail(customer_id, inputs_digest, rows_wanted(customer_id, inputs_digest))
-        if detail.derived:
-            detail.contracts = [customer_contract_row(org.contracts[contract_id], customer_id, contracts[contract_id],
-                                                      override_of.get(contract_id))
-                                for contract_id in sorted(contracts)]
-            detail.lines = sorted((customer_line_row(customer_id, interval) for interval in intervals), key=_first)
-            detail.months = [customer_month_row(month, customer_id, unit, name, currency)
-                             for month in months if has_figures(month)]
-        sums.add(unit, months)
-        each_customer(detail)
-    return sums.figures(currency)
+def customer_parts(lines_of: dict[str, list[Line]], processes: int) -> list[list[str]]:
+    """The customers in id order, as runs of consecutive ids with about as many lines each: one run per process,
+    for at most `processes` processes and as many as there are `LINES_PER_PROCESS` lines for, at least one. A
+    customer goes where the middle of its lines falls; a run left empty is no process."""
+    total = sum(map(len, lines_of.values()))
+    count = max(1, min(processes, total // LINES_PER_PROCESS))
+    parts: list[list[str]] = [[] for _ in range(count)]
+    lines_before = 0
+    for customer_id in sorted(lines_of):
+        lines = len(lines_of[customer_id])
+        parts[(2 * lines_before + lines) * count // (2 * total)].append(customer_id)
+        lines_before += lines
+    return [part for part in parts if part] or [[]]
+
+
+def _derived_part(derivation: _CustomerDerivation, customer_ids: list[str], summarise: Callable[[CustomerDetail], Any]
+                  ) -> tuple[_Sums, list]:
+    summaries: list = []
+    return derivation.sums(customer_ids, summarise, summaries.append), summaries
+
+
+class _CustomerDerivation:
+    """The org grouped by customer (its carried lines, its contracts and what renews what), and the derivation of
+    one customer after another from it."""
+
+    def __init__(self, org: StagedOrg, as_of: date, renewal_grace_limit: int, overrides: Sequence[Override],
+                 rows_wanted: Callable[[str, bytes], bool], basis: bytes) -> None:
+        self.org, self.as_of, self.rows_wanted, self.basis = org, as_of, rows_wanted, basis
+        self.currency = reporting_currency(org)
+        self.override_of = {o.contract_id: o for o in overrides}
+        links = renewal_links(org.contracts, org.renewed_contract_of_opportunity)
+        customers = contract_customers(org.contracts, links,
+                                       {c: o.customer_account_id for c, o in self.override_of.items()})
+        self.contracts_of = _contracts_by_customer(links, customers)
+        self.rates = check_rates(org.rates)
+        self.carried = carried_lines(org, renewal_grace_limit, links, customers)
+
+    def sums(self, customer_ids: list[str], summarise: Callable[[CustomerDetail], Any],
+             hand_over: Callable[[Any], None]) -> _Sums:
+        """The bridge and cohort sums of `customer_ids`; each one's detail summarised and handed over, in order."""
+        org, override_of, currency = self.org, self.override_of, self.currency
+        sums = _Sums(self.as_of)
+        for customer_id in customer_ids:
+            intervals = customer_intervals(self.carried.by_customer.pop(customer_id), org, currency, self.rates,
+                                           self.carried.grace)
+            months = customer_months(intervals, self.as_of, customer_id)
+            if not months:
+                continue
+            if customer_id not in org.accounts:
+                raise DerivationError(f"contract_without_account: customer account {customer_id}")
+            name, unit = org.accounts[customer_id][0], (org.accounts[customer_id][1] or "").strip() or UNASSIGNED
+            contracts = self.contracts_of.pop(customer_id, {})
+            inputs_digest = customer_inputs_digest(
+                self.basis, currency, customer_id, org.accounts[customer_id], intervals,
+                [_contract_inputs(org.contracts[contract_id], renews, override_of.get(contract_id))
+                 for contract_id, renews in contracts.items()])
+            detail = CustomerDetail(customer_id, inputs_digest, self.rows_wanted(customer_id, inputs_digest))
+            if detail.derived:
+                detail.contracts = [customer_contract_row(org.contracts[contract_id], customer_id,
+                                                          contracts[contract_id], override_of.get(contract_id))
+                                    for contract_id in sorted(contracts)]
+                detail.lines = sorted((customer_line_row(customer_id, interval) for interval in intervals),
+                                      key=_first)
+                detail.months = [customer_month_row(month, customer_id, unit, name, currency)
+                                 for month in months if has_figures(month)]
+            sums.add(unit, months)
+            hand_over(summarise(detail))
+        return sums
 
 
 def _contracts_by_customer(links: set[tuple[str, str]], customers: dict[str, str]
