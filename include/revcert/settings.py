@@ -43,7 +43,8 @@ class Settings(BaseSettings):
         lease_orphan_seconds: A holder silent this long is gone whatever Airflow says.
         statement_timeout_seconds: Longest single mart or certification statement.
         derivation_processes: Processes the independent derivation may split a large org's customers between
-            (the second and later are forked copies of the certifying task's process).
+            (the second and later are forked copies of the certifying task's process, each holding about as much
+            memory again as the org).
         connect_timeout_seconds: How long to try to reach PostgreSQL before saying it cannot.
         warehouse_conn_id: Airflow connection of the warehouse (the pipelines' login).
         viz_conn_id: Airflow connection of the read-only login the page and API use.
@@ -79,7 +80,7 @@ class Settings(BaseSettings):
     lease_stale_seconds: float = Field(60, gt=0)
     lease_orphan_seconds: float = Field(1800, gt=0)
     statement_timeout_seconds: int = Field(900, gt=0)
-    derivation_processes: int = Field(2, ge=1)
+    derivation_processes: int = Field(1, ge=1)
     connect_timeout_seconds: int = Field(10, gt=0)
     warehouse_conn_id: str = "revcert_warehouse"
     viz_conn_id: str = "revcert_viz"

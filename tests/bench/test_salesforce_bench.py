@@ -55,9 +55,12 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     steps = {line[2:36].strip(): number for number, line in enumerate(lines) if re.match(r"  \S", line)}
     for step in MEDIANS:
         assert "(median of 3 runs: " in lines[steps[step]]
-    # 2,000 lines are too few to split the derivation: no forked copy held anything.
-    assert re.search(r"; 2 processes at most, its forked copies held at most 0 MiB of their own\)$",
+    # The derivation as certification runs it by default, in one process; then split between two, which 2,000
+    # lines are too few for: no forked copy held anything.
+    assert re.search(r"; derived in at most 1 process, its forked copies held at most 0 MiB of their own\)$",
                      lines[steps["independent derivation"]])
+    assert re.search(r"\(median of 3 runs: .+; derived in at most 2 processes, its forked copies held at most 0 MiB "
+                     r"of their own\)$", lines[steps["derivation in 2 processes"]])
     for api in ("rest", "bulk2"):
         assert re.search(r"records/s  \(a client that discards the pages; serving is \d+% of the extraction",
                          lines[steps[f"stand-in alone, {api} pages"]])

@@ -54,8 +54,9 @@ def certification(url: str) -> tuple:
 
 def test_a_clean_run_certifies_and_publishes_what_the_derivation_gives(dag, monkeypatch, warehouse_url, org, slack,
                                                                        tmp_path):
-    # The certify task splits the derivation between two processes, as it does a large org's.
+    # The certify task splits the derivation between two processes, as it would a large org's when set to.
     forks: list[str] = []
+    monkeypatch.setenv("REVCERT_DERIVATION_PROCESSES", "2")
     monkeypatch.setattr(independent_derivation, "LINES_PER_PROCESS", 1)
     monkeypatch.setattr(independent_derivation, "forked", lambda work, name: forks.append(name) or forked(work, name))
     state, tasks = run_dag(dag, monkeypatch, warehouse_url, org, slack, tmp_path=tmp_path)
