@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import time
 
 import pytest
 
@@ -62,12 +64,23 @@ def test_customers_derived_in_forked_copies_are_handed_over_as_one_process_hands
     assert split == alone
 
 
-@pytest.mark.parametrize("make_case", [c for c in CASES if not c().error_rule], ids=lambda make: make.__name__)
-def test_every_golden_case_gives_the_same_figures_in_two_processes(monkeypatch, make_case):
+def customers_of(case) -> list[str]:
+    handed: list[str] = []
+    derive_figures(case.org.staged_org(), as_of_date(case), GRACE, (), handed.append,
+                   summarise=lambda detail: detail.customer_id)
+    return handed
+
+
+@pytest.mark.parametrize("make_case", [c for c in CASES if not c().error_rule and len(customers_of(c())) > 1],
+                         ids=lambda make: make.__name__)
+def test_every_golden_case_of_several_customers_gives_the_same_figures_in_two_processes(monkeypatch, make_case):
     monkeypatch.setattr(independent_derivation, "LINES_PER_PROCESS", 1)
     case = make_case()
     alone = derive_figures(case.org.staged_org(), as_of_date(case), GRACE)
-    assert derive_figures(case.org.staged_org(), as_of_date(case), GRACE, processes=2) == alone
+    pids: list[int] = []
+    split = derive_figures(case.org.staged_org(), as_of_date(case), GRACE, (), pids.append,
+                           summarise=lambda detail: os.getpid(), processes=2)
+    assert len(set(pids)) == 2 and split == alone
 
 
 @pytest.mark.parametrize("missing", ["001A", "001b"], ids=["in this process's part", "in a forked part"])
@@ -76,8 +89,12 @@ def test_a_customer_the_rules_refuse_is_named_whichever_process_derives_it(monke
     org = four_customers().staged_org()
     del org.accounts[missing]
     for processes in (1, 2):
-        with pytest.raises(DerivationError, match=f"contract_without_account: customer account {missing}$"):
+        with pytest.raises(DerivationError, match=f"contract_without_account: customer account {missing}$") as error:
             derive_figures(org, FOUR_CUSTOMERS_AS_OF, GRACE, processes=processes)
+        # Raised here, with where the copy met it when a copy did.
+        in_the_copy = [note for note in getattr(error.value, "__notes__", []) if "in the forked copy:" in note]
+        assert len(in_the_copy) == (processes == 2 and missing == "001b")
+        assert all("customer_months" in note or "sums" in note for note in in_the_copy)
 
 
 def test_a_forked_copy_that_dies_without_its_result_is_an_error_not_an_empty_part():
@@ -101,3 +118,20 @@ def test_a_daemonic_process_which_multiprocessing_allows_no_children_derives_eve
     process.join(60)
     assert process.exitcode == 0  # before waiting for its answer: a process that failed gives none
     assert answers.get() == (True, 5)
+
+
+def test_a_copy_left_early_is_killed_though_it_ignores_sigterm_as_an_airflow_task_process_does():
+    ignored = signal.signal(signal.SIGTERM, lambda *_: None)  # inherited by the copy
+    try:
+        started = time.monotonic()
+        with pytest.raises(ValueError, match="the first part failed"), forked(lambda: time.sleep(300), "a part"):
+            raise ValueError("the first part failed")
+        assert time.monotonic() - started < 60  # not the copy's 300 s
+    finally:
+        signal.signal(signal.SIGTERM, ignored)
+
+
+def test_an_outcome_that_does_not_pickle_is_an_error_that_says_so():
+    with forked(lambda: (lambda: None), "a part") as result, pytest.raises(
+            RuntimeError, match="the forked copy's outcome could not be handed back"):
+        result()

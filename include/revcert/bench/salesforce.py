@@ -59,7 +59,8 @@ DAG_ID = "bench_certified_mrr"
 WHOLE_FOR_TIMING = "the bench times a whole build"
 WHOLE_FOR_FULL_RUN = "the bench's full run recomputes every customer"
 INCREMENTAL_GOAL = 10  # per cent of the full run
-# The derivation is also timed split between this many processes (REVCERT_DERIVATION_PROCESSES: the cores here).
+# The derivation is also timed split between this many processes: the REVCERT_DERIVATION_PROCESSES a two-core
+# worker would set.
 SPLIT_BETWEEN = 2
 # The peer is a yardstick, not product code: it lives in the checkout's benchmarks/ and is read by path.
 PEER_DIRECTORY = Path(__file__).resolve().parents[3] / "benchmarks" / "mrr_playbook"

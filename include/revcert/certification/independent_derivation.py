@@ -894,7 +894,7 @@ def _every_customer(customer_id: str, inputs_digest: bytes) -> bool:
     return True
 
 
-def _as_derived(detail: CustomerDetail) -> CustomerDetail:
+def _unchanged(detail: CustomerDetail) -> CustomerDetail:
     return detail
 
 
@@ -906,7 +906,7 @@ LINES_PER_PROCESS = 50_000
 def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overrides: Sequence[Override] = (),
                    each_customer: Callable[[Any], None] = lambda detail: None,
                    rows_wanted: Callable[[str, bytes], bool] = _every_customer, basis: bytes = b"",
-                   summarise: Callable[[CustomerDetail], Any] = _as_derived,
+                   summarise: Callable[[CustomerDetail], Any] = _unchanged,
                    before_customers: Callable[[], object] = lambda: None, processes: int = 1) -> DerivedFigures:
     """Every published figure as of `as_of`: the bridge per business unit and in total and cohort retention,
     returned; and the detail behind them (each customer's months, lines and contracts), one customer at a time,
@@ -919,9 +919,11 @@ def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overri
 
     With `processes` above 1 and an org large enough (`LINES_PER_PROCESS`), the customers are split into that
     many runs of consecutive ids with about as many lines each: the first is derived here, each other in a forked
-    copy of this process, at the same time. `rows_wanted` and `summarise` then run in the copies: what they read
-    must be ready when `before_customers` returns, and what they change stays in the copy. The figures are the
-    same however the customers are split: they are integer sums."""
+    copy of this process, at the same time. `rows_wanted` and `summarise` then run in whichever process derives
+    the customer: what they read must be ready when `before_customers` returns, what they change in a copy stays
+    there, and they must not log or use a connection (`forked`). The figures are the same however the customers
+    are split: they are integer sums. A daemonic process, which multiprocessing allows no children, derives every
+    customer itself."""
     with collector_paused():
         derivation = _CustomerDerivation(org, as_of, renewal_grace_limit, overrides, rows_wanted, basis)
         before_customers()
