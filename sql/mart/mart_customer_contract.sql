@@ -2,9 +2,15 @@
 -- links that chained them into one customer and the classification override,
 -- if any, that decided it (METHODOLOGY.md A3).
 -- Grain: one row per live contract of a customer with a published month.
+-- Rebuilt: the customers in scope and, when only the as-of date moved on, those
+-- with no published month before the as-of month (they alone may have gained
+-- or lost one).
 with scope as (
     select customer_id
     from mart.mart_customer_scope
+    union
+    select customer_id
+    from mart.mart_customer_as_of_month_only
 ),
 
 contract_customers as (

@@ -4,9 +4,15 @@
 -- included). A customer's MRR on a day is the sum of the lines carrying MRR on
 -- it (the detail_sums check holds that for every published month).
 -- Grain: one row per line of a customer with a published month.
+-- Rebuilt: the customers in scope and, when only the as-of date moved on, those
+-- with no published month before the as-of month (they alone may have gained
+-- or lost one).
 with scope as (
     select customer_id
     from mart.mart_customer_scope
+    union
+    select customer_id
+    from mart.mart_customer_as_of_month_only
 ),
 
 intervals as (

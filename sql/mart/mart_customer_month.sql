@@ -3,7 +3,8 @@
 -- (METHODOLOGY.md A4-A6), with its name and business unit. The bridge sums
 -- these (the detail_sums check holds the two to the cent). Months in
 -- which a customer has nothing (zero MRR at both ends and no revenue, after a
--- churn) are left out: they add nothing to any sum.
+-- churn) are left out: they add nothing to any sum. When only the as-of date
+-- moved on, every customer's as-of month is rebuilt.
 -- Grain: one row per customer and month with MRR or revenue.
 with scope as (
     select customer_id
@@ -19,7 +20,7 @@ snapshots as (
         starting_mrr,
         ending_mrr
     from mart.mart_customer_snapshot
-    where %(whole)s or customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope) or month = %(rebuilt_month)s
 ),
 
 movements as (
@@ -29,7 +30,7 @@ movements as (
         movement_type,
         movement_amount
     from mart.mart_customer_movement
-    where %(whole)s or customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope) or month = %(rebuilt_month)s
 ),
 
 revenue as (
@@ -38,7 +39,7 @@ revenue as (
         month,
         recognized_revenue
     from mart.mart_customer_revenue
-    where %(whole)s or customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope) or month = %(rebuilt_month)s
 ),
 
 customers as (
@@ -46,7 +47,7 @@ customers as (
         customer_id,
         customer_name
     from mart.mart_customer
-    where %(whole)s or customer_id in (select scope.customer_id from scope)
+    where %(whole)s or %(rebuilt_month)s::date is not null or customer_id in (select scope.customer_id from scope)
 ),
 
 reporting_currency as (

@@ -7,6 +7,8 @@
 --   s > 0, e > s                                   expansion    e - s
 --   s > 0, 0 < e < s                               contraction  e - s
 --   otherwise                                      none         0
+-- When only the as-of date moved on, every customer's as-of month
+-- is rebuilt, from the snapshots of that month and the one before.
 -- Grain: one row per customer and month.
 with scope as (
     select customer_id
@@ -18,9 +20,12 @@ snapshots as (
         customer_id,
         month,
         business_unit,
-        ending_mrr
+        ending_mrr,
+        %(whole)s or customer_id in (select scope.customer_id from scope) as is_every_month
     from mart.mart_customer_snapshot
-    where %(whole)s or customer_id in (select scope.customer_id from scope)
+    where %(whole)s
+        or customer_id in (select scope.customer_id from scope)
+        or month >= (%(rebuilt_month)s::date - interval '1 month')::date
 ),
 
 cohorts as (
@@ -28,7 +33,7 @@ cohorts as (
         customer_id,
         first_service_date
     from mart.mart_customer_cohort
-    where %(whole)s or customer_id in (select scope.customer_id from scope)
+    where %(whole)s or %(rebuilt_month)s::date is not null or customer_id in (select scope.customer_id from scope)
 ),
 
 previous_month as (
@@ -39,7 +44,8 @@ previous_month as (
         coalesce(lag(snapshots.ending_mrr) over (partition by snapshots.customer_id order by snapshots.month), 0)
             as previous_ending_mrr,
         snapshots.ending_mrr,
-        cohorts.first_service_date
+        cohorts.first_service_date,
+        snapshots.is_every_month
     from snapshots
     inner join cohorts
         on snapshots.customer_id = cohorts.customer_id
@@ -61,6 +67,7 @@ classified as (
             else 'none'
         end as movement_type
     from previous_month
+    where is_every_month or month = %(rebuilt_month)s
 ),
 
 final as (

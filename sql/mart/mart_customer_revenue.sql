@@ -2,6 +2,8 @@
 -- (METHODOLOGY.md A6): round_half_even(sum of line MRR x active days of the
 -- line in the month / days in the month, 2), one rounding per customer-month,
 -- counting real service days only (no renewal grace) up to the snapshot day.
+-- When only the as-of date moved on, every customer's as-of month
+-- is rebuilt, from the lines that serve in it.
 -- Grain: one row per customer and month (the snapshot grid).
 with scope as (
     select customer_id
@@ -16,7 +18,7 @@ customer_months as (
         business_unit,
         extract(day from (month + interval '1 month - 1 day'))::integer as days_in_month
     from mart.mart_customer_snapshot
-    where %(whole)s or customer_id in (select scope.customer_id from scope)
+    where %(whole)s or customer_id in (select scope.customer_id from scope) or month = %(rebuilt_month)s
 ),
 
 intervals as (
@@ -24,15 +26,23 @@ intervals as (
         customer_id,
         line_mrr,
         service_start_date,
-        service_end_date
+        service_end_date,
+        case
+            when not (%(whole)s or customer_id in (select scope.customer_id from scope)) then %(rebuilt_month)s::date
+        end as first_month_rebuilt
     from mart.mart_service_interval
     where service_start_date <= %(as_of_date)s
-        and (%(whole)s or customer_id in (select scope.customer_id from scope))
+        and (
+            %(whole)s
+            or customer_id in (select scope.customer_id from scope)
+            or service_end_date >= %(rebuilt_month)s::date
+        )
 ),
 
 -- Each line is spread over the months it serves up to the as-of date, rather
 -- than joined to every month of its customer: a join on the customer alone
 -- pairs each line with all of its customer's months and discards most pairs.
+-- Where only the as-of month is rebuilt, a line is spread from that month on.
 line_months as (
     select
         intervals.customer_id,
@@ -42,7 +52,7 @@ line_months as (
         line_month.month::date as month
     from intervals
     cross join generate_series(
-        date_trunc('month', intervals.service_start_date),
+        greatest(date_trunc('month', intervals.service_start_date), intervals.first_month_rebuilt),
         date_trunc('month', least(intervals.service_end_date, %(as_of_date)s::date)),
         interval '1 month'
     ) as line_month (month)

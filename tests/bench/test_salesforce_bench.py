@@ -1,6 +1,6 @@
 """`revcert bench --pipeline salesforce` at a tiny size: every yardstick and every goal of issue 16 printed, the
 incremental run after 1% of the org changed recomputes some customers, not all, and the next day's first run
-recomputes every customer."""
+rebuilds every customer's as-of month."""
 from __future__ import annotations
 
 import re
@@ -20,7 +20,8 @@ GOALS = {"full certified recompute (Bulk 2.0, one run)": "<= 120 s",
 MEDIANS = ("mart", "mrr-playbook peer", "floor: COPY + one grouped scan", "movement identity",
            "independent derivation")
 RUN_PARTS = {"transform (mart)", "identity check", "certify", "publish"}
-RECOMPUTED = re.compile(r"\(mart recomputed ([\d,]+) of ([\d,]+) customers, (whole: .+|incremental); "
+RECOMPUTED = re.compile(r"\(mart recomputed ([\d,]+) of ([\d,]+) customers, "
+                        r"(whole: .+|incremental(?:, every customer's \d{4}-\d{2} rebuilt)?); "
                         r"check 4 compared ([\d,]+) customers' detail; "
                         r"publishing compared (every customer's|[\d,]+ customers') detail; "
                         r"its forked copies held at most [\d,]+ MiB of their own\)$")
@@ -78,11 +79,12 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     recomputed, all_customers, how, compared, republished = customers_recomputed(lines[incremental_run])
     assert 0 < recomputed < all_customers == customers and how == "incremental"
     assert 0 < compared < every_compared and 0 < republished <= recomputed
-    # The next day's first run: the as-of date moved, so the mart is whole and check 4 compares every customer.
+    # The next day's first run (a Sunday after the bench's Saturday): the as-of date moved on within its week, so
+    # nothing is recomputed whole but every customer's November is rebuilt, and check 4 compares every customer.
     next_day = steps["next day: transform to publish"]
     assert {line[4:36].strip() for line in lines[next_day + 1:next_day + 1 + len(RUN_PARTS)]} == RUN_PARTS
     recomputed, all_customers, how, compared, _ = customers_recomputed(lines[next_day])
-    assert recomputed == all_customers == customers and how.startswith("whole: the as-of date moved from ")
+    assert recomputed == 0 and all_customers == customers and how == "incremental, every customer's 2026-11 rebuilt"
     assert compared >= every_compared
     assert any(re.fullmatch(r"  next day's first run .+ = [\d.]+ s, [\d.]+% of the full run", line) for line in lines)
     changed, org_records, *kinds = next(filter(None, map(CHANGED.match, lines))).groups()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 
 import psycopg
 import pytest
@@ -16,6 +17,7 @@ from revcert.methodology.mart import (
     BuildBasis,
     build_mart,
     models_digest,
+    rebuilt_month,
     too_many_changed,
     whole_build_reason,
 )
@@ -29,14 +31,30 @@ BASIS = BuildBasis(AS_OF, 31, "USD", "the digest of the models' SQL")
 def test_a_build_is_whole_when_what_every_customer_depends_on_moved():
     assert whole_build_reason(BASIS, BASIS) is None
     assert whole_build_reason(None, BASIS) == "no earlier build kept its customers' inputs"
-    assert whole_build_reason(BASIS, replace(BASIS, as_of_date=date(2026, 11, 22))) == (
-        "the as-of date moved from 2026-11-21 to 2026-11-22")
+    assert whole_build_reason(BASIS, replace(BASIS, as_of_date=date(2026, 11, 20))) == (
+        "the as-of date moved from 2026-11-21 to 2026-11-20, back")
+    # 2026-11-21 is a Saturday: the Monday after starts the weekly full recompute.
+    assert whole_build_reason(BASIS, replace(BASIS, as_of_date=date(2026, 11, 23))) == (
+        "the as-of date moved from 2026-11-21 to 2026-11-23, into another week (the weekly full recompute)")
+    assert whole_build_reason(replace(BASIS, as_of_date=date(2026, 11, 30)), replace(
+        BASIS, as_of_date=date(2026, 12, 1))) == (
+        "the as-of date moved from 2026-11-30 to 2026-12-01, into another month")
     assert whole_build_reason(BASIS, replace(BASIS, renewal_grace_days=30)) == (
         "the renewal grace changed from 31 to 30 days")
     assert whole_build_reason(BASIS, replace(BASIS, reporting_currency="EUR")) == (
         "the reporting currency changed from USD to EUR")
     assert whole_build_reason(BASIS, replace(BASIS, models_digest="a model's SQL edited")) == (
         "the models changed since the last build")
+
+
+def test_the_as_of_date_moving_on_within_its_week_and_month_rebuilds_the_as_of_month():
+    sunday = replace(BASIS, as_of_date=date(2026, 11, 22))
+    assert whole_build_reason(BASIS, sunday) is None
+    assert rebuilt_month(BASIS, sunday) == date(2026, 11, 1)
+    assert rebuilt_month(BASIS, BASIS) is None
+    # Anything else that every customer depends on still makes the build whole.
+    assert whole_build_reason(BASIS, replace(sunday, renewal_grace_days=30)) == (
+        "the renewal grace changed from 31 to 30 days")
 
 
 def mart_state(conn: psycopg.Connection) -> dict[str, list[tuple]]:
@@ -181,14 +199,15 @@ def test_an_override_brings_both_customers_into_scope_and_no_change_brings_none(
     assert first.whole_because is None and first.overrides_used == (override,)
 
 
-def test_a_new_as_of_date_recomputes_every_customer(built_org):
+def test_a_new_week_recomputes_every_customer(built_org):
     with psycopg.connect(built_org) as conn:
-        build = build_mart(conn, date(2026, 11, 22), [])
-        recorded = conn.execute("select whole_because, customers_recomputed, customers from mart.mart_build"
-                                ).fetchone()
-    assert build.whole_because == "the as-of date moved from 2026-11-21 to 2026-11-22"
-    assert recorded == (build.whole_because, build.customers, build.customers)
-    assert build.customers > 1000
+        build = build_mart(conn, date(2026, 11, 23), [])
+        recorded = conn.execute("select whole_because, customers_recomputed, customers, rebuilt_month "
+                                "from mart.mart_build").fetchone()
+    assert build.whole_because == ("the as-of date moved from 2026-11-21 to 2026-11-23, into another week (the weekly "
+                                   "full recompute)")
+    assert recorded == (build.whole_because, build.customers, build.customers, None)
+    assert build.customers > 1000 and build.rebuilt_month is None
 
 
 def test_above_a_quarter_of_the_customers_changed_the_build_is_whole():
@@ -217,12 +236,12 @@ def test_the_models_digest_covers_the_mart_schema_functions(built_org):
 
 
 def copy_as_new(conn: psycopg.Connection, table: str, renamed: list[str], where: str, params: list,
-                cleared: tuple[str, ...] = ()) -> None:
-    """Copy staged rows as new records: the `renamed` ids prefixed NEW-, the `cleared` columns emptied."""
+                cleared: tuple[str, ...] = (), prefix: str = "NEW-") -> None:
+    """Copy staged rows as new records: the `renamed` ids prefixed, the `cleared` columns emptied."""
     columns = [row[0] for row in conn.execute(
         "select column_name from information_schema.columns where table_schema = 'staging' and table_name = %s "
         "order by ordinal_position", [table])]
-    values = [sql.SQL("'NEW-' || {}").format(sql.Identifier(c)) if c in renamed
+    values = [sql.SQL("{} || {}").format(sql.Literal(prefix), sql.Identifier(c)) if c in renamed
               else sql.SQL("null") if c in cleared else sql.Identifier(c) for c in columns]
     conn.execute(sql.SQL("insert into {} ({}) select {} from {} where {}").format(
         sql.Identifier("staging", table), sql.SQL(", ").join(map(sql.Identifier, columns)),
@@ -279,3 +298,102 @@ def test_changes_that_reach_a_customer_through_another_are_recomputed(built_org)
     assert incremental.whole_because is None and regraced == grace + 1
     assert {customer, other, gone, renamed_account, moved_root, new_owner, "NEW-" + renamed_account} <= recomputed
     assert gone_rows == 0
+
+
+WEEK = [date(2026, 11, 16) + timedelta(days=day) for day in range(7)]  # Monday to Sunday
+
+
+def new_customer(conn: psycopg.Connection, prefix: str, line_id: str, start: date, end: date) -> str:
+    """A new customer: a copy of the line's account, its contract and the line alone, ids prefixed, serving from
+    `start` through `end`; returns its id."""
+    account, contract = conn.execute("select account_id, contract_id from staging.stg_subscription_line "
+                                     "where subscription_line_id = %s", [line_id]).fetchone()
+    copy_as_new(conn, "stg_account", ["account_id"], "account_id = %s", [account], prefix=prefix)
+    copy_as_new(conn, "stg_contract", ["contract_id", "account_id"], "contract_id = %s", [contract],
+                cleared=("opportunity_id", "renewal_opportunity_id"), prefix=prefix)
+    copy_as_new(conn, "stg_subscription_line", ["subscription_line_id", "account_id", "contract_id"],
+                "subscription_line_id = %s", [line_id], cleared=("revised_subscription_line_id", "terminated_date"),
+                prefix=prefix)
+    conn.execute("update staging.stg_contract set start_date = %s, end_date = %s where contract_id = %s",
+                 [start, end, prefix + contract])
+    conn.execute("update staging.stg_subscription_line set start_date = %s, end_date = %s "
+                 "where subscription_line_id = %s", [start, end, prefix + line_id])
+    return prefix + account
+
+
+def stage_a_week_of_changes_in_service(conn: psycopg.Connection) -> dict[str, str]:
+    """Records whose service starts or ends within the week, staged before it begins; returns who is who.
+
+    - tiny: a new customer whose one line, at 0.01 a month, serves 14 days from Nov 5 through Wednesday Nov 18: a
+      new customer while the line serves, then nothing at all (0.01 x 14 / 30 rounds to 0.00), so it loses its
+      only published month, and its line and contract leave the detail, on Thursday;
+    - late: a new customer from Friday Nov 20, published from Friday;
+    - expanding: a customer with a second line from Wednesday;
+    - churning: a customer whose line ends on Tuesday.
+    """
+    tiny_line, late_line = [row[0] for row in conn.execute(
+        "select subscription_line_id from mart.mart_customer_line where conversion_rate = 1 and line_mrr > 0 "
+        "order by subscription_line_id limit 2")]
+    who = {"tiny": new_customer(conn, "TINY-", tiny_line, date(2026, 11, 5), date(2026, 11, 18)),
+           "late": new_customer(conn, "LATE-", late_line, date(2026, 11, 20), date(2027, 11, 19))}
+    conn.execute("update staging.stg_subscription_line as lines set quantity = 1, prorate_multiplier = 1, "
+                 "net_price = 0.01 * coalesce(products.subscription_term_months, 12) "
+                 "from staging.stg_product as products "
+                 "where products.product_id = lines.product_id and lines.subscription_line_id = %s",
+                 ["TINY-" + tiny_line])
+    expanding_line, who["expanding"] = conn.execute(
+        "select subscription_line_id, customer_id from mart.mart_customer_line where line_mrr > 0 "
+        "and service_start_date < '2026-11-01' and service_end_date > '2026-12-31' "
+        "order by subscription_line_id limit 1").fetchone()
+    copy_as_new(conn, "stg_subscription_line", ["subscription_line_id"], "subscription_line_id = %s",
+                [expanding_line], cleared=("revised_subscription_line_id", "terminated_date"), prefix="EXPANSION-")
+    conn.execute("update staging.stg_subscription_line set start_date = '2026-11-18' where subscription_line_id = %s",
+                 ["EXPANSION-" + expanding_line])
+    churning_line, who["churning"] = conn.execute(
+        "select subscription_line_id, customer_id from mart.mart_customer_line as lines where line_mrr > 0 "
+        "and service_start_date < '2026-11-01' and service_end_date > '2026-12-31' and customer_id <> %s "
+        "and not exists (select 1 from mart.mart_customer_line as other where other.customer_id = lines.customer_id "
+        "and other.subscription_line_id <> lines.subscription_line_id and other.service_end_date >= '2026-11-16') "
+        "order by subscription_line_id limit 1", [who["expanding"]]).fetchone()
+    conn.execute("update staging.stg_subscription_line set end_date = '2026-11-17', terminated_date = null "
+                 "where subscription_line_id = %s", [churning_line])
+    return who
+
+
+def in_the_detail(conn: psycopg.Connection, customers: dict[str, str]) -> set[str]:
+    """Which of `customers` have lines in the published detail."""
+    present = {row[0] for row in conn.execute("select distinct customer_id from mart.mart_customer_line "
+                                              "where customer_id = any(%s)", [list(customers.values())])}
+    return {name for name, customer in customers.items() if customer in present}
+
+
+def test_each_day_of_a_week_rebuilds_the_as_of_month_and_equals_a_whole_build(postgres_server, built_org):
+    """Monday builds whole; every later day of the week rebuilds only every customer's November (and the customers
+    a change reaches, on Saturday), and leaves the mart exactly as a whole build that day."""
+    with psycopg.connect(built_org) as conn:
+        who = stage_a_week_of_changes_in_service(conn)
+    daily_url = copy_database(postgres_server, built_org)
+    builds, detail = [], {}
+    with psycopg.connect(daily_url) as daily, psycopg.connect(built_org) as whole:
+        for day in WEEK:
+            if day == date(2026, 11, 21):
+                for conn in (daily, whole):
+                    change_records_that_reach_other_customers(conn)
+            builds.append(build_mart(daily, day, []))
+            daily.commit()
+            build_mart(whole, day, [], whole_because="the comparison")
+            whole.commit()
+            assert mart_state(daily) == mart_state(whole), day
+            detail[day] = in_the_detail(daily, who)
+        tiny_mrr = daily.execute("select line_mrr from mart.mart_service_interval where customer_id = %s",
+                                 [who["tiny"]]).fetchall()
+
+    assert tiny_mrr == [(Decimal("0.01"),)]
+    assert builds[0].whole_because == "the as-of date moved from 2026-11-21 to 2026-11-16, back"
+    for day, build in zip(WEEK[1:], builds[1:]):
+        assert (build.whole_because, build.rebuilt_month) == (None, date(2026, 11, 1)), day
+        assert (build.customers_recomputed > 0) == (day == date(2026, 11, 21)), day
+    # The tiny customer leaves the detail on Thursday and the late one joins it on Friday.
+    assert detail[date(2026, 11, 18)] == {"tiny", "expanding", "churning"}
+    assert detail[date(2026, 11, 19)] == {"expanding", "churning"}
+    assert detail[date(2026, 11, 20)] == {"late", "expanding", "churning"}

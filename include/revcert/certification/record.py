@@ -131,7 +131,7 @@ def record_check(conn: psycopg.Connection, certification_id: int, result: CheckR
 
 _COLUMNS = {"status", "as_of_date", "extraction_batch_id", "figures_hash", "certified_at", "published_at", "row_counts",
             "overrides_used", "failure_summary", "closed_at", "published_months", "withdrawn_months",
-            "mart_whole_because", "mart_customers_recomputed", "mart_customers"}
+            "mart_whole_because", "mart_customers_recomputed", "mart_customers", "mart_rebuilt_month"}
 _JSON_COLUMNS = {"row_counts", "overrides_used", "published_months", "withdrawn_months"}
 
 

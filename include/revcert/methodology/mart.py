@@ -13,12 +13,21 @@ inputs changed since the last build (`mart_customer_input`, a digest of
 everything the customer-grain models read about a customer) have their
 customer-grain rows recomputed. The others keep theirs, which the same inputs
 would reproduce row for row. The sums over all customers (bridge, cohorts) are
-then rebuilt from that detail. A build is whole, every customer recomputed,
-when there is no earlier build, when what every customer's rows depend on
-changed (the as-of date, the renewal grace, the reporting currency, the
-models' SQL or the mart's functions after an upgrade), when more than a
-quarter of the customers changed (a whole build is then cheaper), or when the
-caller asks.
+then rebuilt from that detail.
+
+When the as-of date moved on within its month and week (the day's first run),
+every customer's rows of the as-of month are rebuilt as well: no earlier
+month's row depends on the as-of date (each of them ends before it), and
+neither do segments and cohorts. A customer with no published month before the
+as-of month may gain or lose its only ones, so its lines and contracts are
+rebuilt too.
+
+A build is whole, every customer recomputed, when there is no earlier build,
+when what every customer's rows depend on changed (the renewal grace, the
+reporting currency, the models' SQL or the mart's functions after an upgrade),
+when the as-of date moved back or into another month or week (the weekly full
+recompute), when more than a quarter of the customers changed (a whole build
+is then cheaper), or when the caller asks.
 """
 from __future__ import annotations
 
@@ -67,6 +76,16 @@ SUMMARY_MODELS = (
     "mart_cohort_retention_total",
 )
 MODELS = INPUT_MODELS + CUSTOMER_MODELS + SUMMARY_MODELS
+# Besides their customers in scope, the rows a customer model replaces when the as-of month is rebuilt. Segments
+# and cohorts do not depend on the as-of date.
+AS_OF_MONTH_ROWS = {
+    "mart_customer_snapshot": "month = %(rebuilt_month)s",
+    "mart_customer_movement": "month = %(rebuilt_month)s",
+    "mart_customer_revenue": "month = %(rebuilt_month)s",
+    "mart_customer_month": "month = %(rebuilt_month)s",
+    "mart_customer_line": "customer_id in (select customer_id from mart.mart_customer_as_of_month_only)",
+    "mart_customer_contract": "customer_id in (select customer_id from mart.mart_customer_as_of_month_only)",
+}
 
 # Each check is sql/mart/checks/<rule>.sql returning (record_id, detail) for every offending record.
 CHECKS = {
@@ -91,7 +110,8 @@ CHECKS = {
 @dataclass(frozen=True)
 class MartBuild:
     """What a build used and produced. `whole_because` is empty for an incremental build;
-    `customers_recomputed` counts the customers whose rows were rebuilt or, gone since, removed."""
+    `customers_recomputed` counts the customers whose rows were rebuilt or, gone since, removed; `rebuilt_month`
+    is the as-of month when it was rebuilt for every customer (the as-of date moved on within it)."""
 
     as_of_date: date
     renewal_grace_days: int
@@ -102,6 +122,7 @@ class MartBuild:
     whole_because: str | None
     customers_recomputed: int
     customers: int
+    rebuilt_month: date | None
 
 
 @dataclass(frozen=True)
@@ -124,11 +145,17 @@ def models_digest(conn: psycopg.Connection) -> str:
 
 
 def whole_build_reason(previous: BuildBasis | None, current: BuildBasis) -> str | None:
-    """Why this build must recompute every customer, or None when the customers with changed inputs suffice."""
+    """Why this build must recompute every customer, or None when the customers with changed inputs (and, if
+    the as-of date moved on, every customer's as-of month) suffice."""
     if previous is None:
         return "no earlier build kept its customers' inputs"
-    if previous.as_of_date != current.as_of_date:
-        return f"the as-of date moved from {previous.as_of_date} to {current.as_of_date}"
+    moved = f"the as-of date moved from {previous.as_of_date} to {current.as_of_date}"
+    if current.as_of_date < previous.as_of_date:
+        return f"{moved}, back"
+    if current.as_of_date.replace(day=1) != previous.as_of_date.replace(day=1):
+        return f"{moved}, into another month"
+    if current.as_of_date.isocalendar()[:2] != previous.as_of_date.isocalendar()[:2]:
+        return f"{moved}, into another week (the weekly full recompute)"
     if previous.renewal_grace_days != current.renewal_grace_days:
         return f"the renewal grace changed from {previous.renewal_grace_days} to {current.renewal_grace_days} days"
     if previous.reporting_currency != current.reporting_currency:
@@ -136,6 +163,14 @@ def whole_build_reason(previous: BuildBasis | None, current: BuildBasis) -> str 
     if previous.models_digest != current.models_digest:
         return "the models changed since the last build"
     return None
+
+
+def rebuilt_month(previous: BuildBasis, current: BuildBasis) -> date | None:
+    """The as-of month, when a build that need not be whole must rebuild it for every customer: the as-of date
+    moved on within it. None when the as-of date did not move."""
+    if current.as_of_date == previous.as_of_date:
+        return None
+    return current.as_of_date.replace(day=1)
 
 
 def too_many_changed(changed: int, customers: int) -> str | None:
@@ -197,14 +232,17 @@ def _build_model(conn: psycopg.Connection, model: str, params: dict[str, object]
 
     Whole: the table is emptied and refilled, its key and indexes built after its rows, then analysed (later
     models and the certification plan their reads of it from its real size). Otherwise the rows of the
-    customers in scope are replaced and the rest kept. Returns the table's row count.
+    customers in scope, and of the as-of month when it is rebuilt, are replaced and the rest kept. Returns the
+    table's row count.
     """
     table = sql.Identifier("mart", model)
     try:
         with conn.transaction():
             if not whole:
-                conn.execute(sql.SQL("delete from {} where customer_id in "
-                                     "(select customer_id from mart.mart_customer_scope)").format(table))
+                replaced = sql.SQL("customer_id in (select customer_id from mart.mart_customer_scope)")
+                if params["rebuilt_month"] and model in AS_OF_MONTH_ROWS:
+                    replaced = sql.SQL("{} or {}").format(replaced, sql.SQL(AS_OF_MONTH_ROWS[model]))
+                conn.execute(sql.SQL("delete from {} where {}").format(table, replaced), params, prepare=False)
                 conn.execute(model_statement(model), params, prepare=False)
                 return conn.execute(sql.SQL("select count(*) from {}").format(table)).fetchone()[0]
             conn.execute(sql.SQL("truncate {}").format(table))
@@ -255,6 +293,7 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     _load_overrides(conn, overrides)
     conn.execute("drop table if exists pg_temp.previous_customer_input")
     conn.execute("create temp table previous_customer_input on commit drop as table mart.mart_customer_input")
+    conn.execute("truncate mart.mart_customer_as_of_month_only")
     conn.execute("truncate mart.mart_build")
     row_counts, model_seconds = {}, {}
 
@@ -275,7 +314,11 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
             recomputed = _choose_customers(conn, whole=True)
     # A whole build's models read every customer: no filter on the scope, whose size the planner cannot know.
     params["whole"] = reason is not None
+    params["rebuilt_month"] = None if reason is not None or previous is None else rebuilt_month(previous, current)
     for model in CUSTOMER_MODELS:
+        if model == "mart_customer_line" and params["rebuilt_month"]:
+            conn.execute(sql.SQL("insert into mart.mart_customer_as_of_month_only (customer_id) {}").format(
+                sql.SQL(load_sql("methodology", "unpublished_before_as_of_month"))), params)
         build(model, whole=params["whole"])
     for model in SUMMARY_MODELS:
         build(model, whole=True)
@@ -284,11 +327,11 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
         raise MethodologyError(failures)
     customers = row_counts["mart_customer_input"]
     conn.execute("insert into mart.mart_build (as_of_date, renewal_grace_days, certification_id, built_at, "
-                 "whole_because, customers_recomputed, customers, models_digest) "
-                 "values (%s, %s, %s, now(), %s, %s, %s, %s)",
+                 "whole_because, customers_recomputed, customers, rebuilt_month, models_digest) "
+                 "values (%s, %s, %s, now(), %s, %s, %s, %s, %s)",
                  [as_of_date, settings.renewal_grace_days, certification_id, reason, recomputed, customers,
-                  current.models_digest])
+                  params["rebuilt_month"], current.models_digest])
     used = {row[0] for row in conn.execute(load_sql("methodology", "overrides_used"))}
     return MartBuild(as_of_date, settings.renewal_grace_days, reporting_currency,
                      tuple(o for o in overrides if o.contract_id in used), row_counts, model_seconds,
-                     reason, recomputed, customers)
+                     reason, recomputed, customers, params["rebuilt_month"])

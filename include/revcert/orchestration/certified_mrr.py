@@ -134,7 +134,7 @@ def transform() -> dict[str, int]:
                                  overrides_used=[vars(o) for o in build.overrides_used],
                                  mart_whole_because=build.whole_because,
                                  mart_customers_recomputed=build.customers_recomputed,
-                                 mart_customers=build.customers)
+                                 mart_customers=build.customers, mart_rebuilt_month=build.rebuilt_month)
     return build.row_counts
 
 

@@ -365,6 +365,7 @@ certification_run = Table(
     _text("mart_whole_because"),
     Column("mart_customers_recomputed", Integer),
     Column("mart_customers", Integer),
+    Column("mart_rebuilt_month", Date),
     UniqueConstraint("dag_id", "run_id", "scope"),
     schema="certification",
 )
@@ -659,6 +660,7 @@ mart_build = Table(
     Column("customers_recomputed", Integer),
     Column("customers", Integer),
     _text("models_digest"),
+    Column("rebuilt_month", Date),
     schema="mart",
 )
 
@@ -672,6 +674,13 @@ mart_customer_input = Table(
 
 mart_customer_scope = Table(
     "mart_customer_scope", metadata,
+    Column("customer_id", Text, primary_key=True),
+    schema="mart",
+)
+
+# When a build rebuilds the as-of month: the customers whose lines and contracts it rebuilds too.
+mart_customer_as_of_month_only = Table(
+    "mart_customer_as_of_month_only", metadata,
     Column("customer_id", Text, primary_key=True),
     schema="mart",
 )
