@@ -3,9 +3,10 @@
 -- its MRR (contract, product and its name, currency, rate, line MRR, service
 -- and MRR periods) and each of its contracts (account, dates, the contracts it
 -- renews, any override). A build recomputes a customer's rows only when this
--- digest changed since the last build; anything else they read (the as-of
--- date, the renewal grace, the reporting currency) makes the build whole when
--- it changes. Each row is rendered as PostgreSQL's row text, where a null and
+-- digest changed since the last build; anything else they read (the renewal
+-- grace, the reporting currency) makes the build whole when it changes, and the
+-- as-of date moving on within its week and month rebuilds every customer's
+-- as-of month (revcert.methodology.mart). Each row is rendered as PostgreSQL's row text, where a null and
 -- an empty text differ, in code point order (no collation's version can
 -- reorder it).
 -- Grain: one row per customer.

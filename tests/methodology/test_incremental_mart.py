@@ -367,33 +367,60 @@ def in_the_detail(conn: psycopg.Connection, customers: dict[str, str]) -> set[st
     return {name for name, customer in customers.items() if customer in present}
 
 
+def november_ending_mrr(conn: psycopg.Connection, customers: dict[str, str]) -> dict[str, Decimal]:
+    """The November ending MRR of each of `customers` that has a November row in the detail."""
+    mrr = dict(conn.execute("select customer_id, ending_mrr from mart.mart_customer_month "
+                            "where month = '2026-11-01' and customer_id = any(%s)", [list(customers.values())]))
+    return {name: mrr[customer] for name, customer in customers.items() if customer in mrr}
+
+
+def delete_a_customer(conn: psycopg.Connection) -> str:
+    """Every contract and line of a customer with months before November deleted at the source."""
+    gone = conn.execute("select customer_id from mart.mart_customer_month where month < '2026-11-01' "
+                        "order by customer_id desc limit 1").fetchone()[0]
+    conn.execute("update staging.stg_subscription_line set is_deleted = true where contract_id in "
+                 "(select contract_id from staging.stg_contract where account_id = %s)", [gone])
+    conn.execute("update staging.stg_contract set is_deleted = true where account_id = %s", [gone])
+    return gone
+
+
 def test_each_day_of_a_week_rebuilds_the_as_of_month_and_equals_a_whole_build(postgres_server, built_org):
-    """Monday builds whole; every later day of the week rebuilds only every customer's November (and the customers
-    a change reaches, on Saturday), and leaves the mart exactly as a whole build that day."""
+    """Monday, a new week, builds whole; every later day of the week rebuilds only every customer's November (and
+    the customers a change reaches, on Saturday), and leaves the mart exactly as a whole build that day."""
     with psycopg.connect(built_org) as conn:
         who = stage_a_week_of_changes_in_service(conn)
     daily_url = copy_database(postgres_server, built_org)
-    builds, detail = [], {}
+    sunday_before = date(2026, 11, 15)
+    builds, detail, ending_mrr = {}, {}, {}
     with psycopg.connect(daily_url) as daily, psycopg.connect(built_org) as whole:
-        for day in WEEK:
+        for day in [sunday_before, *WEEK]:
             if day == date(2026, 11, 21):
                 for conn in (daily, whole):
                     change_records_that_reach_other_customers(conn)
-            builds.append(build_mart(daily, day, []))
+                    gone = delete_a_customer(conn)
+            builds[day] = build_mart(daily, day, [])
             daily.commit()
             build_mart(whole, day, [], whole_because="the comparison")
             whole.commit()
             assert mart_state(daily) == mart_state(whole), day
-            detail[day] = in_the_detail(daily, who)
+            detail[day], ending_mrr[day] = in_the_detail(daily, who), november_ending_mrr(daily, who)
         tiny_mrr = daily.execute("select line_mrr from mart.mart_service_interval where customer_id = %s",
                                  [who["tiny"]]).fetchall()
+        gone_months = daily.execute("select count(*) from mart.mart_customer_month where customer_id = %s",
+                                    [gone]).fetchone()[0]
 
-    assert tiny_mrr == [(Decimal("0.01"),)]
-    assert builds[0].whole_because == "the as-of date moved from 2026-11-21 to 2026-11-16, back"
-    for day, build in zip(WEEK[1:], builds[1:]):
-        assert (build.whole_because, build.rebuilt_month) == (None, date(2026, 11, 1)), day
-        assert (build.customers_recomputed > 0) == (day == date(2026, 11, 21)), day
+    assert tiny_mrr == [(Decimal("0.01"),)] and gone_months == 0
+    assert builds[sunday_before].whole_because == "the as-of date moved from 2026-11-21 to 2026-11-15, back"
+    assert builds[WEEK[0]].whole_because == ("the as-of date moved from 2026-11-15 to 2026-11-16, into another week "
+                                             "(the weekly full recompute)")
+    for day in WEEK[1:]:
+        assert (builds[day].whole_because, builds[day].rebuilt_month) == (None, date(2026, 11, 1)), day
+        assert (builds[day].customers_recomputed > 0) == (day == date(2026, 11, 21)), day
     # The tiny customer leaves the detail on Thursday and the late one joins it on Friday.
     assert detail[date(2026, 11, 18)] == {"tiny", "expanding", "churning"}
     assert detail[date(2026, 11, 19)] == {"expanding", "churning"}
     assert detail[date(2026, 11, 20)] == {"late", "expanding", "churning"}
+    # Wednesday's snapshot holds the expansion from Wednesday and no longer the line that ended on Tuesday.
+    tuesday, wednesday = ending_mrr[date(2026, 11, 17)], ending_mrr[date(2026, 11, 18)]
+    assert wednesday["expanding"] > tuesday["expanding"]
+    assert tuesday["churning"] > 0 and wednesday["churning"] == 0

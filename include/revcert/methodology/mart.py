@@ -57,7 +57,8 @@ INPUT_MODELS = (
     "mart_service_interval",
     "mart_customer_input",
 )
-# Recomputed for the customers of mart_customer_scope only (every customer in a whole build).
+# Recomputed for the customers of mart_customer_scope (every customer in a whole build) and, when the as-of date
+# moved on within its month, in the rows AS_OF_MONTH_ROWS names.
 CUSTOMER_MODELS = (
     "mart_customer_mrr_segment",
     "mart_customer_cohort",
@@ -166,8 +167,8 @@ def whole_build_reason(previous: BuildBasis | None, current: BuildBasis) -> str 
 
 
 def rebuilt_month(previous: BuildBasis, current: BuildBasis) -> date | None:
-    """The as-of month, when a build that need not be whole must rebuild it for every customer: the as-of date
-    moved on within it. None when the as-of date did not move."""
+    """The as-of month, which a build must rebuild for every customer when the as-of date moved (only ever on
+    within its week and month: whole_build_reason makes any other move whole). None when it did not move."""
     if current.as_of_date == previous.as_of_date:
         return None
     return current.as_of_date.replace(day=1)
@@ -265,6 +266,22 @@ def _choose_customers(conn: psycopg.Connection, *, whole: bool) -> int:
     return chosen_count
 
 
+def _choose_as_of_month(conn: psycopg.Connection, previous: BuildBasis | None, current: BuildBasis, *,
+                        whole: bool) -> date | None:
+    """The as-of month when this build rebuilds it for every customer, after filling
+    mart_customer_as_of_month_only with the customers whose lines and contracts it rebuilds too (read from
+    months before the as-of month, which the build keeps); None for a whole build (always the case without an
+    earlier build) or when the as-of date did not move."""
+    conn.execute("truncate mart.mart_customer_as_of_month_only")
+    if whole or previous is None:
+        return None
+    month = rebuilt_month(previous, current)
+    if month:
+        conn.execute(sql.SQL("insert into mart.mart_customer_as_of_month_only (customer_id) {}").format(
+            sql.SQL(load_sql("methodology", "unpublished_before_as_of_month"))), {"rebuilt_month": month})
+    return month
+
+
 def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[ClassificationOverride],
                settings: Settings | None = None, certification_id: int | None = None, *,
                whole_because: str | None = None) -> MartBuild:
@@ -293,7 +310,6 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     _load_overrides(conn, overrides)
     conn.execute("drop table if exists pg_temp.previous_customer_input")
     conn.execute("create temp table previous_customer_input on commit drop as table mart.mart_customer_input")
-    conn.execute("truncate mart.mart_customer_as_of_month_only")
     conn.execute("truncate mart.mart_build")
     row_counts, model_seconds = {}, {}
 
@@ -314,11 +330,8 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
             recomputed = _choose_customers(conn, whole=True)
     # A whole build's models read every customer: no filter on the scope, whose size the planner cannot know.
     params["whole"] = reason is not None
-    params["rebuilt_month"] = None if reason is not None or previous is None else rebuilt_month(previous, current)
+    params["rebuilt_month"] = _choose_as_of_month(conn, previous, current, whole=params["whole"])
     for model in CUSTOMER_MODELS:
-        if model == "mart_customer_line" and params["rebuilt_month"]:
-            conn.execute(sql.SQL("insert into mart.mart_customer_as_of_month_only (customer_id) {}").format(
-                sql.SQL(load_sql("methodology", "unpublished_before_as_of_month"))), params)
         build(model, whole=params["whole"])
     for model in SUMMARY_MODELS:
         build(model, whole=True)
