@@ -6,9 +6,9 @@
 -- digest changed since the last build; anything else they read (the renewal
 -- grace, the reporting currency) makes the build whole when it changes, and the
 -- as-of date moving on within its week and month rebuilds every customer's
--- as-of month (revcert.methodology.mart). Each row is rendered as PostgreSQL's row text, where a null and
--- an empty text differ, in code point order (no collation's version can
--- reorder it).
+-- as-of month (revcert.methodology.mart). Each row is rendered as
+-- PostgreSQL's row text, where a null and an empty text differ, in code point
+-- order (no collation's version can reorder it).
 -- Grain: one row per customer.
 with customers as (
     select

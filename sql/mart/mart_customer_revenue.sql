@@ -27,9 +27,7 @@ intervals as (
         line_mrr,
         service_start_date,
         service_end_date,
-        case
-            when not (%(whole)s or customer_id in (select scope.customer_id from scope)) then %(rebuilt_month)s::date
-        end as first_month_rebuilt
+        %(whole)s or customer_id in (select scope.customer_id from scope) as is_every_month
     from mart.mart_service_interval
     where service_start_date <= %(as_of_date)s
         and (
@@ -52,7 +50,10 @@ line_months as (
         line_month.month::date as month
     from intervals
     cross join generate_series(
-        greatest(date_trunc('month', intervals.service_start_date), intervals.first_month_rebuilt),
+        greatest(
+            date_trunc('month', intervals.service_start_date),
+            case when not intervals.is_every_month then %(rebuilt_month)s::date end
+        ),
         date_trunc('month', least(intervals.service_end_date, %(as_of_date)s::date)),
         interval '1 month'
     ) as line_month (month)

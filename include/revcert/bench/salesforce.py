@@ -289,7 +289,11 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
         update_certification,
     )
     from revcert.methodology.mart import build_mart
-    from revcert.orchestration.certified_mrr import publish_certification, whole_build_requested
+    from revcert.orchestration.certified_mrr import (
+        publish_certification,
+        record_mart_build,
+        whole_build_requested,
+    )
     from revcert.settings import Settings
 
     settings, as_of_date, parts = Settings(), date.fromisoformat(as_of), {}
@@ -302,10 +306,7 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
         with _timed(parts, "transform (mart)"):
             build = build_mart(conn, as_of_date, [], settings, certification_id,
                                whole_because=whole_because or whole_build_requested(conn, full_extraction=False))
-            update_certification(conn, certification_id, row_counts=build.row_counts, overrides_used=[],
-                                 mart_whole_because=build.whole_because,
-                                 mart_customers_recomputed=build.customers_recomputed, mart_customers=build.customers,
-                                 mart_rebuilt_month=build.rebuilt_month)
+            record_mart_build(conn, certification_id, build)
             conn.commit()
         with _timed(parts, "identity check"):
             record_check(conn, certification_id, check_movement_identity(conn))

@@ -24,7 +24,7 @@ from revcert.extraction.errors import ExtractionError, SourceUnavailable
 from revcert.extraction.salesforce_client import SalesforceClient, SalesforceCredentials
 from revcert.extraction.salesforce_extract import extract_batch, open_batch
 from revcert.methodology.errors import MethodologyError
-from revcert.methodology.mart import build_mart
+from revcert.methodology.mart import MartBuild, build_mart
 from revcert.methodology.overrides import read_overrides
 from revcert.monitoring.observations import observe_batch as observe_batch_of
 from revcert.monitoring.observations import observe_figures as observe_figures_of
@@ -112,6 +112,14 @@ def whole_build_requested(conn: psycopg.Connection, full_extraction: bool) -> st
     return None
 
 
+def record_mart_build(conn: psycopg.Connection, certification_id: int, build: MartBuild) -> None:
+    """What the run's mart build used and did, on its certification record."""
+    update_certification(conn, certification_id, row_counts=build.row_counts,
+                         overrides_used=[vars(o) for o in build.overrides_used],
+                         mart_whole_because=build.whole_because, mart_customers_recomputed=build.customers_recomputed,
+                         mart_customers=build.customers, mart_rebuilt_month=build.rebuilt_month)
+
+
 @task(**dag_settings.task_args("transform"))
 def transform() -> dict[str, int]:
     """Build the mart as of the run's as-of date (incrementally, unless it must be whole); a record the rules
@@ -130,11 +138,7 @@ def transform() -> dict[str, int]:
                 record_check(conn, certification.certification_id, integrity_result(error.failures))
                 conn.commit()
                 raise AirflowFailException(str(error)) from error
-            update_certification(conn, certification.certification_id, row_counts=build.row_counts,
-                                 overrides_used=[vars(o) for o in build.overrides_used],
-                                 mart_whole_because=build.whole_because,
-                                 mart_customers_recomputed=build.customers_recomputed,
-                                 mart_customers=build.customers, mart_rebuilt_month=build.rebuilt_month)
+            record_mart_build(conn, certification.certification_id, build)
     return build.row_counts
 
 
