@@ -21,7 +21,8 @@ MEDIANS = ("mart", "mrr-playbook peer", "floor: COPY + one grouped scan", "movem
            "independent derivation")
 RUN_PARTS = {"transform (mart)", "identity check", "certify", "publish"}
 RECOMPUTED = re.compile(r"\(mart recomputed ([\d,]+) of ([\d,]+) customers, "
-                        r"(whole: .+|incremental(?:, every customer's \d{4}-\d{2} rebuilt)?); "
+                        r"(whole: .+|incremental(?:, every customer's \d{4}-\d{2} rebuilt)?), "
+                        r"writing ([\d,]+) MiB of write-ahead log; "
                         r"check 4 compared ([\d,]+) customers' detail; "
                         r"publishing compared (every customer's|[\d,]+ customers') detail; "
                         r"its forked copies held at most [\d,]+ MiB of their own\)$")
@@ -37,9 +38,14 @@ def number(text: str) -> int:
 def customers_recomputed(line: str) -> tuple[int, int, str, int, int | None]:
     """The customers the mart recomputed, of how many, how, how many check 4 compared and how many publishing
     compared (None: every customer)."""
-    recomputed, customers, how, compared, republished = RECOMPUTED.search(line).groups()
+    recomputed, customers, how, _, compared, republished = RECOMPUTED.search(line).groups()
     return (number(recomputed), number(customers), how, number(compared),
             None if republished == "every customer's" else number(republished.split()[0]))
+
+
+def write_ahead_log_mib(line: str) -> int:
+    """The write-ahead log a run's mart build wrote, in MiB."""
+    return number(RECOMPUTED.search(line).group(4))
 
 
 def seconds(line: str) -> float:
@@ -87,6 +93,9 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     assert recomputed == 0 and all_customers == customers and how == "incremental, every customer's 2026-11 rebuilt"
     assert compared >= every_compared
     assert any(re.fullmatch(r"  next day's first run .+ = [\d.]+ s, [\d.]+% of the full run", line) for line in lines)
+    # The MRR mart is unlogged: no build, whole or not, writes a MiB of write-ahead log (logged, these three wrote
+    # 7, 2 and 2).
+    assert [write_ahead_log_mib(lines[run]) for run in (full_run, incremental_run, next_day)] == [0, 0, 0]
     changed, org_records, *kinds = next(filter(None, map(CHANGED.match, lines))).groups()
     assert number(org_records) // 100 <= number(changed) < number(org_records) // 50
     assert all(int(count) > 0 for count in kinds)

@@ -330,6 +330,56 @@ def test_rerunning_the_same_as_of_gives_the_same_rows_and_an_earlier_one_keeps_c
                             ).fetchone()[0]
 
 
+def test_a_crash_empties_the_mart_alone_and_the_next_run_rebuilds_it_whole(dag, monkeypatch, org, slack, tmp_path):
+    """The MRR mart is unlogged (migration 0022): crash recovery empties it, build record and input digests with
+    it, and leaves the published figures and the certification records as they were. A server of the test's
+    own: a crash of the shared one would empty the marts other tests copy."""
+    from revcert.warehouse import migrate
+    from revcert.warehouse.embedded import EmbeddedPostgres
+    from revcert.warehouse.schema import metadata
+
+    mrr_mart = [table.name for table in metadata.tables.values() if table.schema == "mart"
+                and not table.name.startswith("mart_shop")]
+    server = EmbeddedPostgres(tmp_path / "crashing")
+    server.start()
+    try:
+        with psycopg.connect(server.url(), autocommit=True) as conn:
+            conn.execute("create database warehouse")
+        migrate.upgrade(server.url("warehouse"))
+        state, _ = run_dag(dag, monkeypatch, server.url("warehouse"), org, slack, tmp_path=tmp_path)
+        assert state == "success"
+        first = published(server.url("warehouse"))
+        with psycopg.connect(server.url("warehouse")) as conn:
+            shown, runs = published_hash(conn), conn.execute(
+                "select count(*) from certification.certification_run").fetchone()[0]
+            assert conn.execute("select count(*) from mart.mart_customer_month").fetchone()[0] > 0
+
+        server.stop(as_a_crash=True)
+        server.start()
+        url = server.url("warehouse")
+        with psycopg.connect(url) as conn:
+            assert {table: conn.execute(f"select count(*) from mart.{table}").fetchone()[0]
+                    for table in mrr_mart} == dict.fromkeys(mrr_mart, 0)
+            assert published_hash(conn) == shown
+            assert conn.execute("select count(*) from certification.certification_run").fetchone()[0] == runs
+
+        state, _ = run_dag(dag, monkeypatch, url, org, slack, tmp_path=tmp_path)
+        assert state == "success"
+        with psycopg.connect(url) as conn:
+            whole_because, recomputed, customers = conn.execute(
+                "select mart_whole_because, mart_customers_recomputed, mart_customers "
+                "from certification.certification_run order by certification_id desc limit 1").fetchone()
+        assert whole_because == (
+            "no earlier build kept its customers' inputs (the first build, or a crash emptied the mart)")
+        assert recomputed == customers > 0
+        again = published(url)
+        assert set(again) == set(first)
+        assert all({f: again[k][f] for f in (*BRIDGE_FIGURES, "snapshot_date")}
+                   == {f: first[k][f] for f in (*BRIDGE_FIGURES, "snapshot_date")} for k in first)
+    finally:
+        server.stop()
+
+
 def test_a_bad_as_of_date_is_refused_before_any_task_runs(dag, monkeypatch, warehouse_url, org, slack, tmp_path):
     from airflow.sdk.definitions.param import ParamValidationError
 

@@ -76,6 +76,23 @@ def test_the_migrated_warehouse_is_exactly_the_declared_schema(warehouse_url):
     assert differences == []
 
 
+def test_the_tables_declared_unlogged_are_the_unlogged_ones(warehouse_url):
+    """Alembic does not compare persistence: the schema's UNLOGGED tables are checked against the catalogue."""
+    from sqlalchemy.schema import CreateTable
+
+    from revcert.warehouse.schema import metadata
+
+    with psycopg.connect(warehouse_url) as conn:
+        unlogged = {f"{schema}.{name}" for schema, name in conn.execute(
+            "select relnamespace::regnamespace::text, relname from pg_class "
+            "where relkind = 'r' and relpersistence = 'u'")}
+    declared = {name for name, table in metadata.tables.items()
+                if str(CreateTable(table)).lstrip().startswith("CREATE UNLOGGED TABLE")}
+    assert unlogged == declared
+    assert "mart.mart_customer_month" in declared and "mart.mart_build" in declared
+    assert not any(name.startswith("mart.mart_shop") for name in declared)
+
+
 def test_every_mart_model_selects_exactly_its_tables_columns(warehouse_url):
     """A model's output columns and its table's columns are the same names (rows go in by name)."""
     from revcert.methodology.mart import MODELS

@@ -275,6 +275,17 @@ def _timed(parts: dict[str, float], part: str) -> Iterator[None]:
     parts[part] = time.monotonic() - started
 
 
+def _wal_position(conn: psycopg.Connection) -> str:
+    return conn.execute("select pg_current_wal_lsn()::text").fetchone()[0]
+
+
+def _wal_mib_since(conn: psycopg.Connection, position: str) -> int:
+    """The write-ahead log the server wrote since `position`, in whole MiB: what a production server would also
+    archive and send to its replicas."""
+    written = conn.execute("select pg_wal_lsn_diff(pg_current_wal_lsn(), %s::pg_lsn)", [position]).fetchone()[0]
+    return int(written) // 2**20
+
+
 def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) -> dict[str, Any]:
     """The rest of a certified run after extraction and staging, as the DAG's tasks run it: transform (whole
     for `whole_because`; when it is empty, as the DAG decides: incremental after a certified build), identity
@@ -304,10 +315,12 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
         update_certification(conn, certification_id, extraction_batch_id=batch_id)
         conn.commit()
         with _timed(parts, "transform (mart)"):
+            wal_before = _wal_position(conn)
             build = build_mart(conn, as_of_date, [], settings, certification_id,
                                whole_because=whole_because or whole_build_requested(conn, full_extraction=False))
             record_mart_build(conn, certification_id, build)
             conn.commit()
+            mart_wal = _wal_mib_since(conn, wal_before)
         with _timed(parts, "identity check"):
             record_check(conn, certification_id, check_movement_identity(conn))
             conn.commit()
@@ -332,7 +345,8 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
     return {"seconds": time.monotonic() - started, "peak_mib": peak_mib() + copies.peak_mib,
             "records": published.rows_written,
             "parts": parts, "detail": f"mart recomputed {build.customers_recomputed:,} of {build.customers:,} "
-                                      f"customers, {how}; check 4 compared {compared:,} customers' detail; "
+                                      f"customers, {how}, writing {mart_wal:,} MiB of write-ahead log; "
+                                      f"check 4 compared {compared:,} customers' detail; "
                                       f"publishing compared {republished} detail; {copies}"}
 
 

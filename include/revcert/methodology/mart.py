@@ -22,12 +22,13 @@ neither do segments and cohorts. A customer with no published month before the
 as-of month may gain or lose its only ones, so its lines and contracts are
 rebuilt too.
 
-A build is whole, every customer recomputed, when there is no earlier build,
-when what every customer's rows depend on changed (the renewal grace, the
-reporting currency, the models' SQL or the mart's functions after an upgrade),
-when the as-of date moved back or into another month or week (the weekly full
-recompute), when more than a quarter of the customers changed (a whole build
-is then cheaper), or when the caller asks.
+A build is whole, every customer recomputed, when there is no earlier build (the
+first, or a crash emptied the mart's unlogged tables), when what every
+customer's rows depend on changed (the renewal grace, the reporting currency,
+the models' SQL or the mart's functions after an upgrade), when the as-of date
+moved back or into another month or week (the weekly full recompute), when
+more than a quarter of the customers changed (a whole build is then cheaper),
+or when the caller asks.
 """
 from __future__ import annotations
 
@@ -149,7 +150,7 @@ def whole_build_reason(previous: BuildBasis | None, current: BuildBasis) -> str 
     """Why this build must recompute every customer, or None when the customers with changed inputs (and, if
     the as-of date moved on, every customer's as-of month) suffice."""
     if previous is None:
-        return "no earlier build kept its customers' inputs"
+        return "no earlier build kept its customers' inputs (the first build, or a crash emptied the mart)"
     moved = f"the as-of date moved from {previous.as_of_date} to {current.as_of_date}"
     if current.as_of_date < previous.as_of_date:
         return f"{moved}, back"

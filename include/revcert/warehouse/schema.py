@@ -431,10 +431,15 @@ customer_detail_proof = Table(
 
 # -- mart: the methodology, rebuilt from staging on every run -------------------------------
 
+# The MRR pipeline's tables are UNLOGGED: every row is rebuilt from staging, so PostgreSQL writes no WAL for them,
+# and crash recovery empties them all, the build record with them (the next build is then whole). A shop build
+# keeps the days outside its scope, so the shop tables stay logged (migration 0022).
+
 mart_reporting_currency = Table(
     "mart_reporting_currency", metadata,
     _text("iso_code"),
     _text("source", nullable=False),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -444,6 +449,7 @@ mart_renewal_link = Table(
     Column("successor_contract_id", Text, primary_key=True),
     Column("is_linked_by_opportunity", Boolean, nullable=False),
     Column("is_linked_by_contract", Boolean, nullable=False),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -459,6 +465,7 @@ mart_contract_customer = Table(
     Column("is_overridden", Boolean, nullable=False),
     _text("override_reason"),
     _text("override_approver"),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -468,6 +475,7 @@ mart_customer = Table(
     _text("customer_name"),
     _text("business_unit", nullable=False),
     Column("is_account_live", Boolean, nullable=False),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -483,6 +491,7 @@ mart_subscription_line = Table(
     Column("terminated_date", Date),
     Column("is_zero_length", Boolean),
     Column("line_mrr", Numeric(18, 2)),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -494,6 +503,7 @@ mart_renewal_grace = Table(
     _text("successor_contract_id"),
     Column("gap_days", Integer),
     Column("grace_days", Integer, nullable=False),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -507,6 +517,7 @@ mart_service_interval = Table(
     Column("service_end_date", Date, nullable=False),
     Column("mrr_end_date", Date, nullable=False),
     Index("mart_service_interval_customer", "customer_id"),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -516,6 +527,7 @@ mart_customer_mrr_segment = Table(
     Column("segment_start_date", Date, primary_key=True),
     Column("segment_end_date", Date),
     _amount("daily_mrr"),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -524,6 +536,7 @@ mart_customer_cohort = Table(
     Column("customer_id", Text, primary_key=True),
     Column("first_service_date", Date, nullable=False),
     Column("cohort_month", Date, nullable=False),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -535,6 +548,7 @@ mart_customer_snapshot = Table(
     _text("business_unit", nullable=False),
     _amount("starting_mrr"),
     _amount("ending_mrr"),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -545,6 +559,7 @@ mart_customer_movement = Table(
     _text("business_unit", nullable=False),
     _text("movement_type", nullable=False),
     _amount("movement_amount"),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -554,6 +569,7 @@ mart_customer_revenue = Table(
     Column("month", Date, primary_key=True),
     _text("business_unit", nullable=False),
     _amount("recognized_revenue"),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -586,6 +602,7 @@ mart_customer_month = Table(
     Column("month", Date, primary_key=True),
     Column("customer_id", Text, primary_key=True),
     *_customer_month_columns(),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -593,6 +610,7 @@ mart_customer_line = Table(
     "mart_customer_line", metadata,
     Column("subscription_line_id", Text, primary_key=True),
     *_customer_line_columns(),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -600,6 +618,7 @@ mart_customer_contract = Table(
     "mart_customer_contract", metadata,
     Column("contract_id", Text, primary_key=True),
     *_customer_contract_columns(),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -622,6 +641,7 @@ mart_mrr_bridge = Table(
     Column("month", Date, primary_key=True),
     Column("business_unit", Text, primary_key=True),
     *_bridge_columns(),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -629,6 +649,7 @@ mart_mrr_bridge_total = Table(
     "mart_mrr_bridge_total", metadata,
     Column("month", Date, primary_key=True),
     *_bridge_columns(),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -638,6 +659,7 @@ mart_cohort_retention = Table(
     Column("business_unit", Text, primary_key=True),
     Column("month", Date, primary_key=True),
     *_cohort_columns(),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -646,6 +668,7 @@ mart_cohort_retention_total = Table(
     Column("cohort_month", Date, primary_key=True),
     Column("month", Date, primary_key=True),
     *_cohort_columns(),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -661,6 +684,7 @@ mart_build = Table(
     Column("customers", Integer),
     _text("models_digest"),
     Column("rebuilt_month", Date),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -669,12 +693,14 @@ mart_customer_input = Table(
     "mart_customer_input", metadata,
     Column("customer_id", Text, primary_key=True),
     Column("input_digest", LargeBinary, nullable=False),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
 mart_customer_scope = Table(
     "mart_customer_scope", metadata,
     Column("customer_id", Text, primary_key=True),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
@@ -682,6 +708,7 @@ mart_customer_scope = Table(
 mart_customer_as_of_month_only = Table(
     "mart_customer_as_of_month_only", metadata,
     Column("customer_id", Text, primary_key=True),
+    prefixes=["UNLOGGED"],
     schema="mart",
 )
 
