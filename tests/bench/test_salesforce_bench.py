@@ -93,9 +93,10 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     assert recomputed == 0 and all_customers == customers and how == "incremental, every customer's 2026-11 rebuilt"
     assert compared >= every_compared
     assert any(re.fullmatch(r"  next day's first run .+ = [\d.]+ s, [\d.]+% of the full run", line) for line in lines)
-    # The MRR mart is unlogged: no build, whole or not, writes a MiB of write-ahead log (logged, these three wrote
-    # 7, 2 and 2).
-    assert [write_ahead_log_mib(lines[run]) for run in (full_run, incremental_run, next_day)] == [0, 0, 0]
+    # The MRR mart is unlogged: the whole build writes less than a MiB of write-ahead log, the later ones at most
+    # one (the server's, counted whole: statistics and catalogue too). Logged, these three wrote 7, 2 and 2.
+    assert write_ahead_log_mib(lines[full_run]) == 0
+    assert write_ahead_log_mib(lines[incremental_run]) <= 1 and write_ahead_log_mib(lines[next_day]) <= 1
     changed, org_records, *kinds = next(filter(None, map(CHANGED.match, lines))).groups()
     assert number(org_records) // 100 <= number(changed) < number(org_records) // 50
     assert all(int(count) > 0 for count in kinds)

@@ -98,6 +98,8 @@ def test_data_lives_in_named_volumes(compose):
     assert set(compose["volumes"]) == {"airflow-metadata-data", "warehouse-data", "airflow-logs"}
     assert compose["services"]["warehouse"]["volumes"] == ["warehouse-data:/var/lib/postgresql/data"]
     assert compose["services"]["airflow-metadata"]["volumes"] == ["airflow-metadata-data:/var/lib/postgresql/data"]
+    # Time for the warehouse to shut down cleanly: killed, it would empty its unlogged mart.
+    assert compose["services"]["warehouse"]["stop_grace_period"] == "2m"
 
 
 def test_no_secret_is_written_in_the_file_only_read_from_the_env_file(compose):

@@ -31,7 +31,8 @@ BASIS = BuildBasis(AS_OF, 31, "USD", "the digest of the models' SQL")
 def test_a_build_is_whole_when_what_every_customer_depends_on_moved():
     assert whole_build_reason(BASIS, BASIS) is None
     assert whole_build_reason(None, BASIS) == (
-        "no earlier build kept its customers' inputs (the first build, or a crash emptied the mart)")
+        "no earlier build kept its customers' inputs (the first build, one from before input digests, or a crash "
+        "emptied the mart)")
     assert whole_build_reason(BASIS, replace(BASIS, as_of_date=date(2026, 11, 20))) == (
         "the as-of date moved from 2026-11-21 to 2026-11-20, back")
     # 2026-11-21 is a Saturday: the Monday after starts the weekly full recompute.

@@ -15,6 +15,7 @@ from revcert.certification.fingerprint import customer_detail_digests, detail_di
 from revcert.certification.forked import forked
 from revcert.certification.independent_derivation import derive_figures, read_staging
 from revcert.settings import Settings
+from revcert.sqlfiles import load_sql
 from revcert.standins.salesforce.server import SalesforceOrg
 from revcert.standins.slack import SlackWebhookReceiver
 from revcert.warehouse.schema import BRIDGE_FIGURES, column_names, viz_mrr_bridge, viz_mrr_bridge_total
@@ -366,12 +367,17 @@ def test_a_crash_empties_the_mart_alone_and_the_next_run_rebuilds_it_whole(dag, 
         state, _ = run_dag(dag, monkeypatch, url, org, slack, tmp_path=tmp_path)
         assert state == "success"
         with psycopg.connect(url) as conn:
-            whole_because, recomputed, customers = conn.execute(
-                "select mart_whole_because, mart_customers_recomputed, mart_customers "
-                "from certification.certification_run order by certification_id desc limit 1").fetchone()
-        assert whole_because == (
-            "no earlier build kept its customers' inputs (the first build, or a crash emptied the mart)")
+            certification_id, whole_because, recomputed, customers, published_at = conn.execute(
+                "select certification_id, mart_whole_because, mart_customers_recomputed, mart_customers, "
+                "published_at from certification.certification_run order by certification_id desc limit 1").fetchone()
+            compared = conn.execute(load_sql("certification", "detail_proofs_of_certification"),
+                                    {"certification_id": certification_id}).fetchone()[0]
+            with_detail = len(mart_detail_digests(conn))
+        assert whole_because == ("no earlier build kept its customers' inputs (the first build, one from before "
+                                 "input digests, or a crash emptied the mart)")
         assert recomputed == customers > 0
+        # Check 4 compared every customer with detail (it had no mart to hold proofs to), and the run published.
+        assert compared == with_detail > 0 and published_at is not None
         again = published(url)
         assert set(again) == set(first)
         assert all({f: again[k][f] for f in (*BRIDGE_FIGURES, "snapshot_date")}

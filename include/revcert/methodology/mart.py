@@ -5,7 +5,8 @@ in revcert.warehouse.schema, with the model's grain as primary key). Rows go in
 by column name: `insert into mart.m (columns) select columns from (model)`, so
 neither side depends on the other's column order. A build happens in one
 transaction: the caller's transaction holds either the whole new mart or, after
-a failure, the previous one.
+a failure, the previous one. The tables are unlogged (migration 0022): a crash
+of the server empties them, and the next build is then whole.
 
 A build is incremental. The models up to each customer's inputs are rebuilt
 whole; they are cheap beside what comes after. Then only the customers whose
@@ -150,7 +151,8 @@ def whole_build_reason(previous: BuildBasis | None, current: BuildBasis) -> str 
     """Why this build must recompute every customer, or None when the customers with changed inputs (and, if
     the as-of date moved on, every customer's as-of month) suffice."""
     if previous is None:
-        return "no earlier build kept its customers' inputs (the first build, or a crash emptied the mart)"
+        return ("no earlier build kept its customers' inputs (the first build, one from before input digests, or "
+                "a crash emptied the mart)")
     moved = f"the as-of date moved from {previous.as_of_date} to {current.as_of_date}"
     if current.as_of_date < previous.as_of_date:
         return f"{moved}, back"
