@@ -29,6 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.schema import SchemaItem
 
 metadata = MetaData()
 LAYERS = ("raw", "staging", "mart", "certification", "viz", "analytics", "shadow", "monitoring")
@@ -434,27 +435,32 @@ customer_detail_proof = Table(
 # The MRR pipeline's tables are UNLOGGED: every row is rebuilt from staging, so PostgreSQL writes no WAL for them,
 # and crash recovery empties them all, the build record with them (the next build is then whole). A shop build
 # keeps the days outside its scope, so the shop tables stay logged (migration 0022).
+UNLOGGED_MART: list[Table] = []
 
-mart_reporting_currency = Table(
-    "mart_reporting_currency", metadata,
+
+def _rebuilt_from_staging(name: str, *columns: SchemaItem) -> Table:
+    """A table of the MRR pipeline's mart, created UNLOGGED and listed in UNLOGGED_MART."""
+    table = Table(name, metadata, *columns, prefixes=["UNLOGGED"], schema="mart")
+    UNLOGGED_MART.append(table)
+    return table
+
+
+mart_reporting_currency = _rebuilt_from_staging(
+    "mart_reporting_currency",
     _text("iso_code"),
     _text("source", nullable=False),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_renewal_link = Table(
-    "mart_renewal_link", metadata,
+mart_renewal_link = _rebuilt_from_staging(
+    "mart_renewal_link",
     Column("predecessor_contract_id", Text, primary_key=True),
     Column("successor_contract_id", Text, primary_key=True),
     Column("is_linked_by_opportunity", Boolean, nullable=False),
     Column("is_linked_by_contract", Boolean, nullable=False),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_contract_customer = Table(
-    "mart_contract_customer", metadata,
+mart_contract_customer = _rebuilt_from_staging(
+    "mart_contract_customer",
     Column("contract_id", Text, primary_key=True),
     _text("account_id"),
     _text("customer_id"),
@@ -465,22 +471,18 @@ mart_contract_customer = Table(
     Column("is_overridden", Boolean, nullable=False),
     _text("override_reason"),
     _text("override_approver"),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_customer = Table(
-    "mart_customer", metadata,
+mart_customer = _rebuilt_from_staging(
+    "mart_customer",
     Column("customer_id", Text, primary_key=True),
     _text("customer_name"),
     _text("business_unit", nullable=False),
     Column("is_account_live", Boolean, nullable=False),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_subscription_line = Table(
-    "mart_subscription_line", metadata,
+mart_subscription_line = _rebuilt_from_staging(
+    "mart_subscription_line",
     Column("subscription_line_id", Text, primary_key=True),
     _text("contract_id"), _text("product_id"), _text("currency_iso_code"),
     Column("is_recurring", Boolean),
@@ -491,24 +493,20 @@ mart_subscription_line = Table(
     Column("terminated_date", Date),
     Column("is_zero_length", Boolean),
     Column("line_mrr", Numeric(18, 2)),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_renewal_grace = Table(
-    "mart_renewal_grace", metadata,
+mart_renewal_grace = _rebuilt_from_staging(
+    "mart_renewal_grace",
     Column("contract_id", Text, primary_key=True),
     Column("service_start_date", Date, nullable=False),
     Column("service_end_date", Date, nullable=False),
     _text("successor_contract_id"),
     Column("gap_days", Integer),
     Column("grace_days", Integer, nullable=False),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_service_interval = Table(
-    "mart_service_interval", metadata,
+mart_service_interval = _rebuilt_from_staging(
+    "mart_service_interval",
     Column("subscription_line_id", Text, primary_key=True),
     _text("contract_id", nullable=False),
     _text("customer_id", nullable=False),
@@ -517,60 +515,48 @@ mart_service_interval = Table(
     Column("service_end_date", Date, nullable=False),
     Column("mrr_end_date", Date, nullable=False),
     Index("mart_service_interval_customer", "customer_id"),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_customer_mrr_segment = Table(
-    "mart_customer_mrr_segment", metadata,
+mart_customer_mrr_segment = _rebuilt_from_staging(
+    "mart_customer_mrr_segment",
     Column("customer_id", Text, primary_key=True),
     Column("segment_start_date", Date, primary_key=True),
     Column("segment_end_date", Date),
     _amount("daily_mrr"),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_customer_cohort = Table(
-    "mart_customer_cohort", metadata,
+mart_customer_cohort = _rebuilt_from_staging(
+    "mart_customer_cohort",
     Column("customer_id", Text, primary_key=True),
     Column("first_service_date", Date, nullable=False),
     Column("cohort_month", Date, nullable=False),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_customer_snapshot = Table(
-    "mart_customer_snapshot", metadata,
+mart_customer_snapshot = _rebuilt_from_staging(
+    "mart_customer_snapshot",
     Column("customer_id", Text, primary_key=True),
     Column("month", Date, primary_key=True),
     Column("snapshot_date", Date, nullable=False),
     _text("business_unit", nullable=False),
     _amount("starting_mrr"),
     _amount("ending_mrr"),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_customer_movement = Table(
-    "mart_customer_movement", metadata,
+mart_customer_movement = _rebuilt_from_staging(
+    "mart_customer_movement",
     Column("customer_id", Text, primary_key=True),
     Column("month", Date, primary_key=True),
     _text("business_unit", nullable=False),
     _text("movement_type", nullable=False),
     _amount("movement_amount"),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_customer_revenue = Table(
-    "mart_customer_revenue", metadata,
+mart_customer_revenue = _rebuilt_from_staging(
+    "mart_customer_revenue",
     Column("customer_id", Text, primary_key=True),
     Column("month", Date, primary_key=True),
     _text("business_unit", nullable=False),
     _amount("recognized_revenue"),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
 
@@ -597,29 +583,23 @@ def _customer_contract_columns() -> list[Column]:
             Column("is_overridden", Boolean, nullable=False), _text("override_reason"), _text("override_approver")]
 
 
-mart_customer_month = Table(
-    "mart_customer_month", metadata,
+mart_customer_month = _rebuilt_from_staging(
+    "mart_customer_month",
     Column("month", Date, primary_key=True),
     Column("customer_id", Text, primary_key=True),
     *_customer_month_columns(),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_customer_line = Table(
-    "mart_customer_line", metadata,
+mart_customer_line = _rebuilt_from_staging(
+    "mart_customer_line",
     Column("subscription_line_id", Text, primary_key=True),
     *_customer_line_columns(),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_customer_contract = Table(
-    "mart_customer_contract", metadata,
+mart_customer_contract = _rebuilt_from_staging(
+    "mart_customer_contract",
     Column("contract_id", Text, primary_key=True),
     *_customer_contract_columns(),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
 
@@ -636,44 +616,36 @@ def _cohort_columns() -> list[Column]:
             Column("mrr_retention_pct", Numeric(9, 1)), Column("logo_retention_pct", Numeric(9, 1))]
 
 
-mart_mrr_bridge = Table(
-    "mart_mrr_bridge", metadata,
+mart_mrr_bridge = _rebuilt_from_staging(
+    "mart_mrr_bridge",
     Column("month", Date, primary_key=True),
     Column("business_unit", Text, primary_key=True),
     *_bridge_columns(),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_mrr_bridge_total = Table(
-    "mart_mrr_bridge_total", metadata,
+mart_mrr_bridge_total = _rebuilt_from_staging(
+    "mart_mrr_bridge_total",
     Column("month", Date, primary_key=True),
     *_bridge_columns(),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_cohort_retention = Table(
-    "mart_cohort_retention", metadata,
+mart_cohort_retention = _rebuilt_from_staging(
+    "mart_cohort_retention",
     Column("cohort_month", Date, primary_key=True),
     Column("business_unit", Text, primary_key=True),
     Column("month", Date, primary_key=True),
     *_cohort_columns(),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_cohort_retention_total = Table(
-    "mart_cohort_retention_total", metadata,
+mart_cohort_retention_total = _rebuilt_from_staging(
+    "mart_cohort_retention_total",
     Column("cohort_month", Date, primary_key=True),
     Column("month", Date, primary_key=True),
     *_cohort_columns(),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_build = Table(
-    "mart_build", metadata,
+mart_build = _rebuilt_from_staging(
+    "mart_build",
     Column("mart_build_id", BigInteger, primary_key=True, autoincrement=True),
     Column("as_of_date", Date, nullable=False),
     Column("renewal_grace_days", Integer, nullable=False),
@@ -684,32 +656,24 @@ mart_build = Table(
     Column("customers", Integer),
     _text("models_digest"),
     Column("rebuilt_month", Date),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
 # What an incremental build compares and what it recomputed (revcert.methodology.mart).
-mart_customer_input = Table(
-    "mart_customer_input", metadata,
+mart_customer_input = _rebuilt_from_staging(
+    "mart_customer_input",
     Column("customer_id", Text, primary_key=True),
     Column("input_digest", LargeBinary, nullable=False),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
-mart_customer_scope = Table(
-    "mart_customer_scope", metadata,
+mart_customer_scope = _rebuilt_from_staging(
+    "mart_customer_scope",
     Column("customer_id", Text, primary_key=True),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
 # When a build rebuilds the as-of month: the customers whose lines and contracts it rebuilds too.
-mart_customer_as_of_month_only = Table(
-    "mart_customer_as_of_month_only", metadata,
+mart_customer_as_of_month_only = _rebuilt_from_staging(
+    "mart_customer_as_of_month_only",
     Column("customer_id", Text, primary_key=True),
-    prefixes=["UNLOGGED"],
-    schema="mart",
 )
 
 mart_shop = Table(
