@@ -4,14 +4,40 @@
 -- after it ends (g days strictly between), with 1 <= g <= G, its lines that run
 -- to its service end count through those g days, for MRR only: a late renewal
 -- is then an expansion or contraction, not a churn followed by a winback.
+-- Rebuilt: the contracts in scope (revcert.methodology.mart), or every contract;
+-- a contract's grace reads its own lines and its successors'.
 -- Grain: one row per contract with recurring service.
-with recurring_lines as (
+with scope as (
+    select contract_id
+    from mart.mart_contract_scope
+),
+
+links as (
+    select
+        predecessor_contract_id,
+        successor_contract_id
+    from mart.mart_renewal_link
+),
+
+contracts_read as (
+    select scope.contract_id
+    from scope
+    union
+    select links.successor_contract_id
+    from links
+    inner join scope
+        on links.predecessor_contract_id = scope.contract_id
+),
+
+recurring_lines as (
     select
         contract_id,
         service_start_date,
         service_end_date
     from mart.mart_subscription_line
-    where line_mrr is not null
+    where
+        line_mrr is not null
+        and (%(whole)s or contract_id in (select contracts_read.contract_id from contracts_read))
 ),
 
 contract_service as (
@@ -32,7 +58,7 @@ successors as (
             partition by links.predecessor_contract_id
             order by successor.service_start_date, links.successor_contract_id
         ) as successor_rank
-    from mart.mart_renewal_link as links
+    from links
     inner join contract_service as successor
         on links.successor_contract_id = successor.contract_id
 ),
@@ -62,6 +88,7 @@ final as (
     from contract_service
     left join earliest_successor
         on contract_service.contract_id = earliest_successor.predecessor_contract_id
+    where %(whole)s or contract_service.contract_id in (select scope.contract_id from scope)
 )
 
 select * from final

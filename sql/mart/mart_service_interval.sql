@@ -2,8 +2,20 @@
 -- intervals of their customer. service_* is real service (revenue);
 -- mrr_end_date adds the renewal grace to lines that run to their contract's
 -- service end (MRR only). Lines are never exploded into days.
+-- Rebuilt: the lines in scope and the lines of the contracts in scope, whose
+-- grace or customer may have changed (revcert.methodology.mart), or every line.
 -- Grain: one row per recurring line with a line MRR and a customer.
-with lines as (
+with line_scope as (
+    select subscription_line_id
+    from mart.mart_line_scope
+),
+
+contract_scope as (
+    select contract_id
+    from mart.mart_contract_scope
+),
+
+lines as (
     select
         subscription_line_id,
         contract_id,
@@ -11,7 +23,13 @@ with lines as (
         service_start_date,
         service_end_date
     from mart.mart_subscription_line
-    where line_mrr is not null
+    where
+        line_mrr is not null
+        and (
+            %(whole)s
+            or subscription_line_id in (select line_scope.subscription_line_id from line_scope)
+            or contract_id in (select contract_scope.contract_id from contract_scope)
+        )
 ),
 
 contract_customers as (

@@ -8,8 +8,14 @@
 --   R             = the dated rate of the line's currency in force at service
 --                   start (1 for the reporting currency), fixed for life
 -- line_mrr is null where a rule cannot be applied; the checks name those lines.
+-- Rebuilt: the lines in scope (revcert.methodology.mart), or every line.
 -- Grain: one row per live subscription line.
-with lines as (
+with scope as (
+    select subscription_line_id
+    from mart.mart_line_scope
+),
+
+lines as (
     select
         subscription_line_id,
         contract_id,
@@ -22,7 +28,9 @@ with lines as (
         end_date,
         terminated_date
     from staging.stg_subscription_line
-    where not is_deleted
+    where
+        not is_deleted
+        and (%(whole)s or subscription_line_id in (select scope.subscription_line_id from scope))
 ),
 
 contracts as (
@@ -49,7 +57,7 @@ dated_rates as (
         conversion_rate,
         start_date,
         coalesce(next_start_date, 'infinity'::date) as next_start_date
-    from staging.stg_dated_conversion_rate
+    from mart.mart_dated_conversion_rate
 ),
 
 reporting_currency as (

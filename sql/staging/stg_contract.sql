@@ -1,6 +1,8 @@
 -- stg_contract: typed current state of Salesforce Contracts.
 -- Grain: one row per Contract Id (deleted ones kept as tombstones, is_deleted).
--- Merges one extraction batch; a version never replaces a newer one.
+-- Merges one extraction batch; a version never replaces a newer one, and a
+-- version re-read unchanged keeps the batch that staged it (a mart build
+-- recomputes what newer batches staged).
 with batch_records as (
     select distinct on (record_id)
         batch_id,
@@ -68,3 +70,4 @@ on conflict (contract_id) do update set
     system_modstamp = excluded.system_modstamp,
     batch_id = excluded.batch_id
 where excluded.system_modstamp >= current_state.system_modstamp
+and to_jsonb(excluded) - 'batch_id' <> to_jsonb(current_state) - 'batch_id'

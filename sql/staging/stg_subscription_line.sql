@@ -1,7 +1,9 @@
 -- stg_subscription_line: typed current state of CPQ subscription lines
 -- (SBQQ__Subscription__c). Money and quantities stay exact numeric.
 -- Grain: one row per subscription Id (deleted ones kept as tombstones, is_deleted).
--- Merges one extraction batch; a version never replaces a newer one.
+-- Merges one extraction batch; a version never replaces a newer one, and a
+-- version re-read unchanged keeps the batch that staged it (a mart build
+-- recomputes what newer batches staged).
 with batch_records as (
     select distinct on (record_id)
         batch_id,
@@ -90,3 +92,4 @@ on conflict (subscription_line_id) do update set
     system_modstamp = excluded.system_modstamp,
     batch_id = excluded.batch_id
 where excluded.system_modstamp >= current_state.system_modstamp
+and to_jsonb(excluded) - 'batch_id' <> to_jsonb(current_state) - 'batch_id'

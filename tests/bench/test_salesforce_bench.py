@@ -20,7 +20,7 @@ GOALS = {"full certified recompute (Bulk 2.0, one run)": "<= 120 s",
 MEDIANS = ("mart", "mrr-playbook peer", "floor: COPY + one grouped scan", "movement identity",
            "independent derivation")
 RUN_PARTS = {"transform (mart)", "identity check", "certify", "publish"}
-RECOMPUTED = re.compile(r"\(mart recomputed ([\d,]+) of ([\d,]+) customers, "
+RECOMPUTED = re.compile(r"\(mart recomputed ([\d,]+) of ([\d,]+) lines and ([\d,]+) of ([\d,]+) customers, "
                         r"(whole: .+|incremental(?:, every customer's \d{4}-\d{2} rebuilt)?), "
                         r"writing ([\d,]+) MiB of write-ahead log; "
                         r"check 4 compared ([\d,]+) customers' detail; "
@@ -38,14 +38,19 @@ def number(text: str) -> int:
 def customers_recomputed(line: str) -> tuple[int, int, str, int, int | None]:
     """The customers the mart recomputed, of how many, how, how many check 4 compared and how many publishing
     compared (None: every customer)."""
-    recomputed, customers, how, _, compared, republished = RECOMPUTED.search(line).groups()
+    _, _, recomputed, customers, how, _, compared, republished = RECOMPUTED.search(line).groups()
     return (number(recomputed), number(customers), how, number(compared),
             None if republished == "every customer's" else number(republished.split()[0]))
 
 
+def lines_recomputed(line: str) -> tuple[int, int]:
+    """The lines the mart recomputed, of how many."""
+    return tuple(number(count) for count in RECOMPUTED.search(line).groups()[:2])
+
+
 def write_ahead_log_mib(line: str) -> int:
     """The write-ahead log a run's mart build wrote, in MiB."""
-    return number(RECOMPUTED.search(line).group(4))
+    return number(RECOMPUTED.search(line).group(6))
 
 
 def seconds(line: str) -> float:
@@ -79,11 +84,15 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
         assert {line[4:36].strip() for line in lines[run + 1:run + 1 + len(RUN_PARTS)]} == RUN_PARTS
     recomputed, customers, how, every_compared, republished = customers_recomputed(lines[full_run])
     assert recomputed == customers >= every_compared > 0 and how.startswith("whole: ") and republished is None
+    recomputed_lines, all_lines = lines_recomputed(lines[full_run])
+    assert recomputed_lines == all_lines > 2000
     # The later run: check 4 compares only the detail of the customers without a proof that holds, and
     # publishing only those whose certified detail is not the one published (those the mart recomputed at most,
     # a customer whose detail is gone among them).
     recomputed, all_customers, how, compared, republished = customers_recomputed(lines[incremental_run])
     assert 0 < recomputed < all_customers == customers and how == "incremental"
+    recomputed_lines, later_lines = lines_recomputed(lines[incremental_run])
+    assert 0 < recomputed_lines < later_lines / 5
     assert 0 < compared < every_compared and 0 < republished <= recomputed
     # The next day's first run (a Sunday after the bench's Saturday): the as-of date moved on within its week, so
     # nothing is recomputed whole but every customer's November is rebuilt, and check 4 compares every customer.
@@ -91,6 +100,7 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     assert {line[4:36].strip() for line in lines[next_day + 1:next_day + 1 + len(RUN_PARTS)]} == RUN_PARTS
     recomputed, all_customers, how, compared, _ = customers_recomputed(lines[next_day])
     assert recomputed == 0 and all_customers == customers and how == "incremental, every customer's 2026-11 rebuilt"
+    assert lines_recomputed(lines[next_day]) == (0, later_lines)
     assert compared >= every_compared
     assert any(re.fullmatch(r"  next day's first run .+ = [\d.]+ s, [\d.]+% of the full run", line) for line in lines)
     # The MRR mart is unlogged: the whole build writes less than a MiB of write-ahead log, the later ones at most

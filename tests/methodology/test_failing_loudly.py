@@ -12,6 +12,7 @@ from revcert.methodology.mart import MODELS, build_mart
 from revcert.methodology.overrides import ClassificationOverride
 from revcert.sqlfiles import load_sql
 from tests.org_builder import OrgBuilder
+from tests.staged_edits import open_staging_batch
 
 pytestmark = pytest.mark.integration
 AS_OF = date(2026, 6, 30)
@@ -133,6 +134,7 @@ def test_a_failed_build_leaves_the_previous_mart(warehouse_url):
         org.write(conn)
         build_mart(conn, AS_OF, [])
         conn.commit()
+        open_staging_batch(conn)
         conn.execute("update staging.stg_subscription_line set net_price = null")
         with pytest.raises(MethodologyError):
             build_mart(conn, AS_OF, [])

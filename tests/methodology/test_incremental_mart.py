@@ -23,6 +23,7 @@ from revcert.methodology.mart import (
 )
 from revcert.methodology.overrides import ClassificationOverride
 from tests.conftest import copy_database
+from tests.staged_edits import open_staging_batch
 
 AS_OF = date(2026, 11, 21)
 BASIS = BuildBasis(AS_OF, 31, "USD", "the digest of the models' SQL")
@@ -87,6 +88,7 @@ def built_org(postgres_server, staged_default_org) -> str:
 def change_records_that_reach_other_customers(conn: psycopg.Connection) -> dict[str, set[str]]:
     """Change staging the way an incremental extraction would, in every way that reaches other customers;
     returns, per change, the customers it must bring into scope."""
+    open_staging_batch(conn)
     reached = {}
     # A line repriced, a line deleted, an amendment line added to a live contract.
     repriced, deleted = [row[0] for row in conn.execute(
@@ -173,11 +175,54 @@ def test_an_incremental_build_equals_a_whole_build_and_recomputes_only_the_custo
     for change, customers in reached.items():
         assert customers and customers <= recomputed, change
     assert len(recomputed) == incremental.customers_recomputed < incremental.customers / 5
+    assert 0 < incremental.lines_recomputed < whole.lines_recomputed / 10
+    assert whole.lines_recomputed == whole.row_counts["mart_subscription_line"]
     changed = [model for model in MODELS if model in before and before[model] != after_whole[model]]
     assert {"mart_customer_month", "mart_mrr_bridge", "mart_customer_line", "mart_customer_contract"} <= set(changed)
     for model in after_whole:
         assert after_incremental[model] == after_whole[model], model
     assert incremental.row_counts == whole.row_counts
+
+
+def test_a_batch_that_read_lines_whole_rebuilds_every_line_and_drops_those_purged_from_the_org(built_org):
+    with psycopg.connect(built_org) as conn:
+        nothing_new = build_mart(conn, AS_OF, [])
+        purged = conn.execute("select subscription_line_id from mart.mart_service_interval "
+                              "order by subscription_line_id limit 1").fetchone()[0]
+        open_staging_batch(conn, read_whole="SBQQ__Subscription__c")
+        conn.execute("delete from staging.stg_subscription_line where subscription_line_id = %s", [purged])
+        incremental = build_mart(conn, AS_OF, [])
+        after_incremental = mart_state(conn)
+        build_mart(conn, AS_OF, [], whole_because="the comparison")
+        assert mart_state(conn) == after_incremental
+    assert (nothing_new.lines_recomputed, nothing_new.customers_recomputed) == (0, 0)
+    assert incremental.whole_because is None and incremental.customers_recomputed == 1
+    assert incremental.lines_recomputed == incremental.row_counts["mart_subscription_line"]
+    assert purged not in {row[0] for row in after_incremental["mart_subscription_line"]}
+
+
+def test_a_product_corrected_reaches_its_lines_though_none_of_them_changed(built_org):
+    with psycopg.connect(built_org) as conn:
+        line, product, customer = conn.execute(
+            "select subscription_line_id, product_id, customer_id from mart.mart_service_interval "
+            "join mart.mart_subscription_line using (subscription_line_id) order by 1 limit 1").fetchone()
+        open_staging_batch(conn)
+        copy_as_new(conn, "stg_product", ["product_id"], "product_id = %s", [product])
+        conn.execute("update staging.stg_subscription_line set product_id = %s where subscription_line_id = %s",
+                     ["NEW-" + product, line])
+        build_mart(conn, AS_OF, [])
+        mrr = conn.execute("select line_mrr from mart.mart_service_interval where subscription_line_id = %s",
+                           [line]).fetchone()[0]
+        open_staging_batch(conn)
+        conn.execute("update staging.stg_product set subscription_term_months = "
+                     "coalesce(subscription_term_months, 12) * 2 where product_id = %s", ["NEW-" + product])
+        corrected = build_mart(conn, AS_OF, [])
+        recomputed, after_incremental = scope(conn), mart_state(conn)
+        build_mart(conn, AS_OF, [], whole_because="the comparison")
+        assert mart_state(conn) == after_incremental
+    halved = {row[0]: row[3] for row in after_incremental["mart_service_interval"]}[line]
+    assert (corrected.lines_recomputed, recomputed) == (1, {customer})
+    assert abs(halved * 2 - mrr) <= Decimal("0.01")
 
 
 def test_an_override_brings_both_customers_into_scope_and_no_change_brings_none(built_org):
@@ -219,6 +264,7 @@ def test_above_a_quarter_of_the_customers_changed_the_build_is_whole():
 
 def test_a_change_reaching_most_customers_builds_whole(built_org):
     with psycopg.connect(built_org) as conn:
+        open_staging_batch(conn)
         conn.execute("update staging.stg_product set product_name = product_name || ' (renamed)' where product_id = "
                      "(select product_id from mart.mart_customer_line group by product_id order by count(*) desc, "
                      "product_id limit 1)")
@@ -266,6 +312,7 @@ def test_changes_that_reach_a_customer_through_another_are_recomputed(built_org)
         build_mart(conn, AS_OF, overrides)
         grace = conn.execute("select grace_days from mart.mart_renewal_grace where contract_id = %s",
                              [predecessor]).fetchone()[0]
+        open_staging_batch(conn)
         conn.execute("update staging.stg_contract set start_date = start_date + 1 where contract_id = %s", [successor])
         conn.execute("update staging.stg_subscription_line set start_date = start_date + 1 where contract_id = %s "
                      "and start_date is not null", [successor])
@@ -333,6 +380,7 @@ def stage_a_week_of_changes_in_service(conn: psycopg.Connection) -> dict[str, st
     - expanding: a customer with a second line from Wednesday;
     - churning: a customer whose line ends on Tuesday.
     """
+    open_staging_batch(conn)
     tiny_line, late_line = [row[0] for row in conn.execute(
         "select subscription_line_id from mart.mart_customer_line where conversion_rate = 1 and line_mrr > 0 "
         "order by subscription_line_id limit 2")]

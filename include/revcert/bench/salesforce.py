@@ -344,7 +344,9 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
                    else f"{published.customers_compared:,} customers'")
     return {"seconds": time.monotonic() - started, "peak_mib": peak_mib() + copies.peak_mib,
             "records": published.rows_written,
-            "parts": parts, "detail": f"mart recomputed {build.customers_recomputed:,} of {build.customers:,} "
+            "parts": parts, "detail": f"mart recomputed {build.lines_recomputed:,} of "
+                                      f"{build.row_counts['mart_subscription_line']:,} lines and "
+                                      f"{build.customers_recomputed:,} of {build.customers:,} "
                                       f"customers, {how}, writing {mart_wal:,} MiB of write-ahead log; "
                                       f"check 4 compared {compared:,} customers' detail; "
                                       f"publishing compared {republished} detail; {copies}"}

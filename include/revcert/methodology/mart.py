@@ -8,13 +8,21 @@ transaction: the caller's transaction holds either the whole new mart or, after
 a failure, the previous one. The tables are unlogged (migration 0022): a crash
 of the server empties them, and the next build is then whole.
 
-A build is incremental. The models up to each customer's inputs are rebuilt
-whole; they are cheap beside what comes after. Then only the customers whose
-inputs changed since the last build (`mart_customer_input`, a digest of
+A build is incremental. Staged rows carry the batch that wrote them, and the
+mart keeps the batches it was built from (`mart_staged_batch`): the lines a
+newer batch staged, or whose contract, product or currency's rates changed,
+have their line rows recomputed, and the contracts those lines belong to (before
+and after), the contracts these renew and those whose links or customer changed
+have their renewal grace and their lines' service intervals recomputed. The
+renewal links, the contracts' customers and the accounts are rebuilt whole: a
+change reaches across their graph, and they are cheap. Then only the customers
+whose inputs changed since the last build (`mart_customer_input`, a digest of
 everything the customer-grain models read about a customer) have their
 customer-grain rows recomputed. The others keep theirs, which the same inputs
 would reproduce row for row. The sums over all customers (bridge, cohorts) are
-then rebuilt from that detail.
+then rebuilt from that detail. Staging is written by staged batches alone; a row
+changed in place, under an old batch, would be seen by the next whole build
+(and meanwhile by the certification, which derives from staging).
 
 When the as-of date moved on within its month and week (the day's first run),
 every customer's rows of the as-of month are rebuilt as well: no earlier
@@ -29,7 +37,10 @@ customer's rows depend on changed (the renewal grace, the reporting currency,
 the models' SQL or the mart's functions after an upgrade), when the as-of date
 moved back or into another month or week (the weekly full recompute), when
 more than a quarter of the customers changed (a whole build is then cheaper),
-or when the caller asks.
+or when the caller asks. The lines, graces and intervals are rebuilt whole in
+a whole build, except one made so because many customers changed, and when a
+batch read an object whole since the last build (records purged from the org
+then left staging without a batch to show it).
 """
 from __future__ import annotations
 
@@ -48,17 +59,23 @@ from revcert.sqlfiles import load_sql
 from revcert.warehouse.bulk_writes import indexes_built_after
 from revcert.warehouse.schema import column_names, metadata
 
-# Rebuilt whole by every build; the last one digests each customer's inputs.
-INPUT_MODELS = (
+# Rebuilt whole by every build: small, or a graph a change reaches across.
+WHOLE_INPUT_MODELS = (
     "mart_reporting_currency",
+    "mart_dated_conversion_rate",
     "mart_renewal_link",
     "mart_contract_customer",
     "mart_customer",
+)
+# Recomputed for the lines of mart_line_scope and the contracts of mart_contract_scope (every line in a whole
+# build).
+LINE_MODELS = (
     "mart_subscription_line",
     "mart_renewal_grace",
     "mart_service_interval",
-    "mart_customer_input",
 )
+# Rebuilt whole by every build: the digest of each customer's inputs.
+INPUT_MODELS = (*WHOLE_INPUT_MODELS, *LINE_MODELS, "mart_customer_input")
 # Recomputed for the customers of mart_customer_scope (every customer in a whole build) and, when the as-of date
 # moved on within its month, in the rows AS_OF_MONTH_ROWS names.
 CUSTOMER_MODELS = (
@@ -79,6 +96,23 @@ SUMMARY_MODELS = (
     "mart_cohort_retention_total",
 )
 MODELS = INPUT_MODELS + CUSTOMER_MODELS + SUMMARY_MODELS
+# The rows an incremental build replaces in each model it recomputes in part.
+_CUSTOMERS_IN_SCOPE = "customer_id in (select customer_id from mart.mart_customer_scope)"
+_LINES_IN_SCOPE = "subscription_line_id in (select subscription_line_id from mart.mart_line_scope)"
+_CONTRACTS_IN_SCOPE = "contract_id in (select contract_id from mart.mart_contract_scope)"
+REPLACED_ROWS = {
+    "mart_subscription_line": _LINES_IN_SCOPE,
+    "mart_renewal_grace": _CONTRACTS_IN_SCOPE,
+    "mart_service_interval": f"{_LINES_IN_SCOPE} or {_CONTRACTS_IN_SCOPE}",
+    **dict.fromkeys(CUSTOMER_MODELS, _CUSTOMERS_IN_SCOPE),
+}
+# What an incremental build compares with the last build's rows to find what changed.
+KEPT_FOR_COMPARISON = {
+    "mart_customer_input": ("customer_id", "input_digest"),
+    "mart_dated_conversion_rate": ("iso_code", "conversion_rate", "start_date", "next_start_date"),
+    "mart_renewal_link": ("predecessor_contract_id", "successor_contract_id"),
+    "mart_contract_customer": ("contract_id", "customer_id"),
+}
 # Besides their customers in scope, the rows a customer model replaces when the as-of month is rebuilt. Segments
 # and cohorts do not depend on the as-of date.
 AS_OF_MONTH_ROWS = {
@@ -113,8 +147,9 @@ CHECKS = {
 @dataclass(frozen=True)
 class MartBuild:
     """What a build used and produced. `whole_because` is empty for an incremental build;
-    `customers_recomputed` counts the customers whose rows were rebuilt or, gone since, removed; `rebuilt_month`
-    is the as-of month when it was rebuilt for every customer (the as-of date moved on within it)."""
+    `customers_recomputed` counts the customers whose rows were rebuilt or, gone since, removed, and
+    `lines_recomputed` the lines (every staged line when they were rebuilt whole); `rebuilt_month` is the as-of
+    month when it was rebuilt for every customer (the as-of date moved on within it)."""
 
     as_of_date: date
     renewal_grace_days: int
@@ -126,6 +161,7 @@ class MartBuild:
     customers_recomputed: int
     customers: int
     rebuilt_month: date | None
+    lines_recomputed: int
 
 
 @dataclass(frozen=True)
@@ -235,16 +271,16 @@ def _build_model(conn: psycopg.Connection, model: str, params: dict[str, object]
     """Build one model in a savepoint (what was built before a broken model stays, for the checks).
 
     Whole: the table is emptied and refilled, its key and indexes built after its rows, then analysed (later
-    models and the certification plan their reads of it from its real size). Otherwise the rows of the
-    customers in scope, and of the as-of month when it is rebuilt, are replaced and the rest kept. Returns the
-    table's row count.
+    models and the certification plan their reads of it from its real size). Otherwise the rows of
+    REPLACED_ROWS (the lines, contracts or customers in scope), and of the as-of month when it is rebuilt, are
+    replaced and the rest kept. Returns the table's row count.
     """
     table = sql.Identifier("mart", model)
     try:
         with conn.transaction():
             if not whole:
-                replaced = sql.SQL("customer_id in (select customer_id from mart.mart_customer_scope)")
-                if params["rebuilt_month"] and model in AS_OF_MONTH_ROWS:
+                replaced = sql.SQL(REPLACED_ROWS[model])
+                if params.get("rebuilt_month") and model in AS_OF_MONTH_ROWS:
                     replaced = sql.SQL("{} or {}").format(replaced, sql.SQL(AS_OF_MONTH_ROWS[model]))
                 conn.execute(sql.SQL("delete from {} where {}").format(table, replaced), params, prepare=False)
                 conn.execute(model_statement(model), params, prepare=False)
@@ -255,6 +291,59 @@ def _build_model(conn: psycopg.Connection, model: str, params: dict[str, object]
                 return conn.execute(model_statement(model), params, prepare=False).rowcount
     except (psycopg.errors.DataError, psycopg.errors.IntegrityError) as broken:
         raise MethodologyError(check_methodology(conn) or [model_failure(model, broken)]) from broken
+
+
+def _keep_for_comparison(conn: psycopg.Connection) -> None:
+    """Copy what KEPT_FOR_COMPARISON names of the last build into `pg_temp.previous_<model>`, for this
+    transaction."""
+    for model, columns in KEPT_FOR_COMPARISON.items():
+        kept = sql.Identifier(f"previous_{model}")
+        conn.execute(sql.SQL("drop table if exists pg_temp.{}").format(kept))
+        conn.execute(sql.SQL("create temp table {} on commit drop as select {} from {}").format(
+            kept, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier("mart", model)))
+
+
+def _note_staged_batches(conn: psycopg.Connection) -> None:
+    """The batches staging holds now (`pg_temp.staged_batch`), and those of them the last build had not seen
+    (`pg_temp.new_staged_batch`). Taken before anything is read: a batch staged while the build runs is new
+    to the next."""
+    for table in ("staged_batch", "new_staged_batch"):
+        conn.execute(sql.SQL("drop table if exists pg_temp.{}").format(sql.Identifier(table)))
+    conn.execute("create temp table staged_batch on commit drop as "
+                 "select distinct batch_id from staging.extraction_audit")
+    conn.execute("create temp table new_staged_batch on commit drop as "
+                 "select batch_id from pg_temp.staged_batch except select batch_id from mart.mart_staged_batch")
+
+
+def whole_lines_reason(conn: psycopg.Connection) -> str | None:
+    """Why the lines, graces and intervals must be rebuilt whole though the build need not be, or None."""
+    objects = [row[0] for row in conn.execute(load_sql("methodology", "objects_read_whole_since_last_build"))]
+    if objects:
+        return (f"a batch since the last build read {', '.join(objects)} whole, so records purged from the org "
+                "may have left staging")
+    return None
+
+
+def _choose_lines(conn: psycopg.Connection, *, whole: bool) -> int:
+    """Fill mart_line_scope with the lines whose inputs changed, and mart_contract_scope with the contracts they
+    belong to before this build; empty both when the lines are rebuilt whole. Returns the lines chosen."""
+    conn.execute("truncate mart.mart_line_scope, mart.mart_contract_scope")
+    if whole:
+        return 0
+    chosen = conn.execute(sql.SQL("insert into mart.mart_line_scope (subscription_line_id) {}").format(
+        sql.SQL(load_sql("methodology", "lines_with_changed_inputs")))).rowcount
+    conn.execute("insert into mart.mart_contract_scope (contract_id) select distinct contract_id "
+                 "from mart.mart_subscription_line where contract_id is not null and subscription_line_id in "
+                 "(select subscription_line_id from mart.mart_line_scope)")
+    return chosen
+
+
+def _choose_contracts(conn: psycopg.Connection) -> None:
+    """Add to mart_contract_scope every other contract whose grace, or whose lines' intervals, the changed lines,
+    links and customers may have changed."""
+    conn.execute(sql.SQL("insert into mart.mart_contract_scope (contract_id) {} on conflict do nothing").format(
+        sql.SQL(load_sql("methodology", "contracts_reached_by_changed_lines"))))
+    conn.execute("analyze mart.mart_line_scope, mart.mart_contract_scope")
 
 
 def _choose_customers(conn: psycopg.Connection, *, whole: bool) -> int:
@@ -311,8 +400,8 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     conn.execute("set local datestyle = 'ISO, YMD'")
     previous = _previous_basis(conn)
     _load_overrides(conn, overrides)
-    conn.execute("drop table if exists pg_temp.previous_customer_input")
-    conn.execute("create temp table previous_customer_input on commit drop as table mart.mart_customer_input")
+    _note_staged_batches(conn)
+    _keep_for_comparison(conn)
     conn.execute("truncate mart.mart_build")
     row_counts, model_seconds = {}, {}
 
@@ -321,11 +410,22 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
         row_counts[model] = _build_model(conn, model, params, whole=whole)
         model_seconds[model] = time.monotonic() - started
 
-    for model in INPUT_MODELS:
+    for model in WHOLE_INPUT_MODELS:
         build(model, whole=True)
     reporting_currency = conn.execute("select iso_code from mart.mart_reporting_currency").fetchone()[0]
     current = BuildBasis(as_of_date, settings.renewal_grace_days, reporting_currency, models_digest(conn))
     reason = whole_because or whole_build_reason(previous, current)
+    # The lines' scope is never filtered in a whole rebuild of them, whose size the planner cannot know.
+    params["whole"] = bool(reason or whole_lines_reason(conn))
+    lines_recomputed = _choose_lines(conn, whole=params["whole"])
+    build("mart_subscription_line", whole=params["whole"])
+    if not params["whole"]:
+        _choose_contracts(conn)
+    for model in LINE_MODELS[1:]:
+        build(model, whole=params["whole"])
+    build("mart_customer_input", whole=True)
+    if params["whole"]:
+        lines_recomputed = row_counts["mart_subscription_line"]
     recomputed = _choose_customers(conn, whole=reason is not None)
     if reason is None:
         reason = too_many_changed(recomputed, row_counts["mart_customer_input"])
@@ -341,6 +441,8 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     failures = check_methodology(conn)
     if failures:
         raise MethodologyError(failures)
+    conn.execute("truncate mart.mart_staged_batch")
+    conn.execute("insert into mart.mart_staged_batch (batch_id) select batch_id from pg_temp.staged_batch")
     customers = row_counts["mart_customer_input"]
     conn.execute("insert into mart.mart_build (as_of_date, renewal_grace_days, certification_id, built_at, "
                  "whole_because, customers_recomputed, customers, rebuilt_month, models_digest) "
@@ -350,4 +452,4 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     used = {row[0] for row in conn.execute(load_sql("methodology", "overrides_used"))}
     return MartBuild(as_of_date, settings.renewal_grace_days, reporting_currency,
                      tuple(o for o in overrides if o.contract_id in used), row_counts, model_seconds,
-                     reason, recomputed, customers, params["rebuilt_month"])
+                     reason, recomputed, customers, params["rebuilt_month"], lines_recomputed)

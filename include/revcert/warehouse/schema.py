@@ -438,20 +438,20 @@ customer_detail_proof = Table(
 UNLOGGED_MART: list[Table] = []
 
 
-def _rebuilt_from_staging(name: str, *columns: SchemaItem) -> Table:
+def _mrr_mart_table(name: str, *columns: SchemaItem) -> Table:
     """A table of the MRR pipeline's mart, created UNLOGGED and listed in UNLOGGED_MART."""
     table = Table(name, metadata, *columns, prefixes=["UNLOGGED"], schema="mart")
     UNLOGGED_MART.append(table)
     return table
 
 
-mart_reporting_currency = _rebuilt_from_staging(
+mart_reporting_currency = _mrr_mart_table(
     "mart_reporting_currency",
     _text("iso_code"),
     _text("source", nullable=False),
 )
 
-mart_renewal_link = _rebuilt_from_staging(
+mart_renewal_link = _mrr_mart_table(
     "mart_renewal_link",
     Column("predecessor_contract_id", Text, primary_key=True),
     Column("successor_contract_id", Text, primary_key=True),
@@ -459,7 +459,7 @@ mart_renewal_link = _rebuilt_from_staging(
     Column("is_linked_by_contract", Boolean, nullable=False),
 )
 
-mart_contract_customer = _rebuilt_from_staging(
+mart_contract_customer = _mrr_mart_table(
     "mart_contract_customer",
     Column("contract_id", Text, primary_key=True),
     _text("account_id"),
@@ -473,7 +473,15 @@ mart_contract_customer = _rebuilt_from_staging(
     _text("override_approver"),
 )
 
-mart_customer = _rebuilt_from_staging(
+mart_dated_conversion_rate = _mrr_mart_table(
+    "mart_dated_conversion_rate",
+    Column("dated_conversion_rate_id", Text, primary_key=True),
+    _text("iso_code", nullable=False),
+    Column("conversion_rate", Numeric),
+    Column("start_date", Date), Column("next_start_date", Date),
+)
+
+mart_customer = _mrr_mart_table(
     "mart_customer",
     Column("customer_id", Text, primary_key=True),
     _text("customer_name"),
@@ -481,7 +489,7 @@ mart_customer = _rebuilt_from_staging(
     Column("is_account_live", Boolean, nullable=False),
 )
 
-mart_subscription_line = _rebuilt_from_staging(
+mart_subscription_line = _mrr_mart_table(
     "mart_subscription_line",
     Column("subscription_line_id", Text, primary_key=True),
     _text("contract_id"), _text("product_id"), _text("currency_iso_code"),
@@ -495,7 +503,7 @@ mart_subscription_line = _rebuilt_from_staging(
     Column("line_mrr", Numeric(18, 2)),
 )
 
-mart_renewal_grace = _rebuilt_from_staging(
+mart_renewal_grace = _mrr_mart_table(
     "mart_renewal_grace",
     Column("contract_id", Text, primary_key=True),
     Column("service_start_date", Date, nullable=False),
@@ -505,7 +513,7 @@ mart_renewal_grace = _rebuilt_from_staging(
     Column("grace_days", Integer, nullable=False),
 )
 
-mart_service_interval = _rebuilt_from_staging(
+mart_service_interval = _mrr_mart_table(
     "mart_service_interval",
     Column("subscription_line_id", Text, primary_key=True),
     _text("contract_id", nullable=False),
@@ -517,7 +525,7 @@ mart_service_interval = _rebuilt_from_staging(
     Index("mart_service_interval_customer", "customer_id"),
 )
 
-mart_customer_mrr_segment = _rebuilt_from_staging(
+mart_customer_mrr_segment = _mrr_mart_table(
     "mart_customer_mrr_segment",
     Column("customer_id", Text, primary_key=True),
     Column("segment_start_date", Date, primary_key=True),
@@ -525,14 +533,14 @@ mart_customer_mrr_segment = _rebuilt_from_staging(
     _amount("daily_mrr"),
 )
 
-mart_customer_cohort = _rebuilt_from_staging(
+mart_customer_cohort = _mrr_mart_table(
     "mart_customer_cohort",
     Column("customer_id", Text, primary_key=True),
     Column("first_service_date", Date, nullable=False),
     Column("cohort_month", Date, nullable=False),
 )
 
-mart_customer_snapshot = _rebuilt_from_staging(
+mart_customer_snapshot = _mrr_mart_table(
     "mart_customer_snapshot",
     Column("customer_id", Text, primary_key=True),
     Column("month", Date, primary_key=True),
@@ -542,7 +550,7 @@ mart_customer_snapshot = _rebuilt_from_staging(
     _amount("ending_mrr"),
 )
 
-mart_customer_movement = _rebuilt_from_staging(
+mart_customer_movement = _mrr_mart_table(
     "mart_customer_movement",
     Column("customer_id", Text, primary_key=True),
     Column("month", Date, primary_key=True),
@@ -551,7 +559,7 @@ mart_customer_movement = _rebuilt_from_staging(
     _amount("movement_amount"),
 )
 
-mart_customer_revenue = _rebuilt_from_staging(
+mart_customer_revenue = _mrr_mart_table(
     "mart_customer_revenue",
     Column("customer_id", Text, primary_key=True),
     Column("month", Date, primary_key=True),
@@ -583,20 +591,20 @@ def _customer_contract_columns() -> list[Column]:
             Column("is_overridden", Boolean, nullable=False), _text("override_reason"), _text("override_approver")]
 
 
-mart_customer_month = _rebuilt_from_staging(
+mart_customer_month = _mrr_mart_table(
     "mart_customer_month",
     Column("month", Date, primary_key=True),
     Column("customer_id", Text, primary_key=True),
     *_customer_month_columns(),
 )
 
-mart_customer_line = _rebuilt_from_staging(
+mart_customer_line = _mrr_mart_table(
     "mart_customer_line",
     Column("subscription_line_id", Text, primary_key=True),
     *_customer_line_columns(),
 )
 
-mart_customer_contract = _rebuilt_from_staging(
+mart_customer_contract = _mrr_mart_table(
     "mart_customer_contract",
     Column("contract_id", Text, primary_key=True),
     *_customer_contract_columns(),
@@ -616,20 +624,20 @@ def _cohort_columns() -> list[Column]:
             Column("mrr_retention_pct", Numeric(9, 1)), Column("logo_retention_pct", Numeric(9, 1))]
 
 
-mart_mrr_bridge = _rebuilt_from_staging(
+mart_mrr_bridge = _mrr_mart_table(
     "mart_mrr_bridge",
     Column("month", Date, primary_key=True),
     Column("business_unit", Text, primary_key=True),
     *_bridge_columns(),
 )
 
-mart_mrr_bridge_total = _rebuilt_from_staging(
+mart_mrr_bridge_total = _mrr_mart_table(
     "mart_mrr_bridge_total",
     Column("month", Date, primary_key=True),
     *_bridge_columns(),
 )
 
-mart_cohort_retention = _rebuilt_from_staging(
+mart_cohort_retention = _mrr_mart_table(
     "mart_cohort_retention",
     Column("cohort_month", Date, primary_key=True),
     Column("business_unit", Text, primary_key=True),
@@ -637,14 +645,14 @@ mart_cohort_retention = _rebuilt_from_staging(
     *_cohort_columns(),
 )
 
-mart_cohort_retention_total = _rebuilt_from_staging(
+mart_cohort_retention_total = _mrr_mart_table(
     "mart_cohort_retention_total",
     Column("cohort_month", Date, primary_key=True),
     Column("month", Date, primary_key=True),
     *_cohort_columns(),
 )
 
-mart_build = _rebuilt_from_staging(
+mart_build = _mrr_mart_table(
     "mart_build",
     Column("mart_build_id", BigInteger, primary_key=True, autoincrement=True),
     Column("as_of_date", Date, nullable=False),
@@ -659,19 +667,36 @@ mart_build = _rebuilt_from_staging(
 )
 
 # What an incremental build compares and what it recomputed (revcert.methodology.mart).
-mart_customer_input = _rebuilt_from_staging(
+mart_customer_input = _mrr_mart_table(
     "mart_customer_input",
     Column("customer_id", Text, primary_key=True),
     Column("input_digest", LargeBinary, nullable=False),
 )
 
-mart_customer_scope = _rebuilt_from_staging(
+mart_customer_scope = _mrr_mart_table(
     "mart_customer_scope",
     Column("customer_id", Text, primary_key=True),
 )
 
+# What an incremental build recomputes of the models before the customers' inputs: the lines whose inputs a
+# batch staged since the last build changed, and the contracts whose renewal grace or customer they may change.
+mart_staged_batch = _mrr_mart_table(
+    "mart_staged_batch",
+    Column("batch_id", BigInteger, primary_key=True),
+)
+
+mart_line_scope = _mrr_mart_table(
+    "mart_line_scope",
+    Column("subscription_line_id", Text, primary_key=True),
+)
+
+mart_contract_scope = _mrr_mart_table(
+    "mart_contract_scope",
+    Column("contract_id", Text, primary_key=True),
+)
+
 # When a build rebuilds the as-of month: the customers whose lines and contracts it rebuilds too.
-mart_customer_as_of_month_only = _rebuilt_from_staging(
+mart_customer_as_of_month_only = _mrr_mart_table(
     "mart_customer_as_of_month_only",
     Column("customer_id", Text, primary_key=True),
 )

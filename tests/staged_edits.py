@@ -1,0 +1,33 @@
+"""Edits written straight into staging, stamped as the stager stamps them: with a batch of their own.
+
+A build finds what changed by the batch that wrote each staged row (revcert.methodology.mart), so a test that
+edits staging in place opens a batch first; until the session opens another, every row it writes or rewrites
+carries that batch, as rows merged from an extraction would.
+"""
+from __future__ import annotations
+
+import psycopg
+
+STAGING_TABLES = ("stg_account", "stg_contract", "stg_opportunity", "stg_product", "stg_subscription_line",
+                  "stg_dated_conversion_rate", "stg_currency_type")
+
+
+def open_staging_batch(conn: psycopg.Connection, *, read_whole: str | None = None) -> int:
+    """A staged batch for the session's next edits; with `read_whole`, one that read that object whole (no
+    watermark), as a first or re-started extraction of it does. Returns its id."""
+    conn.execute("create or replace function public.stamp_staged_batch() returns trigger language plpgsql as $$ "
+                 "begin new.batch_id := coalesce(current_setting('revcert.staging_batch', true)::bigint, "
+                 "new.batch_id); return new; end $$")
+    for table in STAGING_TABLES:
+        conn.execute(f"create or replace trigger stamp_staged_batch before insert or update on staging.{table} "
+                     "for each row execute function public.stamp_staged_batch()")
+    batch_id = conn.execute("insert into raw.extraction_batch (source, mode, status, started_at, finished_at) "
+                            "values ('salesforce', 'incremental', 'staged', now(), now()) "
+                            "returning batch_id").fetchone()[0]
+    conn.execute("insert into staging.extraction_audit (batch_id, object_name, replication, api, soql, "
+                 "records_fetched, deleted_fetched, watermark_before, watermark_after, source_count, staged_count, "
+                 "extracted_at, staged_at) values (%s, %s, 'incremental', 'rest', 'edited in place', 0, 0, "
+                 "case when %s then null else now() end, now(), 0, 0, now(), now())",
+                 [batch_id, read_whole or "SBQQ__Subscription__c", read_whole is not None])
+    conn.execute("select set_config('revcert.staging_batch', %s, false)", [str(batch_id)])
+    return batch_id
