@@ -12,9 +12,9 @@ STAGING_TABLES = ("stg_account", "stg_contract", "stg_opportunity", "stg_product
                   "stg_dated_conversion_rate", "stg_currency_type")
 
 
-def open_staging_batch(conn: psycopg.Connection, *, read_whole: str | None = None) -> int:
-    """A staged batch for the session's next edits; with `read_whole`, one that read that object whole (no
-    watermark), as a first or re-started extraction of it does. Returns its id."""
+def open_staging_batch(conn: psycopg.Connection, *, full: bool = False) -> int:
+    """A staged batch for the session's next edits, of subscription lines read since their watermark or, `full`,
+    read whole (no watermark) as a full extraction reads every object. Returns its id."""
     conn.execute("create or replace function public.stamp_staged_batch() returns trigger language plpgsql as $$ "
                  "begin new.batch_id := coalesce(current_setting('revcert.staging_batch', true)::bigint, "
                  "new.batch_id); return new; end $$")
@@ -26,8 +26,8 @@ def open_staging_batch(conn: psycopg.Connection, *, read_whole: str | None = Non
                             "returning batch_id").fetchone()[0]
     conn.execute("insert into staging.extraction_audit (batch_id, object_name, replication, api, soql, "
                  "records_fetched, deleted_fetched, watermark_before, watermark_after, source_count, staged_count, "
-                 "extracted_at, staged_at) values (%s, %s, 'incremental', 'rest', 'edited in place', 0, 0, "
-                 "case when %s then null else now() end, now(), 0, 0, now(), now())",
-                 [batch_id, read_whole or "SBQQ__Subscription__c", read_whole is not None])
+                 "extracted_at, staged_at) values (%s, 'SBQQ__Subscription__c', 'incremental', 'rest', "
+                 "'edited in place', 0, 0, case when %s then null else now() end, now(), 0, 0, now(), now())",
+                 [batch_id, full])
     conn.execute("select set_config('revcert.staging_batch', %s, false)", [str(batch_id)])
     return batch_id

@@ -3,8 +3,9 @@
 -- contract or product such a batch staged, and every line that starts within
 -- the period of a dated rate that is new, gone or changed since the last build
 -- (revcert.methodology.mart). Rates are read whole on every extraction, so
--- they are compared by content; a new month's rate changes only the lines
--- starting from the month before it, whose period it ends.
+-- they are compared by content, as text (a line's rate is digested as text);
+-- a new month's rate changes only the lines starting within the period it
+-- ends.
 -- Grain: one row per subscription line.
 with new_batches as (
     select batch_id
@@ -26,7 +27,7 @@ changed_products as (
 current_rates as (
     select
         iso_code,
-        conversion_rate,
+        conversion_rate::text as conversion_rate,
         start_date,
         next_start_date
     from mart.mart_dated_conversion_rate
@@ -35,7 +36,7 @@ current_rates as (
 previous_rates as (
     select
         iso_code,
-        conversion_rate,
+        conversion_rate::text as conversion_rate,
         start_date,
         next_start_date
     from pg_temp.previous_mart_dated_conversion_rate

@@ -12,6 +12,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from revcert.methodology import mart
 from revcert.methodology.mart import (
     MODELS,
     BuildBasis,
@@ -22,6 +23,7 @@ from revcert.methodology.mart import (
     whole_build_reason,
 )
 from revcert.methodology.overrides import ClassificationOverride
+from revcert.sqlfiles import load_sql
 from tests.conftest import copy_database
 from tests.staged_edits import open_staging_batch
 
@@ -60,10 +62,14 @@ def test_the_as_of_date_moving_on_within_its_week_and_month_rebuilds_the_as_of_m
         "the renewal grace changed from 31 to 30 days")
 
 
-def mart_state(conn: psycopg.Connection) -> dict[str, list[tuple]]:
-    """Every mart model's rows, in key order."""
-    return {model: conn.execute(sql.SQL("select * from {} as model order by model").format(
-        sql.Identifier("mart", model))).fetchall() for model in MODELS}
+def mart_state(conn: psycopg.Connection) -> dict[str, list[str]]:
+    """Every mart model's rows as PostgreSQL's row text (a numeric's scale included), in key order."""
+    return {model: [row[0] for row in conn.execute(sql.SQL("select model::text from {} as model order by model")
+                                                   .format(sql.Identifier("mart", model)))] for model in MODELS}
+
+
+def line_ids(conn: psycopg.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("select subscription_line_id from mart.mart_subscription_line")}
 
 
 def customers_of(conn: psycopg.Connection, where: str, params: list | None = None) -> set[str]:
@@ -184,21 +190,63 @@ def test_an_incremental_build_equals_a_whole_build_and_recomputes_only_the_custo
     assert incremental.row_counts == whole.row_counts
 
 
-def test_a_batch_that_read_lines_whole_rebuilds_every_line_and_drops_those_purged_from_the_org(built_org):
+def test_a_full_extraction_staged_since_rebuilds_every_line_and_drops_those_purged_from_the_org(built_org):
     with psycopg.connect(built_org) as conn:
+        # An incremental batch reads whole only an object that never had a record: nothing was purged.
+        open_staging_batch(conn)
+        conn.execute("insert into staging.extraction_audit (batch_id, object_name, replication, api, soql, "
+                     "records_fetched, deleted_fetched, source_count, staged_count, extracted_at, staged_at) "
+                     "select batch_id, 'Order', 'incremental', 'rest', 'never had a record', 0, 0, 0, 0, now(), "
+                     "now() from staging.extraction_audit order by batch_id desc limit 1")
         nothing_new = build_mart(conn, AS_OF, [])
         purged = conn.execute("select subscription_line_id from mart.mart_service_interval "
                               "order by subscription_line_id limit 1").fetchone()[0]
-        open_staging_batch(conn, read_whole="SBQQ__Subscription__c")
+        batch = open_staging_batch(conn, full=True)
         conn.execute("delete from staging.stg_subscription_line where subscription_line_id = %s", [purged])
+        incremental = build_mart(conn, AS_OF, [])
+        after_incremental, lines_after = mart_state(conn), line_ids(conn)
+        build_mart(conn, AS_OF, [], whole_because="the comparison")
+        assert mart_state(conn) == after_incremental
+    assert (nothing_new.lines_recomputed, nothing_new.lines_whole_because, nothing_new.customers_recomputed) == (
+        0, None, 0)
+    assert incremental.whole_because is None and incremental.customers_recomputed == 1
+    assert incremental.lines_whole_because == (f"batch {batch}, staged since the last build, read every object "
+                                               "whole, so records purged from the org may have left staging")
+    assert incremental.lines_recomputed == incremental.row_counts["mart_subscription_line"]
+    assert purged not in lines_after
+
+
+def test_a_new_rate_reaches_only_the_lines_starting_in_the_period_it_splits(built_org):
+    with psycopg.connect(built_org) as conn:
+        # The period of a foreign currency with the fewest lines, starting on more than one day.
+        rate_id, iso_code, end, starts = conn.execute(
+            "select rates.dated_conversion_rate_id, rates.iso_code, rates.next_start_date, "
+            "array_agg(lines.service_start_date order by lines.service_start_date) "
+            "from staging.stg_dated_conversion_rate as rates "
+            "join mart.mart_subscription_line as lines on lines.currency_iso_code = rates.iso_code "
+            "and lines.service_start_date >= rates.start_date "
+            "and lines.service_start_date < coalesce(rates.next_start_date, 'infinity') "
+            "where rates.iso_code <> (select iso_code from mart.mart_reporting_currency) "
+            "group by 1, 2, 3 having count(distinct lines.service_start_date) > 1 "
+            "order by count(*), 1 limit 1").fetchone()
+        of_currency = conn.execute("select count(*) from mart.mart_subscription_line where currency_iso_code = %s",
+                                   [iso_code]).fetchone()[0]
+        split = starts[-1]
+        open_staging_batch(conn)
+        copy_as_new(conn, "stg_dated_conversion_rate", ["dated_conversion_rate_id"],
+                    "dated_conversion_rate_id = %s", [rate_id])
+        conn.execute("update staging.stg_dated_conversion_rate set start_date = %s, conversion_rate = "
+                     "conversion_rate * 1.05 where dated_conversion_rate_id = %s", [split, "NEW-" + rate_id])
+        conn.execute("update staging.stg_dated_conversion_rate set next_start_date = %s "
+                     "where dated_conversion_rate_id = %s", [split, rate_id])
         incremental = build_mart(conn, AS_OF, [])
         after_incremental = mart_state(conn)
         build_mart(conn, AS_OF, [], whole_because="the comparison")
         assert mart_state(conn) == after_incremental
-    assert (nothing_new.lines_recomputed, nothing_new.customers_recomputed) == (0, 0)
-    assert incremental.whole_because is None and incremental.customers_recomputed == 1
-    assert incremental.lines_recomputed == incremental.row_counts["mart_subscription_line"]
-    assert purged not in {row[0] for row in after_incremental["mart_subscription_line"]}
+        repriced = conn.execute("select count(*) from mart.mart_subscription_line where currency_iso_code = %s "
+                                "and service_start_date >= %s and service_start_date < coalesce(%s, 'infinity')",
+                                [iso_code, split, end]).fetchone()[0]
+    assert 0 < repriced < incremental.lines_recomputed == len(starts) < of_currency
 
 
 def test_a_product_corrected_reaches_its_lines_though_none_of_them_changed(built_org):
@@ -218,9 +266,10 @@ def test_a_product_corrected_reaches_its_lines_though_none_of_them_changed(built
                      "coalesce(subscription_term_months, 12) * 2 where product_id = %s", ["NEW-" + product])
         corrected = build_mart(conn, AS_OF, [])
         recomputed, after_incremental = scope(conn), mart_state(conn)
+        halved = conn.execute("select line_mrr from mart.mart_service_interval where subscription_line_id = %s",
+                              [line]).fetchone()[0]
         build_mart(conn, AS_OF, [], whole_because="the comparison")
         assert mart_state(conn) == after_incremental
-    halved = {row[0]: row[3] for row in after_incremental["mart_service_interval"]}[line]
     assert (corrected.lines_recomputed, recomputed) == (1, {customer})
     assert abs(halved * 2 - mrr) <= Decimal("0.01")
 
@@ -273,7 +322,7 @@ def test_a_change_reaching_most_customers_builds_whole(built_org):
     assert build.customers_recomputed == build.customers
 
 
-def test_the_models_digest_covers_the_mart_schema_functions(built_org):
+def test_the_models_digest_covers_the_mart_schema_functions_and_the_scope_queries(built_org, monkeypatch):
     with psycopg.connect(built_org) as conn:
         before = models_digest(conn)
         conn.execute("create or replace function mart.round_half_even(value numeric, places integer) returns numeric "
@@ -281,6 +330,9 @@ def test_the_models_digest_covers_the_mart_schema_functions(built_org):
         assert models_digest(conn) != before
         conn.rollback()
         assert models_digest(conn) == before
+        monkeypatch.setattr(mart, "load_sql", lambda folder, name: load_sql(folder, name) + (
+            " limit 10" if name == "contracts_reached_by_changed_lines" else ""))
+        assert models_digest(conn) != before
 
 
 def copy_as_new(conn: psycopg.Connection, table: str, renamed: list[str], where: str, params: list,

@@ -10,10 +10,11 @@ of the server empties them, and the next build is then whole.
 
 A build is incremental. Staged rows carry the batch that wrote them, and the
 mart keeps the batches it was built from (`mart_staged_batch`): the lines a
-newer batch staged, or whose contract, product or currency's rates changed,
-have their line rows recomputed, and the contracts those lines belong to (before
-and after), the contracts these renew and those whose links or customer changed
-have their renewal grace and their lines' service intervals recomputed. The
+newer batch staged, or whose contract or product it staged, or that start
+within a dated rate's period that changed, have their line rows recomputed;
+the contracts those lines belong to (before and after), the contracts these
+renew and those whose links or customer changed have their renewal grace and
+their lines' service intervals recomputed. The
 renewal links, the contracts' customers and the accounts are rebuilt whole: a
 change reaches across their graph, and they are cheap. Then only the customers
 whose inputs changed since the last build (`mart_customer_input`, a digest of
@@ -38,9 +39,10 @@ the models' SQL or the mart's functions after an upgrade), when the as-of date
 moved back or into another month or week (the weekly full recompute), when
 more than a quarter of the customers changed (a whole build is then cheaper),
 or when the caller asks. The lines, graces and intervals are rebuilt whole in
-a whole build, except one made so because many customers changed, and when a
-batch read an object whole since the last build (records purged from the org
-then left staging without a batch to show it).
+a whole build, except one made so because many customers changed; when more
+than a quarter of the lines changed; and when a full extraction was staged
+since the last build (records purged from the org then left staging with no
+batch to show it).
 """
 from __future__ import annotations
 
@@ -106,6 +108,10 @@ REPLACED_ROWS = {
     "mart_service_interval": f"{_LINES_IN_SCOPE} or {_CONTRACTS_IN_SCOPE}",
     **dict.fromkeys(CUSTOMER_MODELS, _CUSTOMERS_IN_SCOPE),
 }
+# The queries that choose what an incremental build recomputes (sql/methodology).
+SCOPE_QUERIES = ("full_extractions_since_last_build", "lines_with_changed_inputs",
+                 "contracts_reached_by_changed_lines", "customers_with_changed_inputs",
+                 "unpublished_before_as_of_month")
 # What an incremental build compares with the last build's rows to find what changed.
 KEPT_FOR_COMPARISON = {
     "mart_customer_input": ("customer_id", "input_digest"),
@@ -148,8 +154,9 @@ CHECKS = {
 class MartBuild:
     """What a build used and produced. `whole_because` is empty for an incremental build;
     `customers_recomputed` counts the customers whose rows were rebuilt or, gone since, removed, and
-    `lines_recomputed` the lines (every staged line when they were rebuilt whole); `rebuilt_month` is the as-of
-    month when it was rebuilt for every customer (the as-of date moved on within it)."""
+    `lines_recomputed` the lines (every live line when `lines_whole_because` says why they were rebuilt whole);
+    `rebuilt_month` is the as-of month when it was rebuilt for every customer (the as-of date moved on within
+    it)."""
 
     as_of_date: date
     renewal_grace_days: int
@@ -162,6 +169,7 @@ class MartBuild:
     customers: int
     rebuilt_month: date | None
     lines_recomputed: int
+    lines_whole_because: str | None
 
 
 @dataclass(frozen=True)
@@ -175,12 +183,16 @@ class BuildBasis:
 
 
 def models_digest(conn: psycopg.Connection) -> str:
-    """A digest of every model's SQL and of the functions of the mart schema they call (half-even rounding): rows
-    kept from a build made by other SQL would not be this SQL's."""
+    """A digest of every model's SQL, of the functions of the mart schema they call (half-even rounding) and of
+    what chooses the rows a build recomputes: rows kept from a build made by other SQL, or chosen by other
+    rules, would not be this code's."""
     functions = conn.execute("select coalesce(string_agg(pg_get_functiondef(functions.oid), E'\\n' "
                              "order by functions.oid::regprocedure::text), '') from pg_proc as functions "
                              "where functions.pronamespace = 'mart'::regnamespace").fetchone()[0]
-    return hashlib.sha256("\0".join([*(load_sql("mart", model) for model in MODELS), functions]).encode()).hexdigest()
+    scope = [load_sql("methodology", query) for query in SCOPE_QUERIES]
+    rules = repr((REPLACED_ROWS, AS_OF_MONTH_ROWS, KEPT_FOR_COMPARISON))
+    return hashlib.sha256("\0".join([*(load_sql("mart", model) for model in MODELS), *scope, rules,
+                                      functions]).encode()).hexdigest()
 
 
 def whole_build_reason(previous: BuildBasis | None, current: BuildBasis) -> str | None:
@@ -213,15 +225,15 @@ def rebuilt_month(previous: BuildBasis, current: BuildBasis) -> date | None:
     return current.as_of_date.replace(day=1)
 
 
-def too_many_changed(changed: int, customers: int) -> str | None:
-    """Why recomputing the changed customers one by one would cost more than a whole build, or None.
+def too_many_changed(changed: int, total: int, what: str = "customers") -> str | None:
+    """Why recomputing the changed customers (or lines) one by one would cost more than a whole build, or None.
 
-    Above a quarter of the customers, deleting and re-inserting their rows (and reading the tables
-    they sit in) costs more than emptying the tables and building them again (measured at 200,000 lines:
-    the customer models took about 30% of a whole build's time for 6% of the customers).
+    Above a quarter of them, deleting and re-inserting their rows (and reading the tables they sit in)
+    costs more than emptying the tables and building them again (measured at 200,000 lines: the customer
+    models took about 30% of a whole build's time for 6% of the customers).
     """
-    if changed * 4 > customers:
-        return f"{changed:,} of {customers:,} customers' inputs changed (more than a quarter)"
+    if changed * 4 > total:
+        return f"{changed:,} of {total:,} {what}' inputs changed (more than a quarter)"
     return None
 
 
@@ -315,12 +327,13 @@ def _note_staged_batches(conn: psycopg.Connection) -> None:
                  "select batch_id from pg_temp.staged_batch except select batch_id from mart.mart_staged_batch")
 
 
-def whole_lines_reason(conn: psycopg.Connection) -> str | None:
-    """Why the lines, graces and intervals must be rebuilt whole though the build need not be, or None."""
-    objects = [row[0] for row in conn.execute(load_sql("methodology", "objects_read_whole_since_last_build"))]
-    if objects:
-        return (f"a batch since the last build read {', '.join(objects)} whole, so records purged from the org "
-                "may have left staging")
+def full_extraction_reason(conn: psycopg.Connection) -> str | None:
+    """Why the lines, graces and intervals must be rebuilt whole though the build need not be: a full extraction
+    staged since the last build (records purged from the org left staging with no batch to show it); or None."""
+    batches = [str(row[0]) for row in conn.execute(load_sql("methodology", "full_extractions_since_last_build"))]
+    if batches:
+        return (f"batch {', '.join(batches)}, staged since the last build, read every object whole, so records "
+                "purged from the org may have left staging")
     return None
 
 
@@ -416,8 +429,14 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     current = BuildBasis(as_of_date, settings.renewal_grace_days, reporting_currency, models_digest(conn))
     reason = whole_because or whole_build_reason(previous, current)
     # The lines' scope is never filtered in a whole rebuild of them, whose size the planner cannot know.
-    params["whole"] = bool(reason or whole_lines_reason(conn))
-    lines_recomputed = _choose_lines(conn, whole=params["whole"])
+    lines_whole_because = reason or full_extraction_reason(conn)
+    lines_recomputed = _choose_lines(conn, whole=lines_whole_because is not None)
+    if lines_whole_because is None:
+        lines = conn.execute("select count(*) from mart.mart_subscription_line").fetchone()[0]
+        lines_whole_because = too_many_changed(lines_recomputed, lines, "lines")
+        if lines_whole_because:
+            _choose_lines(conn, whole=True)
+    params["whole"] = lines_whole_because is not None
     build("mart_subscription_line", whole=params["whole"])
     if not params["whole"]:
         _choose_contracts(conn)
@@ -452,4 +471,4 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
     used = {row[0] for row in conn.execute(load_sql("methodology", "overrides_used"))}
     return MartBuild(as_of_date, settings.renewal_grace_days, reporting_currency,
                      tuple(o for o in overrides if o.contract_id in used), row_counts, model_seconds,
-                     reason, recomputed, customers, params["rebuilt_month"], lines_recomputed)
+                     reason, recomputed, customers, params["rebuilt_month"], lines_recomputed, lines_whole_because)

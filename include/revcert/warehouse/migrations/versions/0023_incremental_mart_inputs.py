@@ -5,9 +5,9 @@ Revises: 0022
 
 - `mart.mart_staged_batch` names the staging batches the mart was last built from: a staged row whose batch
   is not among them changed since.
-- `mart.mart_dated_conversion_rate` is the dated rates the lines convert at, kept from build to build: a
-  currency whose rates differ from the last build's has every line recomputed (rates are read whole on every
-  extraction, so their batch says nothing).
+- `mart.mart_dated_conversion_rate` is the dated rates the lines convert at, kept from build to build: the lines
+  that start within a rate's period that differs from the last build's are recomputed (rates are read whole on
+  every extraction, so their batch says nothing).
 - `mart.mart_line_scope` and `mart.mart_contract_scope` name the lines and contracts a build recomputes.
 
 All are unlogged like the rest of the MRR mart (migration 0022): a crash empties them with the build record,
