@@ -22,8 +22,8 @@ def open_staging_batch(conn: psycopg.Connection, *, full: bool = False) -> int:
         conn.execute(f"create or replace trigger stamp_staged_batch before insert or update on staging.{table} "
                      "for each row execute function public.stamp_staged_batch()")
     batch_id = conn.execute("insert into raw.extraction_batch (source, mode, status, started_at, finished_at) "
-                            "values ('salesforce', 'incremental', 'staged', now(), now()) "
-                            "returning batch_id").fetchone()[0]
+                            "values ('salesforce', %s, 'staged', now(), now()) returning batch_id",
+                            ["full" if full else "incremental"]).fetchone()[0]
     conn.execute("insert into staging.extraction_audit (batch_id, object_name, replication, api, soql, "
                  "records_fetched, deleted_fetched, watermark_before, watermark_after, source_count, staged_count, "
                  "extracted_at, staged_at) values (%s, 'SBQQ__Subscription__c', 'incremental', 'rest', "

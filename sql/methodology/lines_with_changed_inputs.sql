@@ -56,7 +56,7 @@ changed_rates as (
     )
 ),
 
-staged_lines as (
+lines_reached_by_new_batches as (
     select subscription_line_id
     from staging.stg_subscription_line
     where
@@ -76,7 +76,7 @@ lines_converted_again as (
 )
 
 select subscription_line_id
-from staged_lines
+from lines_reached_by_new_batches
 union
 select subscription_line_id
 from lines_converted_again

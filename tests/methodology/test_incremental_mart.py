@@ -1,6 +1,7 @@
-"""An incremental build recomputes only the customers whose inputs changed, and leaves the mart exactly as a
-whole build on the same staging would: every table, row for row, after changes that reach other customers
-through renewal chains, accounts, rates, products and contracts."""
+"""An incremental build recomputes only the lines and contracts a newer batch or a changed rate reaches, then only
+the customers whose inputs changed, and leaves the mart exactly as a whole build on the same staging would: every
+table, row for row, after changes that reach other customers through renewal chains, accounts, rates, products
+and contracts."""
 from __future__ import annotations
 
 import re
@@ -309,17 +310,22 @@ def test_a_new_week_recomputes_every_customer(built_org):
 def test_above_a_quarter_of_the_customers_changed_the_build_is_whole():
     assert too_many_changed(250, 1000) is None
     assert too_many_changed(251, 1000) == "251 of 1,000 customers' inputs changed (more than a quarter)"
+    assert too_many_changed(2501, 10000, "lines") == "2,501 of 10,000 lines' inputs changed (more than a quarter)"
 
 
 def test_a_change_reaching_most_customers_builds_whole(built_org):
     with psycopg.connect(built_org) as conn:
         open_staging_batch(conn)
-        conn.execute("update staging.stg_product set product_name = product_name || ' (renamed)' where product_id = "
-                     "(select product_id from mart.mart_customer_line group by product_id order by count(*) desc, "
-                     "product_id limit 1)")
+        conn.execute("update staging.stg_product set product_name = product_name || ' (renamed)'")
         build = build_mart(conn, AS_OF, [])
+        after = mart_state(conn)
+        build_mart(conn, AS_OF, [], whole_because="the comparison")
+        assert mart_state(conn) == after
     assert re.fullmatch(r"[\d,]+ of [\d,]+ customers' inputs changed \(more than a quarter\)", build.whole_because)
     assert build.customers_recomputed == build.customers
+    # Every line's product was staged again: the lines are rebuilt whole too.
+    assert re.fullmatch(r"[\d,]+ of [\d,]+ lines' inputs changed \(more than a quarter\)", build.lines_whole_because)
+    assert build.lines_recomputed == build.row_counts["mart_subscription_line"]
 
 
 def test_the_models_digest_covers_the_mart_schema_functions_and_the_scope_queries(built_org, monkeypatch):

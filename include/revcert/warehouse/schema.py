@@ -678,8 +678,9 @@ mart_customer_scope = _mrr_mart_table(
     Column("customer_id", Text, primary_key=True),
 )
 
-# What an incremental build recomputes of the models before the customers' inputs: the lines whose inputs a
-# batch staged since the last build changed, and the contracts whose renewal grace or customer they may change.
+# What an incremental build recomputes of the models before the customers' inputs: the lines whose inputs
+# changed since the last build (a newer batch, or a dated rate), and the contracts whose renewal grace or whose
+# lines' intervals those lines, the links and the customers may change.
 mart_staged_batch = _mrr_mart_table(
     "mart_staged_batch",
     Column("batch_id", BigInteger, primary_key=True),
