@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import psycopg
 
-STAGING_TABLES = ("stg_account", "stg_contract", "stg_opportunity", "stg_product", "stg_subscription_line",
-                  "stg_dated_conversion_rate", "stg_currency_type")
+from revcert.extraction.salesforce_objects import salesforce_objects
 
 
 def open_staging_batch(conn: psycopg.Connection, *, full: bool = False) -> int:
@@ -18,7 +17,7 @@ def open_staging_batch(conn: psycopg.Connection, *, full: bool = False) -> int:
     conn.execute("create or replace function public.stamp_staged_batch() returns trigger language plpgsql as $$ "
                  "begin new.batch_id := coalesce(current_setting('revcert.staging_batch', true)::bigint, "
                  "new.batch_id); return new; end $$")
-    for table in STAGING_TABLES:
+    for table in (obj.staging_table for obj in salesforce_objects()):
         conn.execute(f"create or replace trigger stamp_staged_batch before insert or update on staging.{table} "
                      "for each row execute function public.stamp_staged_batch()")
     batch_id = conn.execute("insert into raw.extraction_batch (source, mode, status, started_at, finished_at) "

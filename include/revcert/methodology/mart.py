@@ -307,26 +307,26 @@ def _build_model(conn: psycopg.Connection, model: str, params: dict[str, object]
         raise MethodologyError(check_methodology(conn) or [model_failure(model, broken)]) from broken
 
 
+def _for_this_build(conn: psycopg.Connection, table: str, query: sql.Composable) -> None:
+    """`pg_temp.<table>` holding what `query` returns, until the build's transaction ends."""
+    conn.execute(sql.SQL("drop table if exists pg_temp.{}").format(sql.Identifier(table)))
+    conn.execute(sql.SQL("create temp table {} on commit drop as {}").format(sql.Identifier(table), query))
+
+
 def _keep_for_comparison(conn: psycopg.Connection) -> None:
-    """Copy what KEPT_FOR_COMPARISON names of the last build into `pg_temp.previous_<model>`, for this
-    transaction."""
+    """Copy what KEPT_FOR_COMPARISON names of the last build into `pg_temp.previous_<model>`."""
     for model, columns in KEPT_FOR_COMPARISON.items():
-        kept = sql.Identifier(f"previous_{model}")
-        conn.execute(sql.SQL("drop table if exists pg_temp.{}").format(kept))
-        conn.execute(sql.SQL("create temp table {} on commit drop as select {} from {}").format(
-            kept, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier("mart", model)))
+        _for_this_build(conn, f"previous_{model}", sql.SQL("select {} from {}").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier("mart", model)))
 
 
 def _note_staged_batches(conn: psycopg.Connection) -> None:
     """The batches staging holds now (`pg_temp.staged_batch`), and those of them the last build had not seen
     (`pg_temp.new_staged_batch`). Taken before anything is read: a batch staged while the build runs is new
     to the next."""
-    for table in ("staged_batch", "new_staged_batch"):
-        conn.execute(sql.SQL("drop table if exists pg_temp.{}").format(sql.Identifier(table)))
-    conn.execute("create temp table staged_batch on commit drop as "
-                 "select distinct batch_id from staging.extraction_audit")
-    conn.execute("create temp table new_staged_batch on commit drop as "
-                 "select batch_id from pg_temp.staged_batch except select batch_id from mart.mart_staged_batch")
+    _for_this_build(conn, "staged_batch", sql.SQL("select distinct batch_id from staging.extraction_audit"))
+    _for_this_build(conn, "new_staged_batch", sql.SQL(
+        "select batch_id from pg_temp.staged_batch except select batch_id from mart.mart_staged_batch"))
 
 
 def full_extraction_reason(conn: psycopg.Connection) -> str | None:
