@@ -6,15 +6,23 @@
 -- digest changed since the last build; anything else they read (the renewal
 -- grace, the reporting currency) makes the build whole when it changes, and the
 -- as-of date moving on within its week and month rebuilds every customer's
--- as-of month (revcert.methodology.mart). Each row is rendered as
+-- as-of month (revcert.methodology.mart). An incremental build digests again
+-- only the customers of mart_customer_input_scope, whom its changes may reach;
+-- the others keep the last build's digest. Each row is rendered as
 -- PostgreSQL's row text, where a null and an empty text differ, in code point
 -- order (no collation's version can reorder it).
 -- Grain: one row per customer.
-with customers as (
+with scope as (
+    select customer_id
+    from mart.mart_customer_input_scope
+),
+
+customers as (
     select
         customer_id,
         (customer_name, business_unit, is_account_live)::text as account_text
     from mart.mart_customer
+    where %(whole)s or customer_id in (select scope.customer_id from scope)
 ),
 
 products as (
@@ -48,6 +56,7 @@ line_inputs as (
         on intervals.subscription_line_id = lines.subscription_line_id
     left join products
         on lines.product_id = products.product_id
+    where %(whole)s or intervals.customer_id in (select scope.customer_id from scope)
     group by intervals.customer_id
 ),
 
@@ -89,7 +98,9 @@ contract_inputs as (
         on contract_customers.contract_id = contracts.contract_id
     left join renewed
         on contract_customers.contract_id = renewed.contract_id
-    where contract_customers.customer_id is not null
+    where
+        contract_customers.customer_id is not null
+        and (%(whole)s or contract_customers.customer_id in (select scope.customer_id from scope))
     group by contract_customers.customer_id
 ),
 

@@ -337,7 +337,7 @@ def test_the_models_digest_covers_the_mart_schema_functions_and_the_scope_querie
         conn.rollback()
         assert models_digest(conn) == before
         monkeypatch.setattr(mart, "load_sql", lambda folder, name: load_sql(folder, name) + (
-            " limit 10" if name == "contracts_reached_by_changed_lines" else ""))
+            " limit 10" if name == "customers_reached_by_changes" else ""))
         assert models_digest(conn) != before
 
 
@@ -405,6 +405,79 @@ def test_changes_that_reach_a_customer_through_another_are_recomputed(built_org)
     assert incremental.whole_because is None and regraced == grace + 1
     assert {customer, other, gone, renamed_account, moved_root, new_owner, "NEW-" + renamed_account} <= recomputed
     assert gone_rows == 0
+
+
+def test_a_contract_without_lines_and_an_account_reach_their_customer_alone(built_org):
+    """A contract's dates are its customer's inputs though it has no lines, and an account's name is its
+    customer's: each change brings that customer's digest, and no other, to be recomputed."""
+    with psycopg.connect(built_org) as conn:
+        contract, customer = conn.execute(
+            "select contract_id, customer_id from mart.mart_contract_customer where customer_id is not null "
+            "order by 1 limit 1").fetchone()
+        open_staging_batch(conn)
+        copy_as_new(conn, "stg_contract", ["contract_id"], "contract_id = %s", [contract],
+                    cleared=["opportunity_id", "renewal_opportunity_id"])
+        build_mart(conn, AS_OF, [])
+        assert scope(conn) == {customer}
+        open_staging_batch(conn)
+        conn.execute("update staging.stg_contract set end_date = end_date + 365 where contract_id = %s",
+                     ["NEW-" + contract])
+        dated = build_mart(conn, AS_OF, [])
+        dated_scope, dated_inputs = scope(conn), conn.execute(
+            "select count(*) from mart.mart_customer_input_scope").fetchone()[0]
+        renamed = conn.execute("select customer_id from mart.mart_customer where customer_id <> %s "
+                               "order by 1 desc limit 1", [customer]).fetchone()[0]
+        open_staging_batch(conn)
+        conn.execute("update staging.stg_account set account_name = account_name || ' GmbH' where account_id = %s",
+                     [renamed])
+        named = build_mart(conn, AS_OF, [])
+        named_scope, after_incremental = scope(conn), mart_state(conn)
+        build_mart(conn, AS_OF, [], whole_because="the comparison")
+        assert mart_state(conn) == after_incremental
+        published_end, staged_end = conn.execute(
+            "select published.end_date, staged.end_date from mart.mart_customer_contract as published "
+            "join staging.stg_contract as staged using (contract_id) where contract_id = %s",
+            [f"NEW-{contract}"]).fetchone()
+    assert (dated.lines_recomputed, dated_scope, dated_inputs) == (0, {customer}, 1)
+    assert (named.lines_recomputed, named_scope) == (0, {renamed})
+    assert published_end == staged_end
+
+
+def input_scope(conn: psycopg.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("select customer_id from mart.mart_customer_input_scope")}
+
+
+def test_a_link_and_an_override_reach_their_customers_though_no_contract_was_staged(built_org):
+    """An overridden contract keeps its customer when a renewal link to another customer's contract comes, yet
+    the contracts it renews are its customer's inputs; an override reworded changes no contract's customer, yet
+    its reason and approver are inputs too."""
+    with psycopg.connect(built_org) as conn:
+        successor, customer, predecessor = conn.execute(
+            "select successor.contract_id, successor.customer_id, predecessor.contract_id "
+            "from mart.mart_contract_customer as successor join staging.stg_contract as staged using (contract_id) "
+            "join mart.mart_contract_customer as predecessor on predecessor.customer_id <> successor.customer_id "
+            "where staged.opportunity_id is not null and not exists (select 1 from mart.mart_renewal_link as links "
+            "where successor.contract_id in (links.predecessor_contract_id, links.successor_contract_id)) "
+            "order by successor.contract_id, predecessor.contract_id limit 1").fetchone()
+        overrides = [ClassificationOverride(successor, customer, "booked direct", "controller@example.com")]
+        build_mart(conn, AS_OF, overrides)
+        open_staging_batch(conn)
+        linked = conn.execute("update staging.stg_opportunity set renewed_contract_id = %s where opportunity_id = "
+                              "(select opportunity_id from staging.stg_contract where contract_id = %s)",
+                              [predecessor, successor])
+        build_mart(conn, AS_OF, overrides)
+        linked_inputs, links = input_scope(conn), conn.execute(
+            "select count(*) from mart.mart_renewal_link where successor_contract_id = %s", [successor]).fetchone()[0]
+        open_staging_batch(conn)
+        reworded = [ClassificationOverride(successor, customer, "booked direct, signed by the parent",
+                                           "cfo@example.com")]
+        build_mart(conn, AS_OF, reworded)
+        reworded_inputs, after_incremental = input_scope(conn), mart_state(conn)
+        build_mart(conn, AS_OF, reworded, whole_because="the comparison")
+        assert mart_state(conn) == after_incremental
+    assert (linked.rowcount, links) == (1, 1)
+    assert customer in linked_inputs
+    assert reworded_inputs == {customer}
 
 
 WEEK = [date(2026, 11, 16) + timedelta(days=day) for day in range(7)]  # Monday to Sunday

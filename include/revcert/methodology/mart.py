@@ -16,9 +16,13 @@ the contracts those lines belong to (before and after), the contracts these
 renew and those whose links or customer changed have their renewal grace and
 their lines' service intervals recomputed. The
 renewal links, the contracts' customers and the accounts are rebuilt whole: a
-change reaches across their graph, and they are cheap. Then only the customers
-whose inputs changed since the last build (`mart_customer_input`, a digest of
-everything the customer-grain models read about a customer) have their
+change reaches across their graph, and they are cheap. Each customer's inputs
+are digested (`mart_customer_input`, a digest of everything the customer-grain
+models read about a customer) again only for the customers of those contracts,
+before and after, and of the contracts a newer batch staged, of either end of a
+link that came or went, of a contract whose customer, account or override
+changed, and for each customer whose account changed; the others keep the last
+build's digest. Then only the customers whose digest changed have their
 customer-grain rows recomputed. The others keep theirs, which the same inputs
 would reproduce row for row. The sums over all customers (bridge, cohorts) are
 then rebuilt from that detail. Staging is written by staged batches alone; a row
@@ -69,14 +73,14 @@ WHOLE_INPUT_MODELS = (
     "mart_contract_customer",
     "mart_customer",
 )
-# Recomputed for the lines of mart_line_scope and the contracts of mart_contract_scope (every line in a whole
-# build).
+# Recomputed for the lines of mart_line_scope and the contracts of mart_contract_scope, then the digests for the
+# customers of mart_customer_input_scope (every line and customer when the lines are rebuilt whole).
 LINE_MODELS = (
     "mart_subscription_line",
     "mart_renewal_grace",
     "mart_service_interval",
 )
-# Every model up to the digest of each customer's inputs (mart_customer_input, rebuilt whole by every build).
+# Every model up to the digest of each customer's inputs (mart_customer_input).
 INPUT_MODELS = (*WHOLE_INPUT_MODELS, *LINE_MODELS, "mart_customer_input")
 # Recomputed for the customers of mart_customer_scope (every customer in a whole build) and, when the as-of date
 # moved on within its month, in the rows AS_OF_MONTH_ROWS names.
@@ -106,18 +110,21 @@ REPLACED_ROWS = {
     "mart_subscription_line": _LINES_IN_SCOPE,
     "mart_renewal_grace": _CONTRACTS_IN_SCOPE,
     "mart_service_interval": f"{_LINES_IN_SCOPE} or {_CONTRACTS_IN_SCOPE}",
+    "mart_customer_input": "customer_id in (select customer_id from mart.mart_customer_input_scope)",
     **dict.fromkeys(CUSTOMER_MODELS, _CUSTOMERS_IN_SCOPE),
 }
 # The queries that choose what an incremental build recomputes (sql/methodology).
 SCOPE_QUERIES = ("full_extractions_since_last_build", "lines_with_changed_inputs", "contracts_of_changed_lines",
-                 "contracts_reached_by_changed_lines", "customers_with_changed_inputs",
+                 "contracts_reached_by_changes", "customers_reached_by_changes", "customers_with_changed_inputs",
                  "unpublished_before_as_of_month")
 # What an incremental build compares with the last build's rows to find what changed.
 KEPT_FOR_COMPARISON = {
     "mart_customer_input": ("customer_id", "input_digest"),
     "mart_dated_conversion_rate": ("iso_code", "conversion_rate", "start_date", "next_start_date"),
     "mart_renewal_link": ("predecessor_contract_id", "successor_contract_id"),
-    "mart_contract_customer": ("contract_id", "customer_id"),
+    "mart_contract_customer": ("contract_id", "account_id", "customer_id", "is_overridden", "override_reason",
+                               "override_approver"),
+    "mart_customer": ("customer_id", "customer_name", "business_unit", "is_account_live"),
 }
 # Besides their customers in scope, the rows a customer model replaces when the as-of month is rebuilt. Segments
 # and cohorts do not depend on the as-of date.
@@ -354,11 +361,22 @@ def _choose_lines(conn: psycopg.Connection, *, whole: bool) -> int:
 
 
 def _choose_contracts(conn: psycopg.Connection) -> None:
-    """Add to mart_contract_scope every other contract whose grace, or whose lines' intervals, the changed lines,
-    links and customers may have changed."""
+    """Add to mart_contract_scope every other contract whose grace, lines' intervals or digested inputs the
+    changed lines, contracts, links and customers may have changed."""
     conn.execute(sql.SQL("insert into mart.mart_contract_scope (contract_id) {} on conflict do nothing").format(
-        sql.SQL(load_sql("methodology", "contracts_reached_by_changed_lines"))))
+        sql.SQL(load_sql("methodology", "contracts_reached_by_changes"))))
     conn.execute("analyze mart.mart_contract_scope")
+
+
+def _choose_input_customers(conn: psycopg.Connection, *, whole: bool) -> None:
+    """Fill mart_customer_input_scope with the customers whose input digest the changes may have changed (the
+    customers of the contracts in scope, before and after, and those whose account changed); empty it when every
+    digest is recomputed."""
+    conn.execute("truncate mart.mart_customer_input_scope")
+    if not whole:
+        conn.execute(sql.SQL("insert into mart.mart_customer_input_scope (customer_id) {}").format(
+            sql.SQL(load_sql("methodology", "customers_reached_by_changes"))))
+        conn.execute("analyze mart.mart_customer_input_scope")
 
 
 def _choose_customers(conn: psycopg.Connection, *, whole: bool) -> int:
@@ -444,7 +462,8 @@ def build_mart(conn: psycopg.Connection, as_of_date: date, overrides: list[Class
         _choose_contracts(conn)
     build("mart_renewal_grace", whole=params["whole"])
     build("mart_service_interval", whole=params["whole"])
-    build("mart_customer_input", whole=True)
+    _choose_input_customers(conn, whole=params["whole"])
+    build("mart_customer_input", whole=params["whole"])
     if params["whole"]:
         lines_recomputed = row_counts["mart_subscription_line"]
     recomputed = _choose_customers(conn, whole=reason is not None)

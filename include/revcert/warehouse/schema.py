@@ -696,6 +696,13 @@ mart_contract_scope = _mrr_mart_table(
     Column("contract_id", Text, primary_key=True),
 )
 
+# The customers whose input digest an incremental build recomputes: those of the contracts in scope, before and
+# after, and those whose account changed.
+mart_customer_input_scope = _mrr_mart_table(
+    "mart_customer_input_scope",
+    Column("customer_id", Text, primary_key=True),
+)
+
 # When a build rebuilds the as-of month: the customers whose lines and contracts it rebuilds too.
 mart_customer_as_of_month_only = _mrr_mart_table(
     "mart_customer_as_of_month_only",
