@@ -1,7 +1,7 @@
 -- The batches staged since the last build that read every object whole (a
 -- full extraction). A whole read replaces an object's staged records, so the
 -- records purged from the org leave staging with no batch to show it: the
--- lines, graces and intervals are then rebuilt whole. An incremental batch
+-- lines, graces, intervals and digests are then rebuilt whole. An incremental batch
 -- reads whole only an object that never had a record, which purges nothing.
 -- Grain: one row per batch.
 select batch_id

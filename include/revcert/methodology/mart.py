@@ -11,22 +11,21 @@ of the server empties them, and the next build is then whole.
 A build is incremental. Staged rows carry the batch that wrote them, and the
 mart keeps the batches it was built from (`mart_staged_batch`): the lines a
 newer batch staged, or whose contract or product it staged, or that start
-within a dated rate's period that changed, have their line rows recomputed;
-the contracts those lines belong to (before and after), the contracts these
-renew and those whose links or customer changed have their renewal grace and
-their lines' service intervals recomputed. The
-renewal links, the contracts' customers and the accounts are rebuilt whole: a
-change reaches across their graph, and they are cheap. Each customer's inputs
-are digested (`mart_customer_input`, a digest of everything the customer-grain
-models read about a customer) again only for the customers of those contracts,
-before and after, and of the contracts a newer batch staged, of either end of a
-link that came or went, of a contract whose customer, account or override
-changed, and for each customer whose account changed; the others keep the last
+within a dated rate's period that changed, have their line rows recomputed. The
+contracts in scope, those these lines belong to (before and after), those a
+newer batch staged, those any of these renew, both ends of a link that came or
+went and those whose account, customer or override changed, have their renewal
+grace and their lines' service intervals recomputed. The renewal links, the
+contracts' customers and the accounts are rebuilt whole: a change reaches
+across their graph, and they are cheap. Each customer's inputs are digested
+again (`mart_customer_input`, a digest of everything the customer-grain models
+read about a customer) only for the customers of the contracts in scope, before
+and after, and each customer whose account changed; the others keep the last
 build's digest. Then only the customers whose digest changed have their
 customer-grain rows recomputed. The others keep theirs, which the same inputs
 would reproduce row for row. The sums over all customers (bridge, cohorts) are
-then rebuilt from that detail. Staging is written by staged batches alone; a row
-changed in place, under an old batch, would be seen by the next whole build
+then rebuilt from that detail. Staging is written by staged batches alone; a
+row changed in place, under an old batch, would be seen by the next whole build
 (and meanwhile by the certification, which derives from staging).
 
 When the as-of date moved on within its month and week (the day's first run),
@@ -36,15 +35,15 @@ neither do segments and cohorts. A customer with no published month before the
 as-of month may gain or lose its only ones, so its lines and contracts are
 rebuilt too.
 
-A build is whole, every customer recomputed, when there is no earlier build (the
-first, or a crash emptied the mart's unlogged tables), when what every
+A build is whole, every customer recomputed, when there is no earlier build
+(the first, or a crash emptied the mart's unlogged tables), when what every
 customer's rows depend on changed (the renewal grace, the reporting currency,
 the models' SQL or the mart's functions after an upgrade), when the as-of date
-moved back or into another month or week (the weekly full recompute), when
-more than a quarter of the customers changed (a whole build is then cheaper),
-or when the caller asks. The lines, graces and intervals are rebuilt whole in
-a whole build, except one made so because many customers changed; when more
-than a quarter of the lines changed; and when a full extraction was staged
+moved back or into another month or week (the weekly full recompute), when more
+than a quarter of the customers changed (a whole build is then cheaper), or
+when the caller asks. The lines, graces, intervals and digests are rebuilt
+whole in a whole build, except one made so because many customers changed; when
+more than a quarter of the lines changed; and when a full extraction was staged
 since the last build (records purged from the org then left staging with no
 batch to show it).
 """
@@ -73,14 +72,15 @@ WHOLE_INPUT_MODELS = (
     "mart_contract_customer",
     "mart_customer",
 )
-# Recomputed for the lines of mart_line_scope and the contracts of mart_contract_scope, then the digests for the
-# customers of mart_customer_input_scope (every line and customer when the lines are rebuilt whole).
+# Recomputed for the lines of mart_line_scope and the contracts of mart_contract_scope (every line when the lines
+# are rebuilt whole).
 LINE_MODELS = (
     "mart_subscription_line",
     "mart_renewal_grace",
     "mart_service_interval",
 )
-# Every model up to the digest of each customer's inputs (mart_customer_input).
+# Every model up to the digest of each customer's inputs (mart_customer_input: recomputed for the customers of
+# mart_customer_input_scope, every customer when the lines are rebuilt whole).
 INPUT_MODELS = (*WHOLE_INPUT_MODELS, *LINE_MODELS, "mart_customer_input")
 # Recomputed for the customers of mart_customer_scope (every customer in a whole build) and, when the as-of date
 # moved on within its month, in the rows AS_OF_MONTH_ROWS names.
@@ -337,8 +337,9 @@ def _note_staged_batches(conn: psycopg.Connection) -> None:
 
 
 def full_extraction_reason(conn: psycopg.Connection) -> str | None:
-    """Why the lines, graces and intervals must be rebuilt whole though the build need not be: a full extraction
-    staged since the last build (records purged from the org left staging with no batch to show it); or None."""
+    """Why the lines, graces, intervals and digests must be rebuilt whole though the build need not be: a full
+    extraction staged since the last build (records purged from the org left staging with no batch to show it); or
+    None."""
     batches = [str(row[0]) for row in conn.execute(load_sql("methodology", "full_extractions_since_last_build"))]
     if batches:
         return (f"batch {', '.join(batches)}, staged since the last build, read every object whole, so records "
