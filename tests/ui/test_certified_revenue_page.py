@@ -565,12 +565,16 @@ def listed_customers(frame) -> list[list[str]]:
 
 
 def bar_centre(frame, chart: str, series: int, index: int) -> dict[str, float]:
-    """Where a chart draws one bar, for a real click on it."""
-    return frame.locator(f"#{chart}").evaluate("""(node, [series, index]) => {
-        const chart = echarts.getInstanceByDom(node);
-        const bar = chart.getModel().getSeriesByIndex(series).getData().getItemLayout(index);
-        return { x: bar.x + bar.width / 2, y: bar.y + bar.height / 2 };
-    }""", [series, index])
+    """Where a chart draws one bar, for a real click on it: once the bar is drawn in full, since a chart drawn
+    again grows its bars in, and a click where a bar is not yet drawn hits nothing."""
+    return frame.owner.element_handle().content_frame().wait_for_function("""([id, series, index]) => {
+        const data = echarts.getInstanceByDom(document.getElementById(id)).getModel().getSeriesByIndex(series)
+            .getData();
+        const bar = data.getItemLayout(index), drawn = data.getItemGraphicEl(index);
+        const whole = drawn && ["x", "y", "width", "height"].every((key) => Math.abs(drawn.shape[key] - bar[key])
+            < 0.5);
+        return whole && { x: bar.x + bar.width / 2, y: bar.y + bar.height / 2 };
+    }""", arg=[chart, series, index]).json_value()
 
 
 def test_a_figure_opens_the_customers_behind_it_their_lines_contracts_and_raw_records(certified_warehouse_url,
