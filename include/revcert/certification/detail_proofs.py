@@ -13,13 +13,21 @@ makes and compares the rows of only the customers whose inputs digest or
 mart rows differ from their proof: for the others the same inputs give the
 same detail, and the rows are the very ones that equalled it. A whole build is compared in
 full, and its passing check 4 proves every customer again.
+
+A proof also keeps the customer's part of the bridge and cohort sums as the
+derivation summed it, and the basis keeps the derivation's sums over every
+customer with a proof (`certification.proven_sums`). A later check 4 under
+the same basis leaves a customer whose inputs are its proof's in that total,
+takes every other proven customer out of it by its part, and sums afresh only
+the customers it derives anew (`independent_derivation.ProvenSums`): the
+bridge and cohorts are still compared whole, from sums the derivation made.
 """
 from __future__ import annotations
 
 import hashlib
 import pickle
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -30,6 +38,7 @@ import psycopg
 
 from revcert.certification import independent_derivation
 from revcert.certification.fingerprint import CustomerDigests, customer_detail_digests
+from revcert.certification.independent_derivation import ProvenSums
 from revcert.sqlfiles import load_sql
 from revcert.warehouse import schema
 
@@ -65,16 +74,22 @@ class DetailProofs:
         vouched: customer -> (inputs digest, detail digest) of its proof.
         mart_digests: the mart's detail per customer now, hashed per table (may wait for the server to hash
             it).
+        proven: the derivation's sums over the vouched customers, and their parts (None: sum every customer).
         inputs: every customer the derivation gave detail, with its inputs digest.
         compared: the customers whose detail was compared with the mart's.
+        contributions: each compared customer's part of the sums.
+        total: the derivation's sums over every customer in `inputs`, once it has summed them.
     """
 
     basis: bytes
     scoped: bool
     vouched: dict[str, tuple[bytes, bytes]]
     mart_digests: Callable[[], dict[str, CustomerDigests]]
+    proven: ProvenSums | None = None
     inputs: dict[str, bytes] = field(default_factory=dict)
     compared: set[str] = field(default_factory=set)
+    contributions: dict[str, str] = field(default_factory=dict)
+    total: str = ""
 
     @cached_property
     def mart_now(self) -> dict[str, bytes]:
@@ -97,11 +112,12 @@ class DetailProofs:
         return sorted(customer_id for customer_id, digest in self.mart_now.items()
                       if self.vouched.get(customer_id, (None, None))[1] != digest)
 
-    def note_derived(self, customer_id: str, inputs_digest: bytes, compared: bool) -> None:
-        """A customer the derivation gave detail, compared or not."""
+    def note_derived(self, customer_id: str, inputs_digest: bytes, compared: bool, contribution: str) -> None:
+        """A customer the derivation gave detail, compared (with its part of the sums) or not."""
         self.inputs[customer_id] = inputs_digest
         if compared:
             self.compared.add(customer_id)
+            self.contributions[customer_id] = contribution
 
 
 def _proofs_under(conn: psycopg.Connection, basis: bytes) -> dict[str, tuple[bytes, bytes]]:
@@ -116,7 +132,16 @@ def read_proofs(conn: psycopg.Connection, as_of: date, renewal_grace_days: int, 
     that compares every customer does not read them)."""
     basis = derivation_basis(as_of, renewal_grace_days)
     vouched = _proofs_under(conn, basis) if scoped else {}
-    return DetailProofs(basis, scoped and bool(vouched), vouched, mart_digests)
+    total = conn.execute(load_sql("certification", "proven_sums"), {"basis_digest": basis}).fetchone()
+    proven = ProvenSums(total[0], frozenset(vouched), lambda customer_ids: _contributions(conn, basis, customer_ids)
+                        ) if vouched and total else None
+    return DetailProofs(basis, scoped and bool(vouched), vouched, mart_digests, proven)
+
+
+def _contributions(conn: psycopg.Connection, basis: bytes, customer_ids: list[str]) -> Iterable[str]:
+    """The parts of the sums that the proofs of `customer_ids` under `basis` recorded."""
+    return [row[0] for row in conn.execute(load_sql("certification", "proven_contributions"),
+                                           {"basis_digest": basis, "customer_ids": customer_ids})]
 
 
 def proven_detail_digests(conn: psycopg.Connection, as_of: date, renewal_grace_days: int) -> dict[str, bytes]:
@@ -129,13 +154,15 @@ def proven_detail_digests(conn: psycopg.Connection, as_of: date, renewal_grace_d
 
 def record_proofs(conn: psycopg.Connection, proofs: DetailProofs, certification_id: int) -> None:
     """After checks 3 and 4 passed: a proof for each customer whose detail check 4 compared; none for a customer
-    that no longer has detail, nor under another basis. The other proofs held, and stay."""
+    that no longer has detail, nor under another basis. The other proofs held, and stay. The basis's sums become
+    the derivation's sums of this check 4: over every customer with a proof now."""
     compared, mart_now = sorted(proofs.compared), proofs.mart_now  # the digests first: a COPY holds the connection
     conn.execute(load_sql("certification", "forget_detail_proofs"),
                  {"basis_digest": proofs.basis, "compared": compared, "customers": list(proofs.inputs)})
-    with conn.cursor().copy("copy certification.customer_detail_proof "
-                            "(customer_id, inputs_digest, detail_digest, basis_digest, certification_id) "
-                            "from stdin") as copy:
+    with conn.cursor().copy("copy certification.customer_detail_proof (customer_id, inputs_digest, "
+                            "detail_digest, sums_contribution, basis_digest, certification_id) from stdin") as copy:
         for customer_id in compared:
-            copy.write_row((customer_id, proofs.inputs[customer_id], mart_now[customer_id], proofs.basis,
-                            certification_id))
+            copy.write_row((customer_id, proofs.inputs[customer_id], mart_now[customer_id],
+                            proofs.contributions[customer_id], proofs.basis, certification_id))
+    conn.execute(load_sql("certification", "record_proven_sums"),
+                 {"basis_digest": proofs.basis, "total": proofs.total, "certification_id": certification_id})

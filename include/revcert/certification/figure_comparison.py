@@ -14,8 +14,8 @@ differed: an amount held as 1.1 against 1.10).
 With proofs (revcert.certification.detail_proofs), a customer whose inputs
 and published detail are those an earlier comparison found equal is not
 compared again: the same inputs give the same detail, and the rows are the
-ones that equalled it. Every customer is still derived and summed: the bridge
-and cohorts are always compared whole.
+ones that equalled it, and its part of the bridge and cohort sums is the one
+in the proven total. The bridge and cohorts are always compared whole.
 """
 from __future__ import annotations
 
@@ -222,7 +222,8 @@ def compare_with_mart(conn: psycopg.Connection, org: StagedOrg, as_of: date, ren
     # The mart's digests are waited for once the org is grouped: the customers are compared with them, in this
     # process or in a forked copy of it.
     derived = derive_figures(org, as_of, renewal_grace_limit, overrides, detail.take, proofs.needs_comparison,
-                             proofs.basis, detail.summarise, lambda: proofs.mart_now, processes)
+                             proofs.basis, detail.summarise, lambda: proofs.mart_now, processes, proofs.proven)
+    proofs.total = derived.total
     detail.finish()
     differences = detail.differences + compare_figures(read_mart_figures(conn), derived)
     compared = detail.rows_compared + sum(len(rows) for rows in derived.by_mart_table().values())
@@ -231,12 +232,14 @@ def compare_with_mart(conn: psycopg.Connection, org: StagedOrg, as_of: date, ren
 
 class CustomerSummary(NamedTuple):
     """A customer's detail as the comparison keeps it: its inputs digest, whether its rows were made, how many,
-    and, if their digest differs from the mart's, the rows per detail table (as `DetailTable.held` keeps them)."""
+    its part of the sums with them, and, if their digest differs from the mart's, the rows per detail table (as
+    `DetailTable.held` keeps them)."""
 
     customer_id: str
     inputs_digest: bytes
     derived: bool
     rows: int
+    contribution: str
     held: list[list[tuple]] | None
 
 
@@ -260,16 +263,16 @@ class _CustomerComparison:
     def summarise(self, detail: CustomerDetail) -> CustomerSummary:
         """What the comparison keeps of a customer's detail: its rows only if their digest is not the mart's."""
         if not detail.derived:
-            return CustomerSummary(detail.customer_id, detail.inputs_digest, False, 0, None)
+            return CustomerSummary(detail.customer_id, detail.inputs_digest, False, 0, "", None)
         by_table = detail.by_mart_table()
         rows = sum(map(len, by_table.values()))
         if self._digest(by_table) == self.proofs.mart_now.get(detail.customer_id):
-            return CustomerSummary(detail.customer_id, detail.inputs_digest, True, rows, None)
-        return CustomerSummary(detail.customer_id, detail.inputs_digest, True, rows,
+            return CustomerSummary(detail.customer_id, detail.inputs_digest, True, rows, detail.contribution, None)
+        return CustomerSummary(detail.customer_id, detail.inputs_digest, True, rows, detail.contribution,
                                [table.held(detail.customer_id, by_table[table.table.name]) for table in self.tables])
 
     def take(self, summary: CustomerSummary) -> None:
-        self.proofs.note_derived(summary.customer_id, summary.inputs_digest, summary.derived)
+        self.proofs.note_derived(summary.customer_id, summary.inputs_digest, summary.derived, summary.contribution)
         self.rows_compared += summary.rows
         if summary.held is not None:
             self.pending.append((summary.customer_id, summary.held))

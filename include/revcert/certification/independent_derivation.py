@@ -22,9 +22,10 @@ from __future__ import annotations
 import bisect
 import gc
 import hashlib
+import json
 import pickle
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -659,11 +660,12 @@ _contract_row = partial(tuple.__new__, CustomerContractRow)
 class CustomerDetail:
     """One customer's published detail, each table's rows in its key order (columns: `DETAIL_COLUMNS`), and the
     digest of what it was derived from (`inputs_digest`). `derived` is False when the caller did not want the
-    rows: they are then empty."""
+    rows: they are then empty, and so is its `contribution`."""
 
     customer_id: str
     inputs_digest: bytes = b""
     derived: bool = True
+    contribution: str = ""  # its part of the bridge and cohort sums (`contribution_text`), with its rows
     months: list[CustomerMonthRow] = field(default_factory=list)
     lines: list[CustomerLineRow] = field(default_factory=list)
     contracts: list[CustomerContractRow] = field(default_factory=list)
@@ -691,6 +693,7 @@ class DerivedFigures:
     bridge_total: dict[tuple, dict[str, object]] = field(default_factory=dict)
     cohorts: dict[tuple, dict[str, object]] = field(default_factory=dict)
     cohort_total: dict[tuple, dict[str, object]] = field(default_factory=dict)
+    total: str = field(default="", compare=False)  # the integer sums behind these figures (`ProvenSums.total`)
 
     def by_mart_table(self) -> dict[str, dict[tuple, dict[str, object]]]:
         return {"mart_mrr_bridge": self.bridge, "mart_mrr_bridge_total": self.bridge_total,
@@ -722,13 +725,20 @@ class _Sums:
         # (cohort month, unit) -> changes, by months after the cohort, of the customers and the starting MRR of
         # the cohort's customers that have stopped for good: they count in every month up to the as-of month.
         self.stopped: dict[tuple[date, str], list[list[int]]] = {}
+        # unit -> how many of its customers span each number of months (cohort through the as-of month): what a
+        # removed customer leaves of a unit's bridge rows.
+        self.spans: dict[str, dict[int, int]] = {}
+        self.kept: list[str] = []  # the customers left to a proven total (`ProvenSums`), not summed here
 
-    def add(self, unit: str, months: list[CustomerMonth]) -> None:
-        """A customer's months; months after the last of them, through the as-of month, are months of nothing."""
+    def add(self, unit: str, months: Sequence[CustomerMonth], one: int = 1) -> None:
+        """A customer's months; months after the last of them, through the as-of month, are months of nothing.
+        With `one` = -1 and the months' money negated, the customer is taken out again (`remove`)."""
         calendar = months_through(months[0].month, self.as_of)
         span = len(calendar)
         if span > len(self.calendar):
             self.calendar = calendar
+        spans = self.spans.setdefault(unit, {})
+        spans[span] = spans.get(span, 0) + one
         bridge = self.bridge.setdefault(unit, [])
         bridge.extend([0] * 10 for _ in range(span - len(bridge)))
         cohort = self.cohorts.get((months[0].month, unit))
@@ -737,7 +747,7 @@ class _Sums:
         cohort_starting = months[0].ending_mrr
         slot_of = _BRIDGE_SLOT
         for after_cohort, (_, _, starting, ending, movement, amount, revenue) in enumerate(months):
-            active = 1 if ending > 0 else 0
+            active = one if ending else 0  # ending MRR is never negative (negative_customer_mrr)
             sums = bridge[span - 1 - after_cohort]
             sums[_STARTING] += starting
             sums[_ENDING] += ending
@@ -747,7 +757,7 @@ class _Sums:
             sums[_REVENUE] += revenue
             sums[_ACTIVE] += active
             retention = cohort[after_cohort]
-            retention[_COHORT_CUSTOMERS] += 1
+            retention[_COHORT_CUSTOMERS] += one
             retention[_COHORT_ACTIVE] += active
             retention[_COHORT_STARTING] += cohort_starting
             retention[_COHORT_ENDING] += ending
@@ -755,14 +765,41 @@ class _Sums:
             stopped = self.stopped.get((months[0].month, unit))
             if stopped is None:
                 stopped = self.stopped[(months[0].month, unit)] = [[0, 0] for _ in range(span)]
-            stopped[len(months)][0] += 1
+            stopped[len(months)][0] += one
             stopped[len(months)][1] += cohort_starting
+
+    def remove(self, unit: str, months: Sequence[CustomerMonth]) -> None:
+        """A customer's months taken out of the sums: every integer it added, subtracted. Call `trim` after the
+        last removal."""
+        self.add(unit, [_customer_month((month, snapshot, -starting, -ending, movement, -amount, -revenue))
+                        for month, snapshot, starting, ending, movement, amount, revenue in months], -1)
+
+    def trim(self) -> None:
+        """Drop what removed customers left empty: a unit's oldest bridge rows that no customer spans any more (a
+        unit none), a cohort without customers, and calendar months before every unit's first."""
+        for unit, spans in list(self.spans.items()):
+            longest = max((span for span, customers in spans.items() if customers), default=0)
+            self.spans[unit] = {span: customers for span, customers in spans.items() if customers}
+            del self.bridge[unit][longest:]
+            if not longest:
+                del self.bridge[unit], self.spans[unit]
+        for key, rows in list(self.cohorts.items()):
+            if not rows[0][_COHORT_CUSTOMERS]:  # every customer of a cohort counts in its first month
+                del self.cohorts[key]
+                self.stopped.pop(key, None)
+        longest = max(map(len, self.bridge.values()), default=0)
+        self.calendar = self.calendar[len(self.calendar) - longest:] if longest else ()
 
     def merge(self, other: _Sums) -> None:
         """Another part's customers' sums added to these (rows line up: by months before the as-of month in the
         bridge, by months after the cohort month in cohorts)."""
         if len(other.calendar) > len(self.calendar):
             self.calendar = other.calendar
+        for unit, spans in other.spans.items():
+            own = self.spans.setdefault(unit, {})
+            for span, customers in spans.items():
+                own[span] = own.get(span, 0) + customers
+        self.kept += other.kept
         for unit, rows in other.bridge.items():
             bridge = self.bridge.setdefault(unit, [])
             bridge.extend([0] * 10 for _ in range(len(rows) - len(bridge)))
@@ -773,19 +810,42 @@ class _Sums:
                 for sums, more in zip(own.setdefault(key, [[0] * width for _ in rows]), rows):
                     _add_into(sums, more)
 
-    def _count_stopped_customers(self) -> None:
+    def _with_stopped_customers(self) -> dict[tuple[date, str], list[list[int]]]:
+        """The cohorts' rows with their stopped customers counted in (the sums themselves stay as they are)."""
+        cohorts = {key: [list(sums) for sums in rows] for key, rows in self.cohorts.items()}
         for key, changes in self.stopped.items():
             customers = starting = 0
-            for retention, (more_customers, more_starting) in zip(self.cohorts[key], changes):
+            for retention, (more_customers, more_starting) in zip(cohorts[key], changes):
                 customers += more_customers
                 starting += more_starting
                 retention[_COHORT_CUSTOMERS] += customers
                 retention[_COHORT_STARTING] += starting
-        self.stopped.clear()
+        return cohorts
+
+    def as_text(self) -> str:
+        """These sums as JSON (integers and ISO dates only: exact), for `from_text` under the same as-of date."""
+        return json.dumps({"calendar_from": self.calendar[0].first.isoformat() if self.calendar else None,
+                           "bridge": self.bridge, "spans": {unit: list(spans.items())
+                                                            for unit, spans in self.spans.items()},
+                           "cohorts": [[key[0].isoformat(), key[1], rows] for key, rows in self.cohorts.items()],
+                           "stopped": [[key[0].isoformat(), key[1], rows] for key, rows in self.stopped.items()]},
+                          separators=(",", ":"))
+
+    @classmethod
+    def from_text(cls, text: str, as_of: date) -> _Sums:
+        state = json.loads(text, parse_float=Decimal)  # integers only, never a float
+        sums = cls(as_of)
+        if state["calendar_from"]:
+            sums.calendar = months_through(date.fromisoformat(state["calendar_from"]), as_of)
+        sums.bridge = state["bridge"]
+        sums.spans = {unit: dict(spans) for unit, spans in state["spans"].items()}
+        sums.cohorts = {(date.fromisoformat(month), unit): rows for month, unit, rows in state["cohorts"]}
+        sums.stopped = {(date.fromisoformat(month), unit): rows for month, unit, rows in state["stopped"]}
+        return sums
 
     def figures(self, currency: str) -> DerivedFigures:
-        self._count_stopped_customers()
-        derived = DerivedFigures()
+        cohorts = self._with_stopped_customers()
+        derived = DerivedFigures(total=self.as_text())
         latest = len(self.calendar) - 1
         bridge_total: list[list[int]] = []
         for unit, rows in self.bridge.items():
@@ -798,7 +858,7 @@ class _Sums:
             month = self.calendar[latest - before_as_of]
             derived.bridge_total[(month.first,)] = _bridge_row(month, sums, currency)
         cohort_total: dict[date, list[list[int]]] = {}
-        for (cohort_month, unit), rows in self.cohorts.items():
+        for (cohort_month, unit), rows in cohorts.items():
             totals = cohort_total.setdefault(cohort_month, [[0] * 4 for _ in rows])
             months = self.calendar[len(self.calendar) - len(rows):]
             for month, sums, total in zip(months, rows, totals):
@@ -898,6 +958,47 @@ def _unchanged(detail: CustomerDetail) -> CustomerDetail:
     return detail
 
 
+def contribution_text(unit: str, months: Sequence[CustomerMonth]) -> str:
+    """A customer's part of the bridge and cohort sums, as JSON: its business unit, its cohort month and its
+    months' (ending MRR, revenue) in cents, as runs of equal months. Each month's starting MRR is the month
+    before's ending, and its movement follows from the two (A5): `contribution_months` gives back the months
+    `_Sums.add` reads."""
+    runs: list[list[int]] = []
+    for month in months:
+        if runs and runs[-1][1] == month.ending_mrr and runs[-1][2] == month.recognized_revenue:
+            runs[-1][0] += 1
+        else:
+            runs.append([1, month.ending_mrr, month.recognized_revenue])
+    return json.dumps([unit, months[0].month.isoformat(), runs], separators=(",", ":"))
+
+
+def contribution_months(text: str) -> tuple[str, list[CustomerMonth]]:
+    """The business unit and the months of `contribution_text`, each with its starting MRR and movement as
+    `customer_months` gives them (the month's and snapshot's dates are not kept: only the cohort's)."""
+    unit, cohort, runs = json.loads(text, parse_float=Decimal)
+    months, starting = [], 0
+    for count, ending, revenue in runs:
+        for _ in range(count):
+            movement, amount = classify_movement(starting, ending, bool(months))
+            months.append(_customer_month((None, None, starting, ending, movement, amount, revenue)))
+            starting = ending
+    months[0] = months[0]._replace(month=date.fromisoformat(cohort))
+    return unit, months
+
+
+@dataclass(frozen=True)
+class ProvenSums:
+    """The bridge and cohort sums of the customers whose detail has a proof under this basis, as a passing check
+    4 derived them (`DerivedFigures.total`), and a way to read back each of those customers' own part of them
+    (`contribution_text`). A customer whose inputs are those of its proof, and whose rows are therefore not
+    wanted, is then left in the total instead of being summed again; every other customer of the total is taken
+    out by its part and, if it is still a customer, summed afresh."""
+
+    total: str
+    customers: frozenset[str]
+    contributions: Callable[[list[str]], Iterable[str]]
+
+
 # A customer's share of the work follows its lines. A copy of the process is forked only when each process gets
 # at least this many carried lines: below that, forking and handing the result back cost more than they save.
 LINES_PER_PROCESS = 50_000
@@ -907,13 +1008,15 @@ def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overri
                    each_customer: Callable[[Any], None] = lambda detail: None,
                    rows_wanted: Callable[[str, bytes], bool] = _every_customer, basis: bytes = b"",
                    summarise: Callable[[CustomerDetail], Any] = _unchanged,
-                   before_customers: Callable[[], object] = lambda: None, processes: int = 1) -> DerivedFigures:
+                   before_customers: Callable[[], object] = lambda: None, processes: int = 1,
+                   proven: ProvenSums | None = None) -> DerivedFigures:
     """Every published figure as of `as_of`: the bridge per business unit and in total and cohort retention,
     returned; and the detail behind them (each customer's months, lines and contracts), one customer at a time,
     in the order of their ids (code points, as PostgreSQL's "C").
 
-    Every customer is derived and summed. Its detail rows are made only if `rows_wanted(customer, its inputs
-    digest)`; the digest (`customer_inputs_digest` after `basis`) is in the detail either way. `summarise(detail)`
+    Every customer is derived and summed, unless `proven` holds it and its rows are not wanted: its sums are
+    then those in `proven.total`. Its detail rows are made only if `rows_wanted(customer, its inputs digest)`;
+    the digest (`customer_inputs_digest` after `basis`) is in the detail either way. `summarise(detail)`
     runs where the customer was derived, and `each_customer` is handed what it returns, in this process, in
     customer order. `before_customers()` runs once the org is grouped by customer, before the first is derived.
 
@@ -925,7 +1028,8 @@ def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overri
     are split: they are integer sums. A daemonic process, which multiprocessing allows no children, derives every
     customer itself."""
     with collector_paused():
-        derivation = _CustomerDerivation(org, as_of, renewal_grace_limit, overrides, rows_wanted, basis)
+        derivation = _CustomerDerivation(org, as_of, renewal_grace_limit, overrides, rows_wanted, basis,
+                                         proven.customers if proven else frozenset())
         before_customers()
         parts = customer_parts(derivation.carried.by_customer, processes if can_fork() else 1)
         with ExitStack() as copies:
@@ -938,6 +1042,11 @@ def derive_figures(org: StagedOrg, as_of: date, renewal_grace_limit: int, overri
                 sums.merge(part_sums)
                 for summary in summaries:
                     each_customer(summary)
+        if proven:
+            sums.merge(_Sums.from_text(proven.total, as_of))
+            for text in proven.contributions(sorted(proven.customers.difference(sums.kept))):
+                sums.remove(*contribution_months(text))
+            sums.trim()
         return sums.figures(derivation.currency)
 
 
@@ -967,8 +1076,8 @@ class _CustomerDerivation:
     one customer after another from it."""
 
     def __init__(self, org: StagedOrg, as_of: date, renewal_grace_limit: int, overrides: Sequence[Override],
-                 rows_wanted: Callable[[str, bytes], bool], basis: bytes) -> None:
-        self.org, self.as_of, self.rows_wanted, self.basis = org, as_of, rows_wanted, basis
+                 rows_wanted: Callable[[str, bytes], bool], basis: bytes, proven: frozenset[str]) -> None:
+        self.org, self.as_of, self.rows_wanted, self.basis, self.proven = org, as_of, rows_wanted, basis, proven
         self.currency = reporting_currency(org)
         self.override_of = {o.contract_id: o for o in overrides}
         links = renewal_links(org.contracts, org.renewed_contract_of_opportunity)
@@ -986,17 +1095,22 @@ class _CustomerDerivation:
         for customer_id in customer_ids:
             intervals = customer_intervals(self.carried.by_customer.pop(customer_id), org, currency, self.rates,
                                            self.carried.grace)
+            contracts = self.contracts_of.pop(customer_id, {})
+            inputs_digest = b""
+            if customer_id in self.proven:
+                inputs_digest = self._inputs_digest(customer_id, intervals, contracts)
+                if not self.rows_wanted(customer_id, inputs_digest):
+                    # The inputs its proof's comparison derived from: its sums are those in the proven total.
+                    sums.kept.append(customer_id)
+                    hand_over(summarise(CustomerDetail(customer_id, inputs_digest, False)))
+                    continue
             months = customer_months(intervals, self.as_of, customer_id)
             if not months:
                 continue
             if customer_id not in org.accounts:
                 raise DerivationError(f"contract_without_account: customer account {customer_id}")
             name, unit = org.accounts[customer_id][0], (org.accounts[customer_id][1] or "").strip() or UNASSIGNED
-            contracts = self.contracts_of.pop(customer_id, {})
-            inputs_digest = customer_inputs_digest(
-                self.basis, currency, customer_id, org.accounts[customer_id], intervals,
-                [_contract_inputs(org.contracts[contract_id], renews, override_of.get(contract_id))
-                 for contract_id, renews in contracts.items()])
+            inputs_digest = inputs_digest or self._inputs_digest(customer_id, intervals, contracts)
             detail = CustomerDetail(customer_id, inputs_digest, self.rows_wanted(customer_id, inputs_digest))
             if detail.derived:
                 detail.contracts = [customer_contract_row(org.contracts[contract_id], customer_id,
@@ -1006,9 +1120,18 @@ class _CustomerDerivation:
                                       key=_first)
                 detail.months = [customer_month_row(month, customer_id, unit, name, currency)
                                  for month in months if has_figures(month)]
+                detail.contribution = contribution_text(unit, months)
             sums.add(unit, months)
             hand_over(summarise(detail))
         return sums
+
+    def _inputs_digest(self, customer_id: str, intervals: list[ServiceInterval], contracts: dict[str, list[str]]
+                       ) -> bytes:
+        org, override_of = self.org, self.override_of
+        return customer_inputs_digest(self.basis, self.currency, customer_id, org.accounts.get(customer_id),
+                                      intervals, [_contract_inputs(org.contracts[contract_id], renews,
+                                                                   override_of.get(contract_id))
+                                                  for contract_id, renews in contracts.items()])
 
 
 def _contracts_by_customer(links: set[tuple[str, str]], customers: dict[str, str]

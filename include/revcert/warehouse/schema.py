@@ -427,6 +427,18 @@ customer_detail_proof = Table(
     Column("basis_digest", LargeBinary, nullable=False),
     Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id"),
            nullable=False),
+    Column("sums_contribution", Text, nullable=False),  # its part of the proven sums, as the derivation wrote it
+    schema="certification",
+)
+
+# Per basis, the independent derivation's bridge and cohort sums over every customer with a proof, as the last
+# passing check 4 summed them (revcert.certification.detail_proofs).
+proven_sums = Table(
+    "proven_sums", metadata,
+    Column("basis_digest", LargeBinary, primary_key=True),
+    Column("total", Text, nullable=False),
+    Column("certification_id", BigInteger, ForeignKey("certification.certification_run.certification_id"),
+           nullable=False),
     schema="certification",
 )
 
