@@ -21,6 +21,7 @@ from revcert.certification.independent_derivation import (
     contribution_months,
     contribution_text,
     derive_figures,
+    months_through,
     read_staging,
 )
 from revcert.certification.record import open_certification
@@ -75,7 +76,6 @@ def test_a_customers_part_of_the_sums_is_its_months_as_customer_months_gives_the
         org = read_staging(conn)
     details = Derivation(org).details
     assert len({d.contribution for d in details.values()}) > 100
-    # Each customer's months again, from the text alone: cohort month, starting and ending MRR, movement, revenue.
     # Each customer's months again, from the text alone, month after month from its cohort (a month without
     # figures is no detail row): starting and ending MRR, movement, revenue.
     for detail in list(details.values())[::7]:
@@ -106,6 +106,9 @@ def test_check_four_sums_afresh_only_the_customers_it_derives_and_equals_a_full_
         cohort_of = {c: first.details[c].months[0].month for c in customers}
         earliest = [c for c in customers if cohort_of[c] == min(cohort_of.values())]  # the org's first cohort
         their_lines = [line.subscription_line_id for c in earliest for line in first.details[c].lines]
+        # Some of them stopped for good before the as-of month: taking them out takes out their stopped months too.
+        assert any(len(contribution_months(first.contributions[c])[1]) < len(months_through(cohort_of[c], AS_OF))
+                   for c in earliest)
         mover, repriced = customers[10], customers[20]
         # Round 1: the lines of the org's first cohort deleted, a line repriced, a customer moved to a business unit
         # of its own, a currency's conversion rates corrected (its customers).
@@ -177,3 +180,14 @@ def test_check_four_compares_the_bridge_from_the_proven_sums_so_a_wrong_total_or
                     ("mart_mrr_bridge", "ending_mrr"), ("mart_mrr_bridge_total", "ending_mrr")}
                 assert {abs(d.difference) for d in comparison.differences
                         if d.table == "mart_mrr_bridge_total" and d.figure == "ending_mrr"} == {Decimal("0.01")}
+        # A customer gone: taken out of the sums, and out of the proofs and the sums recorded after it.
+        conn.execute("delete from staging.stg_subscription_line where account_id = '001A'")
+        build_mart(conn, FOUR_CUSTOMERS_AS_OF, [], whole_because="the test rebuilds the mart")
+        proofs, comparison = compared()
+        assert (comparison.differences, proofs.compared, comparison.customers) == ([], set(), 3)
+        record_proofs(conn, proofs, certification_id)
+        conn.execute("update staging.stg_subscription_line set net_price = 3600 where account_id = '001b'")
+        build_mart(conn, FOUR_CUSTOMERS_AS_OF, [], whole_because="the test rebuilds the mart")
+        proofs, comparison = compared()
+        assert proofs.proven.customers == {"001B", "001a", "001b"}
+        assert (comparison.differences, proofs.compared) == ([], {"001b"})

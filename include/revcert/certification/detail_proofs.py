@@ -1,7 +1,7 @@
 """Check 4's proofs: per customer, the inputs and the published detail a comparison found equal.
 
-Check 4 derives every customer from staging on every run. Making each
-customer's detail rows and comparing them with the mart's is much of its
+Check 4 reads every customer's records from staging on every run. Deriving
+each customer's detail rows and comparing them with the mart's is much of its
 time, and after a day's later run most customers' detail is what an earlier
 comparison already found equal. A proof records, for one customer, the
 digest of what the derivation derived its detail from (`customer_inputs_digest`, the derivation's
@@ -17,10 +17,11 @@ full, and its passing check 4 proves every customer again.
 A proof also keeps the customer's part of the bridge and cohort sums as the
 derivation summed it, and the basis keeps the derivation's sums over every
 customer with a proof (`certification.proven_sums`). A later check 4 under
-the same basis leaves a customer whose inputs are its proof's in that total,
-takes every other proven customer out of it by its part, and sums afresh only
-the customers it derives anew (`independent_derivation.ProvenSums`): the
-bridge and cohorts are still compared whole, from sums the derivation made.
+the same basis leaves a customer whose proof holds (its inputs and mart rows
+are its proof's) in that total, takes every other proven customer out of it by
+its part, and sums afresh only the customers it derives anew
+(`independent_derivation.ProvenSums`): the bridge and cohorts are still
+compared whole, from sums the derivation made.
 """
 from __future__ import annotations
 
@@ -132,16 +133,21 @@ def read_proofs(conn: psycopg.Connection, as_of: date, renewal_grace_days: int, 
     that compares every customer does not read them)."""
     basis = derivation_basis(as_of, renewal_grace_days)
     vouched = _proofs_under(conn, basis) if scoped else {}
-    total = conn.execute(load_sql("certification", "proven_sums"), {"basis_digest": basis}).fetchone()
+    total = vouched and conn.execute(load_sql("certification", "proven_sums"), {"basis_digest": basis}).fetchone()
     proven = ProvenSums(total[0], frozenset(vouched), lambda customer_ids: _contributions(conn, basis, customer_ids)
-                        ) if vouched and total else None
+                        ) if total else None
     return DetailProofs(basis, scoped and bool(vouched), vouched, mart_digests, proven)
 
 
 def _contributions(conn: psycopg.Connection, basis: bytes, customer_ids: list[str]) -> Iterable[str]:
-    """The parts of the sums that the proofs of `customer_ids` under `basis` recorded."""
-    return [row[0] for row in conn.execute(load_sql("certification", "proven_contributions"),
-                                           {"basis_digest": basis, "customer_ids": customer_ids})]
+    """The parts of the sums that the proofs of `customer_ids` under `basis` recorded: one each, or an error
+    naming the customers without one (the proven total would still hold them)."""
+    found = dict(conn.execute(load_sql("certification", "proven_contributions"),
+                              {"basis_digest": basis, "customer_ids": customer_ids}).fetchall())
+    if missing := sorted(set(customer_ids) - found.keys()):
+        raise RuntimeError(f"proven_sums_without_part: no recorded part of the sums for {len(missing)} customer(s) "
+                           f"in the proven sums: {', '.join(missing[:10])}")
+    return found.values()
 
 
 def proven_detail_digests(conn: psycopg.Connection, as_of: date, renewal_grace_days: int) -> dict[str, bytes]:

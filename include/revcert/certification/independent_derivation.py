@@ -786,7 +786,9 @@ class _Sums:
         for key, rows in list(self.cohorts.items()):
             if not rows[0][_COHORT_CUSTOMERS]:  # every customer of a cohort counts in its first month
                 del self.cohorts[key]
-                self.stopped.pop(key, None)
+        for key, changes in list(self.stopped.items()):
+            if key not in self.cohorts or not any(customers for customers, _ in changes):
+                del self.stopped[key]
         longest = max(map(len, self.bridge.values()), default=0)
         self.calendar = self.calendar[len(self.calendar) - longest:] if longest else ()
 
