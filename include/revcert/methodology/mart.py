@@ -347,26 +347,35 @@ def full_extraction_reason(conn: psycopg.Connection) -> str | None:
     return None
 
 
+def _fill_scope(conn: psycopg.Connection, table: str, column: str, chosen: str, params: dict | None = None, *,
+                adding: bool = False) -> int:
+    """Insert the rows of the query `chosen` into the scope table `table` (one `column`; `adding` to rows already
+    there, which then stay once) and analyse it, so that the models joining it are planned for its size. Returns
+    the rows inserted."""
+    added = conn.execute(sql.SQL("insert into {} ({}) {}{}").format(
+        sql.Identifier("mart", table), sql.Identifier(column), sql.SQL(chosen),
+        sql.SQL(" on conflict do nothing" if adding else "")), params).rowcount
+    conn.execute(sql.SQL("analyze {}").format(sql.Identifier("mart", table)))
+    return added
+
+
 def _choose_lines(conn: psycopg.Connection, *, whole: bool) -> int:
     """Fill mart_line_scope with the lines whose inputs changed, and mart_contract_scope with the contracts they
     belong to before this build; empty both when the lines are rebuilt whole. Returns the lines chosen."""
     conn.execute("truncate mart.mart_line_scope, mart.mart_contract_scope")
     if whole:
         return 0
-    chosen = conn.execute(sql.SQL("insert into mart.mart_line_scope (subscription_line_id) {}").format(
-        sql.SQL(load_sql("methodology", "lines_with_changed_inputs")))).rowcount
-    conn.execute("analyze mart.mart_line_scope")
-    conn.execute(sql.SQL("insert into mart.mart_contract_scope (contract_id) {}").format(
-        sql.SQL(load_sql("methodology", "contracts_of_changed_lines"))))
+    chosen = _fill_scope(conn, "mart_line_scope", "subscription_line_id",
+                         load_sql("methodology", "lines_with_changed_inputs"))
+    _fill_scope(conn, "mart_contract_scope", "contract_id", load_sql("methodology", "contracts_of_changed_lines"))
     return chosen
 
 
 def _choose_contracts(conn: psycopg.Connection) -> None:
     """Add to mart_contract_scope every other contract whose grace, lines' intervals or digested inputs the
     changed lines, contracts, links and customers may have changed."""
-    conn.execute(sql.SQL("insert into mart.mart_contract_scope (contract_id) {} on conflict do nothing").format(
-        sql.SQL(load_sql("methodology", "contracts_reached_by_changes"))))
-    conn.execute("analyze mart.mart_contract_scope")
+    _fill_scope(conn, "mart_contract_scope", "contract_id", load_sql("methodology", "contracts_reached_by_changes"),
+                adding=True)
 
 
 def _choose_input_customers(conn: psycopg.Connection, *, whole: bool) -> None:
@@ -375,21 +384,17 @@ def _choose_input_customers(conn: psycopg.Connection, *, whole: bool) -> None:
     digest is recomputed."""
     conn.execute("truncate mart.mart_customer_input_scope")
     if not whole:
-        conn.execute(sql.SQL("insert into mart.mart_customer_input_scope (customer_id) {}").format(
-            sql.SQL(load_sql("methodology", "customers_reached_by_changes"))))
-        conn.execute("analyze mart.mart_customer_input_scope")
+        _fill_scope(conn, "mart_customer_input_scope", "customer_id",
+                    load_sql("methodology", "customers_reached_by_changes"))
 
 
 def _choose_customers(conn: psycopg.Connection, *, whole: bool) -> int:
     """Fill mart_customer_scope with the customers to recompute: all, or those whose inputs changed (a
     customer gone since the last build too, so that its rows go)."""
     conn.execute("truncate mart.mart_customer_scope")
-    chosen = ("select customer_id from mart.mart_customer_input" if whole
-              else load_sql("methodology", "customers_with_changed_inputs"))
-    chosen_count = conn.execute(sql.SQL("insert into mart.mart_customer_scope (customer_id) {}").format(
-        sql.SQL(chosen))).rowcount
-    conn.execute("analyze mart.mart_customer_scope")
-    return chosen_count
+    return _fill_scope(conn, "mart_customer_scope", "customer_id",
+                       "select customer_id from mart.mart_customer_input" if whole
+                       else load_sql("methodology", "customers_with_changed_inputs"))
 
 
 def _choose_as_of_month(conn: psycopg.Connection, previous: BuildBasis | None, current: BuildBasis, *,
@@ -403,8 +408,8 @@ def _choose_as_of_month(conn: psycopg.Connection, previous: BuildBasis | None, c
         return None
     month = rebuilt_month(previous, current)
     if month:
-        conn.execute(sql.SQL("insert into mart.mart_customer_as_of_month_only (customer_id) {}").format(
-            sql.SQL(load_sql("methodology", "unpublished_before_as_of_month"))), {"rebuilt_month": month})
+        _fill_scope(conn, "mart_customer_as_of_month_only", "customer_id",
+                    load_sql("methodology", "unpublished_before_as_of_month"), {"rebuilt_month": month})
     return month
 
 
