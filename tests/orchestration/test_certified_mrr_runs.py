@@ -217,6 +217,40 @@ def test_a_customer_name_altered_between_a_later_transform_and_certify_is_found_
         (customer, "customer_name", "Renamed by hand")}
 
 
+def test_proofs_that_cannot_be_read_or_recorded_cost_a_full_comparison_not_the_certification(
+        dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path):
+    from revcert.orchestration.gate import CertificationGateOperator
+
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        proofs_before = conn.execute("select customer_id, inputs_digest, detail_digest, certification_id "
+                                     "from certification.customer_detail_proof order by 1").fetchall()
+    certify = CertificationGateOperator.execute
+
+    def certify_without_the_proven_sums(self, context):
+        with psycopg.connect(warehouse_after_certified_run) as conn:
+            conn.execute("alter table certification.proven_sums rename to proven_sums_away")
+        try:
+            return certify(self, context)
+        finally:
+            with psycopg.connect(warehouse_after_certified_run) as conn:
+                conn.execute("alter table certification.proven_sums_away rename to proven_sums")
+
+    monkeypatch.setattr(CertificationGateOperator, "execute", certify_without_the_proven_sums)
+    state, _ = run_dag(dag, monkeypatch, warehouse_after_certified_run, org, slack, tmp_path=tmp_path)
+    status, whole_because, _, _, _, derivation_agreed = mart_build_of_last_run(warehouse_after_certified_run)
+    # The build was incremental, but without its proofs check 4 compared every customer: certified all the same.
+    assert (state, status, whole_because, derivation_agreed) == ("success", "certified", None, True)
+    with psycopg.connect(warehouse_after_certified_run) as conn:
+        summary = conn.execute("select summary from certification.check_result where check_name = "
+                               "'independent_derivation' order by certification_id desc limit 1").fetchone()[0]
+        # Its proofs could not be recorded either: the earlier ones stay, whole.
+        assert conn.execute("select customer_id, inputs_digest, detail_digest, certification_id "
+                            "from certification.customer_detail_proof order by 1").fetchall() == proofs_before
+    assert f"; {len(proofs_before)} of {len(proofs_before)} customers' detail compared" in summary
+    assert "its proofs could not be recorded (the next check 4 compares these customers again)" in summary
+    assert "proven_sums" in summary
+
+
 def recorded_published_detail(conn: psycopg.Connection) -> dict[str, tuple[bytes, str]]:
     """Each customer's published detail digest as recorded, and the transaction that wrote the record."""
     return {customer: (digest, version) for customer, digest, version in conn.execute(
@@ -273,10 +307,13 @@ def test_a_later_run_of_the_day_recomputes_only_the_customers_changes_reach_and_
     with psycopg.connect(warehouse_after_certified_run) as conn:
         scope = {row[0] for row in conn.execute("select customer_id from mart.mart_customer_scope")}
         compared_by_check_4 = proved_by_last_run(conn)
+        sums_proven_by = conn.execute("select array_agg(certification_id) from certification.proven_sums").fetchone()[0]
+        last_run = conn.execute("select max(certification_id) from certification.certification_run").fetchone()[0]
     assert {*reached, account, line_customer} <= scope and len(scope) == recomputed < customers / 4
     # Check 4 compared the detail of the customers the changes reach (by its own digests, not the mart's), and
-    # took the others' proofs; it still derived and summed every customer.
+    # took the others' proofs and their parts of the sums; the sums it compared are now the proven ones.
     assert {*reached, account, line_customer} <= compared_by_check_4 and len(compared_by_check_4) < customers / 4
+    assert sums_proven_by == [last_run]
     # Publishing wrote again only customer-months that changed: all of customers in scope, the price among them.
     with psycopg.connect(warehouse_after_certified_run) as conn:
         published_after = published_customer_months(conn)

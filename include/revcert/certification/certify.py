@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import psycopg
@@ -129,18 +130,44 @@ def certify_run(conn: psycopg.Connection, certification: Certification, settings
     # first: the derivation needs it to know which customers' proofs hold, the fingerprint is made from it.
     with beside(conn) as other, ThreadPoolExecutor(1) as pool, _quick_thread_switches():
         digests = pool.submit(detail_digests, other)
-        # An incremental build is checked against the proofs; a whole one in full, every customer.
-        proofs = read_proofs(conn, certification.as_of_date, settings.renewal_grace_days, scoped=not built_whole,
-                             mart_digests=digests.result)
+        proofs = _proofs(conn, certification, settings, scoped=not built_whole, mart_digests=digests.result)
         on_the_server = pool.submit(_server_checks, other, digests, proofs)
         derivation = _guarded(conn, "independent_derivation", lambda: check_independent_derivation(
             conn, certification.as_of_date, settings.renewal_grace_days, overrides, proofs,
             settings.derivation_processes))
         (integrity, identity, detail_sums, shadows), hashed = on_the_server.result()
     if derivation.passed and detail_sums.passed:
-        record_proofs(conn, proofs, certification.certification_id)
+        derivation = _with_proofs_recorded(conn, proofs, certification, derivation)
     results += [integrity, identity, detail_sums, derivation, shadows]
     return _conclude(conn, certification, results, hashed)
+
+
+def _proofs(conn: psycopg.Connection, certification: Certification, settings: Settings, *, scoped: bool,
+            mart_digests: Callable[[], dict[str, CustomerDigests]]) -> DetailProofs:
+    """The proofs check 4 may rely on: an incremental build is checked against them, a whole one in full. Proofs
+    that cannot be read are none: check 4 then compares and sums every customer, as after a whole build."""
+    as_of, grace = certification.as_of_date, settings.renewal_grace_days
+    try:
+        with conn.transaction():
+            return read_proofs(conn, as_of, grace, scoped=scoped, mart_digests=mart_digests)
+    except psycopg.Error:
+        log.exception("Check 4's proofs could not be read; it compares every customer")
+        return read_proofs(conn, as_of, grace, scoped=False, mart_digests=mart_digests)
+
+
+def _with_proofs_recorded(conn: psycopg.Connection, proofs: DetailProofs, certification: Certification,
+                          derivation: CheckResult) -> CheckResult:
+    """Check 4's result once its proofs are recorded; if they cannot be, the earlier proofs and sums stay as they
+    were (they still hold for what they vouch for), and the result says so: the next check 4 compares and sums
+    afresh every customer this one would have vouched for."""
+    try:
+        with conn.transaction():
+            record_proofs(conn, proofs, certification.certification_id)
+    except psycopg.Error as error:
+        log.exception("Check 4's proofs could not be recorded")
+        return replace(derivation, summary=f"{derivation.summary}; its proofs could not be recorded (the next "
+                                           f"check 4 compares these customers again): {error}".strip())
+    return derivation
 
 
 # How long one thread may hold the interpreter while another waits for it (Python's default: 5 ms).
