@@ -133,7 +133,8 @@ def read_proofs(conn: psycopg.Connection, as_of: date, renewal_grace_days: int, 
     that compares every customer does not read them)."""
     basis = derivation_basis(as_of, renewal_grace_days)
     vouched = _proofs_under(conn, basis) if scoped else {}
-    total = vouched and conn.execute(load_sql("certification", "proven_sums"), {"basis_digest": basis}).fetchone()
+    total = (conn.execute(load_sql("certification", "proven_sums"), {"basis_digest": basis}).fetchone()
+             if vouched else None)
     proven = ProvenSums(total[0], frozenset(vouched), lambda customer_ids: _contributions(conn, basis, customer_ids)
                         ) if total else None
     return DetailProofs(basis, scoped and bool(vouched), vouched, mart_digests, proven)
