@@ -71,32 +71,10 @@ renewed_contracts as (
         on links.successor_contract_id = changed_contracts.contract_id
 ),
 
-current_customers as (
-    select
-        contract_id,
-        account_id,
-        customer_id,
-        is_overridden,
-        override_reason,
-        override_approver
-    from mart.mart_contract_customer
-),
-
-previous_customers as (
-    select
-        contract_id,
-        account_id,
-        customer_id,
-        is_overridden,
-        override_reason,
-        override_approver
-    from pg_temp.previous_mart_contract_customer
-),
-
 changed_customers as (
     select coalesce(current_customers.contract_id, previous_customers.contract_id) as contract_id
-    from current_customers
-    full join previous_customers
+    from mart.mart_contract_customer as current_customers
+    full join pg_temp.previous_mart_contract_customer as previous_customers
         on current_customers.contract_id = previous_customers.contract_id
     where
         (

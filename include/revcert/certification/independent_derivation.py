@@ -725,9 +725,6 @@ class _Sums:
         # (cohort month, unit) -> changes, by months after the cohort, of the customers and the starting MRR of
         # the cohort's customers that have stopped for good: they count in every month up to the as-of month.
         self.stopped: dict[tuple[date, str], list[list[int]]] = {}
-        # unit -> how many of its customers span each number of months (cohort through the as-of month): what a
-        # removed customer leaves of a unit's bridge rows.
-        self.spans: dict[str, dict[int, int]] = {}
         self.kept: list[str] = []  # the customers left to a proven total (`ProvenSums`), not summed here
 
     def add(self, unit: str, months: Sequence[CustomerMonth], one: int = 1) -> None:
@@ -737,8 +734,6 @@ class _Sums:
         span = len(calendar)
         if span > len(self.calendar):
             self.calendar = calendar
-        spans = self.spans.setdefault(unit, {})
-        spans[span] = spans.get(span, 0) + one
         bridge = self.bridge.setdefault(unit, [])
         bridge.extend([0] * 10 for _ in range(span - len(bridge)))
         cohort = self.cohorts.get((months[0].month, unit))
@@ -775,21 +770,17 @@ class _Sums:
                         for month, snapshot, starting, ending, movement, amount, revenue in months], -1)
 
     def trim(self) -> None:
-        """Drop what removed customers left empty: a unit's oldest bridge rows that no customer spans any more (a
-        unit none), a cohort without customers, and calendar months before every unit's first."""
-        for unit, spans in list(self.spans.items()):
-            longest = max((span for span, customers in spans.items() if customers), default=0)
-            self.spans[unit] = {span: customers for span, customers in spans.items() if customers}
-            del self.bridge[unit][longest:]
-            if not longest:
-                del self.bridge[unit], self.spans[unit]
-        for key, rows in list(self.cohorts.items()):
-            if not rows[0][_COHORT_CUSTOMERS]:  # every customer of a cohort counts in its first month
-                del self.cohorts[key]
-        for key, changes in list(self.stopped.items()):
-            if key not in self.cohorts or not any(customers for customers, _ in changes):
-                del self.stopped[key]
-        longest = max(map(len, self.bridge.values()), default=0)
+        """Drop what removed customers left empty: a cohort without customers (every customer of a cohort counts in
+        its first month), then a unit's bridge rows before its earliest cohort left (a unit without one), and
+        calendar months before every unit's first."""
+        self.cohorts = {key: rows for key, rows in self.cohorts.items() if rows[0][_COHORT_CUSTOMERS]}
+        self.stopped = {key: changes for key, changes in self.stopped.items() if key in self.cohorts}
+        months_of_unit: dict[str, int] = {}  # a cohort's rows run from its month through the as-of month
+        for (_, unit), rows in self.cohorts.items():
+            months_of_unit[unit] = max(months_of_unit.get(unit, 0), len(rows))
+        self.bridge = {unit: rows[:months_of_unit[unit]] for unit, rows in self.bridge.items()
+                       if unit in months_of_unit}
+        longest = max(months_of_unit.values(), default=0)
         self.calendar = self.calendar[len(self.calendar) - longest:] if longest else ()
 
     def merge(self, other: _Sums) -> None:
@@ -797,10 +788,6 @@ class _Sums:
         bridge, by months after the cohort month in cohorts)."""
         if len(other.calendar) > len(self.calendar):
             self.calendar = other.calendar
-        for unit, spans in other.spans.items():
-            own = self.spans.setdefault(unit, {})
-            for span, customers in spans.items():
-                own[span] = own.get(span, 0) + customers
         self.kept += other.kept
         for unit, rows in other.bridge.items():
             bridge = self.bridge.setdefault(unit, [])
@@ -827,8 +814,7 @@ class _Sums:
     def as_text(self) -> str:
         """These sums as JSON (integers and ISO dates only: exact), for `from_text` under the same as-of date."""
         return json.dumps({"calendar_from": self.calendar[0].first.isoformat() if self.calendar else None,
-                           "bridge": self.bridge, "spans": {unit: list(spans.items())
-                                                            for unit, spans in self.spans.items()},
+                           "bridge": self.bridge,
                            "cohorts": [[key[0].isoformat(), key[1], rows] for key, rows in self.cohorts.items()],
                            "stopped": [[key[0].isoformat(), key[1], rows] for key, rows in self.stopped.items()]},
                           separators=(",", ":"))
@@ -840,7 +826,6 @@ class _Sums:
         if state["calendar_from"]:
             sums.calendar = months_through(date.fromisoformat(state["calendar_from"]), as_of)
         sums.bridge = state["bridge"]
-        sums.spans = {unit: dict(spans) for unit, spans in state["spans"].items()}
         sums.cohorts = {(date.fromisoformat(month), unit): rows for month, unit, rows in state["cohorts"]}
         sums.stopped = {(date.fromisoformat(month), unit): rows for month, unit, rows in state["stopped"]}
         return sums
