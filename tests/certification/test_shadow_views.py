@@ -38,6 +38,26 @@ def test_without_the_renewal_grace_a_late_renewal_is_a_churn_and_a_winback(wareh
     assert result.summary == "mrr_bridge_without_renewal_grace: 5 figure(s) differ from production in 2 row(s)"
 
 
+def test_a_customer_without_grace_counts_in_the_shadow_as_in_production(warehouse_url):
+    case = late_renewal_inside_grace()
+    kilo = case.org.contract(case.org.account("Kilo", "NA"), "2026-02-01", "2026-03-31")
+    case.org.line(kilo, "1200.00")
+    case.org.line(kilo, "600.00", start="2026-03-01", end="2026-03-31")
+    with psycopg.connect(warehouse_url) as conn:
+        case.org.write(conn)
+        build_mart(conn, as_of_date(case), [])
+        result = check_shadow_views(conn)
+    # Kilo, no grace: new at 100 in February, expands by 50 in March, churns 150 in April, with or without grace.
+    # Its figures are in both sides, so only Charlie's renewal timing differs, on top of Kilo's.
+    assert [(d["month"], d["figure"], d["production"], d["shadow_value"], d["difference"])
+            for d in result.discrepancies] == [
+        (date(2026, 3, 1), "churn", D("0.00"), D("-500.00"), D("-500.00")),
+        (date(2026, 3, 1), "ending_mrr", D("650.00"), D("150.00"), D("-500.00")),
+        (date(2026, 4, 1), "starting_mrr", D("650.00"), D("150.00"), D("-500.00")),
+        (date(2026, 4, 1), "expansion", D("100.00"), D("0.00"), D("-100.00")),
+        (date(2026, 4, 1), "winback", D("0.00"), D("600.00"), D("600.00"))]
+
+
 def test_without_a_grace_to_apply_the_shadow_equals_production(warehouse_url):
     case = late_renewal_without_link()
     with psycopg.connect(warehouse_url) as conn:
