@@ -23,10 +23,11 @@ ungraced_months as (
         movement_type,
         movement_amount
     from mart.mart_customer_month
-    where not exists (
-        select from graced_customers
-        where graced_customers.customer_id = mart_customer_month.customer_id
-    )
+    where
+        not exists (
+            select from graced_customers
+            where graced_customers.customer_id = mart_customer_month.customer_id
+        )
 ),
 
 lines as (

@@ -218,9 +218,10 @@ def test_the_collector_is_paused_only_while_deriving_and_restored_after_an_error
 
 def test_a_customers_inputs_digest_moves_with_every_input_of_its_detail_and_nothing_else():
     from dataclasses import fields, replace
+    from types import SimpleNamespace
 
     from revcert.certification.detail_proofs import derivation_basis
-    from revcert.certification.independent_derivation import Product, customer_inputs_digest
+    from revcert.certification.independent_derivation import Product, contract_inputs, customer_inputs_digest
 
     product = Product("01t1", "Recurring", Decimal("12"), "Platform")
     intervals = [ServiceInterval("a1", 10000, date(2026, 1, 1), date(2026, 12, 31), date(2027, 1, 10), "800A",
@@ -229,7 +230,10 @@ def test_a_customers_inputs_digest_moves_with_every_input_of_its_detail_and_noth
                                  product, "USD", Decimal("1"))]
     contract = Contract("800A", "001A", "006A", None, date(2026, 1, 1), date(2026, 12, 31))
     basis = derivation_basis(date(2026, 11, 21), 31)
-    inputs = (basis, "USD", "001A", ("Acme", "EMEA"), intervals, [(contract, ["800Z"], None)])
+    inputs = (basis, "USD", "001A", ("Acme", "EMEA"), intervals, [contract_inputs(contract, ["800Z"], None)])
+
+    def override(approver: str) -> SimpleNamespace:
+        return SimpleNamespace(contract_id="800A", customer_account_id="001B", reason="merger", approver=approver)
 
     def digest(*changed) -> bytes:
         """The digest with some inputs changed (None: as in `inputs`)."""
@@ -252,8 +256,10 @@ def test_a_customers_inputs_digest_moves_with_every_input_of_its_detail_and_noth
                  digest(None, None, None, ("Acme", "NA")),
                  digest(None, None, None, ("Acme", None)),
                  digest(None, None, None, ("Acme", "")),
-                 digest(None, None, None, None, None, [(contract._replace(end=date(2027, 1, 1)), ["800Z"], None)]),
-                 digest(None, None, None, None, None, [(contract, [], None)]),
-                 digest(None, None, None, None, None, [(contract, ["800Z"], ("800A", "001B", "merger", "cfo"))]),
-                 digest(None, None, None, None, None, [(contract, ["800Z"], ("800A", "001B", "merger", "ceo"))])]
+                 digest(None, None, None, None, None, [contract_inputs(contract, [], None)]),
+                 digest(None, None, None, None, None, [contract_inputs(contract, ["800Z"], override("cfo"))]),
+                 digest(None, None, None, None, None, [contract_inputs(contract, ["800Z"], override("ceo"))])]
+    # Every field of a contract is an input.
+    different += [digest(None, None, None, None, None, [contract_inputs(contract._replace(**{name: other[
+        date if name in ("start", "end") else str]}), ["800Z"], None)]) for name in Contract._fields]
     assert len({same, *different}) == 1 + len(different)

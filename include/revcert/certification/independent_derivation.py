@@ -915,9 +915,10 @@ def customer_inputs_digest(basis: bytes, currency: str, customer_id: str, accoun
     the reporting currency, its account, its service intervals (each line's MRR, periods, product, currency and
     rate, as derived; in line order) and its contracts with the contracts they renew and any override. Equal
     digests, equal detail: the derivation is a function of these. Pickled, so a null and an empty text differ;
-    amounts as exact values, which is what check 4 compares."""
-    carried = sorted((i.line_id, i.mrr, i.start, i.end, i.mrr_end, i.contract_id, _product_inputs(i.product),
-                      i.currency, _exact(i.rate)) for i in intervals)
+    amounts as exact values, which is what check 4 compares; dates as day numbers (a pickled date costs seven
+    times a pickled integer, and every customer is digested on every run)."""
+    carried = sorted((i.line_id, i.mrr, i.start.toordinal(), i.end.toordinal(), i.mrr_end.toordinal(),
+                      i.contract_id, _product_inputs(i.product), i.currency, _exact(i.rate)) for i in intervals)
     return hashlib.sha256(basis + pickle.dumps((currency, customer_id, account, carried, contracts),
                                                protocol=5)).digest()
 
@@ -932,9 +933,11 @@ def _product_inputs(product: Product | None) -> tuple | None:
     return None if product is None else (*product[:2], _exact(product.term_months), *product[3:])
 
 
-def _contract_inputs(contract: Contract, renews: list[str], override: Override | None) -> tuple:
-    return contract, renews, (override.contract_id, override.customer_account_id, override.reason,
-                              override.approver) if override else None
+def contract_inputs(contract: Contract, renews: list[str], override: Override | None) -> tuple:
+    """A contract as `customer_inputs_digest` takes it: every field (dates as day numbers), the contracts it
+    renews, and its override."""
+    return tuple(value.toordinal() if isinstance(value, date) else value for value in contract), renews, (
+        override.contract_id, override.customer_account_id, override.reason, override.approver) if override else None
 
 
 def _every_customer(customer_id: str, inputs_digest: bytes) -> bool:
@@ -1116,7 +1119,7 @@ class _CustomerDerivation:
                        ) -> bytes:
         org, override_of = self.org, self.override_of
         return customer_inputs_digest(self.basis, self.currency, customer_id, org.accounts.get(customer_id),
-                                      intervals, [_contract_inputs(org.contracts[contract_id], renews,
+                                      intervals, [contract_inputs(org.contracts[contract_id], renews,
                                                                    override_of.get(contract_id))
                                                   for contract_id, renews in contracts.items()])
 
