@@ -1120,7 +1120,7 @@ class _CustomerDerivation:
         org, override_of = self.org, self.override_of
         return customer_inputs_digest(self.basis, self.currency, customer_id, org.accounts.get(customer_id),
                                       intervals, [contract_inputs(org.contracts[contract_id], renews,
-                                                                   override_of.get(contract_id))
+                                                                  override_of.get(contract_id))
                                                   for contract_id, renews in contracts.items()])
 
 
