@@ -25,7 +25,8 @@ RECOMPUTED = re.compile(r"\(mart recomputed ([\d,]+) of ([\d,]+) lines and ([\d,
                         r"writing ([\d,]+) MiB of write-ahead log; "
                         r"check 4 compared ([\d,]+) customers' detail; "
                         r"publishing compared (every customer's|[\d,]+ customers') detail; "
-                        r"its forked copies held at most [\d,]+ MiB of their own\)$")
+                        r"its forked copies held at most [\d,]+ MiB of their own; "
+                        r"the mart's slowest models: ((?:mart_\w+ [\d.]+ s, ){3}mart_\w+ [\d.]+ s)\)$")
 CHANGED = re.compile(r"^  ([\d,]+) of the org's ([\d,]+) records changed at the source \([\d.]+%\): "
                      r"(\d+) line edits, (\d+) amendments, (\d+) renewals, (\d+) line deletions, "
                      r"one account's business unit, one dated conversion rate$")
@@ -38,7 +39,7 @@ def number(text: str) -> int:
 def customers_recomputed(line: str) -> tuple[int, int, str, int, int | None]:
     """The customers the mart recomputed, of how many, how, how many check 4 compared and how many publishing
     compared (None: every customer)."""
-    _, _, recomputed, customers, how, _, compared, republished = RECOMPUTED.search(line).groups()
+    _, _, recomputed, customers, how, _, compared, republished, _ = RECOMPUTED.search(line).groups()
     return (number(recomputed), number(customers), how, number(compared),
             None if republished == "every customer's" else number(republished.split()[0]))
 
@@ -94,6 +95,9 @@ def test_the_bench_prints_the_yardsticks_medians_and_every_goal(capsys):
     recomputed_lines, later_lines = lines_recomputed(lines[incremental_run])
     assert 0 < recomputed_lines < later_lines / 5
     assert 0 < compared < every_compared and 0 < republished <= recomputed
+    slowest = [model.rsplit(" ", 2) for model in RECOMPUTED.search(lines[incremental_run]).group(9).split(", ")]
+    assert {name for name, _, _ in slowest} <= set(MODELS)
+    assert [float(taken) for _, taken, _ in slowest] == sorted((float(taken) for _, taken, _ in slowest), reverse=True)
     # The next day's first run (a Sunday after the bench's Saturday): the as-of date moved on within its week, so
     # nothing is recomputed whole but every customer's November is rebuilt, and check 4 compares every customer.
     next_day = steps["next day: transform to publish"]

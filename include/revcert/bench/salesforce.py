@@ -63,6 +63,8 @@ INCREMENTAL_GOAL = 10  # per cent of the full run
 # The derivation is also timed split between this many processes: the REVCERT_DERIVATION_PROCESSES a two-core
 # worker would set.
 SPLIT_BETWEEN = 2
+# How many of a run's mart models its figures name, slowest first: where an incremental build's time goes.
+SLOWEST_MODELS = 4
 # The peer is a yardstick, not product code: it lives in the checkout's benchmarks/ and is read by path.
 PEER_DIRECTORY = Path(__file__).resolve().parents[3] / "benchmarks" / "mrr_playbook"
 PEER_FEED = "subscription_periods"
@@ -342,6 +344,7 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
            else "incremental")
     republished = ("every customer's" if published.customers_compared is None
                    else f"{published.customers_compared:,} customers'")
+    slowest = sorted(build.model_seconds.items(), key=lambda model: model[1], reverse=True)[:SLOWEST_MODELS]
     return {"seconds": time.monotonic() - started, "peak_mib": peak_mib() + copies.peak_mib,
             "records": published.rows_written,
             "parts": parts, "detail": f"mart recomputed {build.lines_recomputed:,} of "
@@ -349,7 +352,8 @@ def _certify_and_publish(url: str, as_of: str, run_id: str, whole_because: str) 
                                       f"{build.customers_recomputed:,} of {build.customers:,} "
                                       f"customers, {how}, writing {mart_wal:,} MiB of write-ahead log; "
                                       f"check 4 compared {compared:,} customers' detail; "
-                                      f"publishing compared {republished} detail; {copies}"}
+                                      f"publishing compared {republished} detail; {copies}; the mart's slowest "
+                                      "models: " + ", ".join(f"{model} {seconds:.2f} s" for model, seconds in slowest)}
 
 
 def _scheduled_run(url: str, standin: SalesforceStandIn, standin_json: str, as_of: date, label: str
