@@ -115,10 +115,7 @@ graced_months as (
             when starting_mrr > 0 and ending_mrr > 0 and ending_mrr < starting_mrr then 'contraction'
             else 'none'
         end as movement_type,
-        case
-            when starting_mrr = 0 then ending_mrr
-            else ending_mrr - starting_mrr
-        end as movement_amount
+        ending_mrr - starting_mrr as movement_amount
     from graced_previous
 ),
 
