@@ -76,6 +76,23 @@ def test_the_migrated_warehouse_is_exactly_the_declared_schema(warehouse_url):
     assert differences == []
 
 
+def test_every_primary_key_has_its_declared_column_order(warehouse_url):
+    """Alembic does not compare a key's column order, and the fingerprint and check 4 order rows by the declared
+    one (key_names): every primary key in the catalogue is checked against it."""
+    from revcert.warehouse.schema import LAYERS, key_names, metadata
+
+    with psycopg.connect(warehouse_url) as conn:
+        keys = dict(conn.execute("""
+            select key.conrelid::regclass::text, array_agg(columns.attname order by position.n)
+            from pg_constraint as key
+            cross join unnest(key.conkey) with ordinality as position (attnum, n)
+            inner join pg_attribute as columns on columns.attrelid = key.conrelid and columns.attnum = position.attnum
+            where key.contype = 'p' and key.connamespace::regnamespace::text = any(%s)
+            group by key.conrelid""", [list(LAYERS)]).fetchall())
+    declared = {name: key_names(table) for name, table in metadata.tables.items() if table.primary_key.columns}
+    assert keys == declared
+
+
 def test_the_tables_declared_unlogged_are_the_unlogged_ones(warehouse_url):
     """Alembic does not compare persistence: the schema's UNLOGGED tables are checked against the catalogue."""
     from sqlalchemy.schema import CreateTable
