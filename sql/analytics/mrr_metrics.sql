@@ -17,6 +17,9 @@
 -- (the one its bridge total carries: the view viz.customer_month), so the
 -- certifications of a month's metrics are read from the bridge total rather
 -- than gathered from its customer-months, which would sort them all.
+-- A month's totals are summed from its units' sums, so each customer-month is
+-- added once (grouping sets added every row twice: at 1,000,000 lines the
+-- statement took 6.8 to 7.8 s, against 5.5 to 5.9 s).
 with published_months as (
     select
         month,
@@ -59,7 +62,7 @@ year_earlier as (
             and published_months.month = later.month
 ),
 
-twelve_months as (
+twelve_months_by_unit as (
     select
         month,
         business_unit,
@@ -67,10 +70,29 @@ twelve_months as (
         sum(ending_mrr) as trailing_net_mrr,
         sum(least(ending_mrr, base_mrr)) as trailing_gross_mrr
     from year_earlier
-    group by grouping sets ((month, business_unit), (month))
+    group by month, business_unit
 ),
 
-monthly as (
+twelve_months as (
+    select
+        month,
+        business_unit,
+        trailing_base_mrr,
+        trailing_net_mrr,
+        trailing_gross_mrr
+    from twelve_months_by_unit
+    union all
+    select
+        month,
+        null as business_unit,
+        sum(trailing_base_mrr) as trailing_base_mrr,
+        sum(trailing_net_mrr) as trailing_net_mrr,
+        sum(trailing_gross_mrr) as trailing_gross_mrr
+    from twelve_months_by_unit
+    group by month
+),
+
+monthly_by_unit as (
     select
         month,
         business_unit,
@@ -88,7 +110,46 @@ monthly as (
         count(*) filter (where movement_type = 'churn') as churned_customers,
         count(*) filter (where movement_type = 'winback') as winback_customers
     from customer_months
-    group by grouping sets ((month, business_unit), (month))
+    group by month, business_unit
+),
+
+monthly as (
+    select
+        month,
+        business_unit,
+        currency,
+        snapshot_date,
+        ending_mrr,
+        starting_mrr,
+        gross_retained_mrr,
+        net_retained_mrr,
+        active_customers,
+        starting_customers,
+        new_customers,
+        expansion_customers,
+        contraction_customers,
+        churned_customers,
+        winback_customers
+    from monthly_by_unit
+    union all
+    select
+        month,
+        null as business_unit,
+        min(currency) as currency,
+        max(snapshot_date) as snapshot_date,
+        sum(ending_mrr) as ending_mrr,
+        sum(starting_mrr) as starting_mrr,
+        sum(gross_retained_mrr) as gross_retained_mrr,
+        sum(net_retained_mrr) as net_retained_mrr,
+        sum(active_customers)::bigint as active_customers,
+        sum(starting_customers)::bigint as starting_customers,
+        sum(new_customers)::bigint as new_customers,
+        sum(expansion_customers)::bigint as expansion_customers,
+        sum(contraction_customers)::bigint as contraction_customers,
+        sum(churned_customers)::bigint as churned_customers,
+        sum(winback_customers)::bigint as winback_customers
+    from monthly_by_unit
+    group by month
 ),
 
 final as (
