@@ -1,9 +1,11 @@
 -- The customer detail against the bridge it is published with (Part C 3): for
 -- every month and business unit, and every month in total (business_unit
 -- null), each of the bridge's figures equals the sum of its customer-months.
--- Returns the figures that differ only.
+-- Returns the figures that differ only. A month's totals are summed from its
+-- units' sums, so each customer-month is added once (grouping sets added every
+-- row twice).
 -- Grain: one row per month, business unit (or total) and figure that differs.
-with detail as (
+with detail_by_unit as (
     select
         month,
         business_unit,
@@ -18,7 +20,40 @@ with detail as (
         sum(recognized_revenue) as recognized_revenue,
         count(*) filter (where ending_mrr > 0) as active_customers
     from mart.mart_customer_month
-    group by grouping sets ((month, business_unit), (month))
+    group by month, business_unit
+),
+
+detail as (
+    select
+        month,
+        business_unit,
+        starting_mrr,
+        new,
+        expansion,
+        contraction,
+        churn,
+        winback,
+        net_new_mrr,
+        ending_mrr,
+        recognized_revenue,
+        active_customers
+    from detail_by_unit
+    union all
+    select
+        month,
+        null as business_unit,
+        sum(starting_mrr) as starting_mrr,
+        sum(new) as new,
+        sum(expansion) as expansion,
+        sum(contraction) as contraction,
+        sum(churn) as churn,
+        sum(winback) as winback,
+        sum(net_new_mrr) as net_new_mrr,
+        sum(ending_mrr) as ending_mrr,
+        sum(recognized_revenue) as recognized_revenue,
+        sum(active_customers)::bigint as active_customers
+    from detail_by_unit
+    group by month
 ),
 
 bridge as (
